@@ -103,28 +103,9 @@ impl Emitter<'_> {
         let ns = format!(" {ns}");
         items.extend(quote!(#![doc = #ns]));
         if m.path.is_empty() {
-            let rt = &self.rt;
             items.extend(quote! {
                 /// The method table and calls by wire name.
                 pub mod registry;
-
-                /// Decodes a value loosely (see the runtime's `loose` module); used by the
-                /// generated `Deserialize` impls of structs.
-                #[doc(hidden)]
-                pub struct LooseSeed<T>(::std::marker::PhantomData<T>);
-
-                impl<T> Default for LooseSeed<T> {
-                    fn default() -> Self {
-                        LooseSeed(::std::marker::PhantomData)
-                    }
-                }
-
-                impl<'de, T: #rt::loose::Loose> ::serde::de::DeserializeSeed<'de> for LooseSeed<T> {
-                    type Value = T;
-                    fn deserialize<D: ::serde::Deserializer<'de>>(self, deserializer: D) -> Result<T, D::Error> {
-                        T::deserialize_loose(deserializer)
-                    }
-                }
             });
         }
         for (name, child) in &m.children {
@@ -487,13 +468,7 @@ impl Emitter<'_> {
         m: &Module,
         cfg: &TokenStream,
     ) -> TokenStream {
-        let mut seed_path = TokenStream::new();
-        if m.path.is_empty() {
-            seed_path.extend(quote!(self::));
-        }
-        for _ in 0..m.path.len() {
-            seed_path.extend(quote!(super::));
-        }
+        let rt = &self.rt;
         let expecting = format!("struct {name}");
         let mut lets = TokenStream::new();
         let mut arms = TokenStream::new();
@@ -505,7 +480,7 @@ impl Emitter<'_> {
             let id = ident(&f.ident);
             lets.extend(quote!(let mut #var: Option<#ty> = None;));
             let read = if Self::needs_loose(&f.ty) {
-                quote!(map.next_value_seed(#seed_path LooseSeed::<#ty>::default())?)
+                quote!(map.next_value_seed(#rt::loose::Seed::<#ty>::default())?)
             } else {
                 quote!(map.next_value::<#ty>()?)
             };
@@ -533,7 +508,7 @@ impl Emitter<'_> {
             );
             inits.extend(quote!(#id: __extra,));
             let read = if Self::needs_loose(vty) {
-                quote!(map.next_value_seed(#seed_path LooseSeed::<#vt>::default())?)
+                quote!(map.next_value_seed(#rt::loose::Seed::<#vt>::default())?)
             } else {
                 quote!(map.next_value::<#vt>()?)
             };

@@ -283,15 +283,15 @@ mod tests {
     fn a_page_becomes_a_fact_only_spec() {
         let i = import_page("crm/x-thing-list.md", PAGE).expect("imported");
         assert_eq!(i.method, "x.thing.list");
-        let src = crate::SourceFile {
+        let src = crate::spec::SourceFile {
             path: "specs/x.thing.list.md".into(),
             text: i.text.clone(),
         };
-        let mut d = crate::Diagnostics::default();
+        let mut d = crate::diag::Diagnostics::default();
         let spec = crate::spec::parse(&src, &mut d).expect("the spec parses");
         assert!(d.0.is_empty(), "{d}");
         assert_eq!(spec.scope, "crm");
-        assert_eq!(spec.pagination, crate::Pagination::Start);
+        assert_eq!(spec.pagination, crate::spec::Pagination::Start);
         assert_eq!(spec.errors, ["E1"]);
         assert_eq!(
             spec.docs.as_deref(),

@@ -8,8 +8,8 @@
 
 use std::time::{Duration, Instant};
 
-use bitrix24::runtime::{Client, FastList, Limits};
 use bitrix24_fake_portal::{Config, FakePortal, deals};
+use bitrix24_runtime::{Client, FastList, Limits};
 use bitrix24_tests::api::crm::deal::ListRequest;
 use futures_util::StreamExt;
 
@@ -38,7 +38,7 @@ async fn serve(port: u16, items: usize) -> Result<(), Box<dyn std::error::Error>
 }
 
 async fn stats(port: u16) -> Result<serde_json::Value, Box<dyn std::error::Error>> {
-    use bitrix24::runtime::transport::{HttpMethod, HttpRequest, ReqwestTransport, Transport};
+    use bitrix24_runtime::transport::{HttpMethod, HttpRequest, ReqwestTransport, Transport};
     let answer = ReqwestTransport::new()?
         .send(HttpRequest {
             method: HttpMethod::Get,

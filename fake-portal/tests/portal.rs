@@ -3,9 +3,9 @@
 
 use std::time::Duration;
 
-use bitrix24::runtime::transport::{HttpMethod, HttpRequest, ReqwestTransport, Transport};
-use bitrix24::runtime::{Client, ErrorKind, Limits, RetryPolicy};
 use bitrix24_fake_portal::{Config, FakePortal, deals};
+use bitrix24_runtime::transport::{HttpMethod, HttpRequest, ReqwestTransport, Transport};
+use bitrix24_runtime::{Client, ErrorKind, Limits, RetryPolicy};
 use serde_json::{Value, json};
 
 const LIMIT: Duration = Duration::from_secs(60);

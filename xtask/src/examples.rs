@@ -1,6 +1,6 @@
 //! `cargo xtask examples --docs <dir> [--check]`: the JSON examples of the official docs'
 //! method pages, extracted as data into `tests/fidelity/examples.jsonl`, so the fidelity test
-//! (`tests/tests/fidelity.rs`) runs in a bare clone.
+//! (`generated/tests/fidelity.rs`) runs in a bare clone.
 //!
 //! Only JSON values and their coordinates are kept (page, line, kind, method), never the
 //! docs' prose. The file is deterministic: a header line, then one line per page sorted by

@@ -23,12 +23,12 @@ pub const TARGETS: &[Target] = &[
     Target {
         specs: "specs",
         krate: "generated",
-        runtime: "crate::runtime",
+        runtime: "::bitrix24_runtime",
     },
     Target {
         specs: "tests/fixtures/specs",
         krate: "tests",
-        runtime: "::bitrix24::runtime",
+        runtime: "::bitrix24_runtime",
     },
 ];
 

@@ -8,9 +8,9 @@
 ///
 /// Scope `basic`; at most 2 calls per second.
 pub async fn name(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &NameRequest,
-) -> Result<NameResponse, crate::runtime::Error> {
+) -> Result<NameResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -71,11 +71,11 @@ impl<'de> ::serde::Deserialize<'de> for NameRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for NameRequest {
+impl ::bitrix24_runtime::loose::Loose for NameRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -126,7 +126,7 @@ impl<'de> ::serde::Deserialize<'de> for NameResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -137,7 +137,7 @@ impl<'de> ::serde::Deserialize<'de> for NameResponse {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -150,7 +150,7 @@ impl<'de> ::serde::Deserialize<'de> for NameResponse {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -172,17 +172,17 @@ impl<'de> ::serde::Deserialize<'de> for NameResponse {
     }
 }
 
-impl crate::runtime::loose::Loose for NameResponse {
+impl ::bitrix24_runtime::loose::Loose for NameResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl crate::runtime::Method for NameRequest {
+impl ::bitrix24_runtime::Method for NameRequest {
     const NAME: &'static str = "access.name";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = NameResponse;
 }

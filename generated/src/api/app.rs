@@ -11,9 +11,9 @@ pub mod option;
 ///
 /// Scope `basic`; at most 2 calls per second.
 pub async fn info(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &InfoRequest,
-) -> Result<InfoResponse, crate::runtime::Error> {
+) -> Result<InfoResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -57,11 +57,11 @@ impl<'de> ::serde::Deserialize<'de> for InfoRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for InfoRequest {
+impl ::bitrix24_runtime::loose::Loose for InfoRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -136,7 +136,7 @@ impl<'de> ::serde::Deserialize<'de> for InfoResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -153,7 +153,7 @@ impl<'de> ::serde::Deserialize<'de> for InfoResponse {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -166,7 +166,7 @@ impl<'de> ::serde::Deserialize<'de> for InfoResponse {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -179,7 +179,7 @@ impl<'de> ::serde::Deserialize<'de> for InfoResponse {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -190,7 +190,7 @@ impl<'de> ::serde::Deserialize<'de> for InfoResponse {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -203,7 +203,7 @@ impl<'de> ::serde::Deserialize<'de> for InfoResponse {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -216,7 +216,7 @@ impl<'de> ::serde::Deserialize<'de> for InfoResponse {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -229,7 +229,7 @@ impl<'de> ::serde::Deserialize<'de> for InfoResponse {
                             __f8 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -240,7 +240,7 @@ impl<'de> ::serde::Deserialize<'de> for InfoResponse {
                             __f9 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -251,7 +251,7 @@ impl<'de> ::serde::Deserialize<'de> for InfoResponse {
                             __f10 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -281,17 +281,17 @@ impl<'de> ::serde::Deserialize<'de> for InfoResponse {
     }
 }
 
-impl crate::runtime::loose::Loose for InfoResponse {
+impl ::bitrix24_runtime::loose::Loose for InfoResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl crate::runtime::Method for InfoRequest {
+impl ::bitrix24_runtime::Method for InfoRequest {
     const NAME: &'static str = "app.info";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["ACCESS_DENIED"];
     type Response = InfoResponse;

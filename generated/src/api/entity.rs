@@ -18,9 +18,9 @@ pub mod section;
 ///
 /// Scope `entity`; at most 2 calls per second.
 pub async fn add(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &AddRequest,
-) -> Result<AddResponse, crate::runtime::Error> {
+) -> Result<AddResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -75,7 +75,10 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                                 return Err(::serde::de::Error::duplicate_field("ENTITY"));
                             }
                             __f1 = Some(
-                                map.next_value_seed(super::LooseSeed::<String>::default())?,
+                                map
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
+                                    )?,
                             );
                         }
                         "NAME" => {
@@ -83,7 +86,10 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                                 return Err(::serde::de::Error::duplicate_field("NAME"));
                             }
                             __f2 = Some(
-                                map.next_value_seed(super::LooseSeed::<String>::default())?,
+                                map
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
+                                    )?,
                             );
                         }
                         _ => {
@@ -105,20 +111,20 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequest {
+impl ::bitrix24_runtime::loose::Loose for AddRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `entity.add`.
 pub type AddResponse = bool;
 
-impl crate::runtime::Method for AddRequest {
+impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "entity.add";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "ERROR_ENTITY_ALREADY_EXISTS",
@@ -133,9 +139,9 @@ impl crate::runtime::Method for AddRequest {
 ///
 /// Scope `entity`; at most 2 calls per second.
 pub async fn delete(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &DeleteRequest,
-) -> Result<DeleteResponse, crate::runtime::Error> {
+) -> Result<DeleteResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -178,7 +184,10 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                                 return Err(::serde::de::Error::duplicate_field("ENTITY"));
                             }
                             __f0 = Some(
-                                map.next_value_seed(super::LooseSeed::<String>::default())?,
+                                map
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
+                                    )?,
                             );
                         }
                         _ => {
@@ -198,20 +207,20 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for DeleteRequest {
+impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `entity.delete`.
 pub type DeleteResponse = bool;
 
-impl crate::runtime::Method for DeleteRequest {
+impl ::bitrix24_runtime::Method for DeleteRequest {
     const NAME: &'static str = "entity.delete";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "ERROR_ARGUMENT",
@@ -226,9 +235,9 @@ impl crate::runtime::Method for DeleteRequest {
 ///
 /// Scope `entity`; at most 2 calls per second.
 pub async fn get(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &GetRequest,
-) -> Result<GetResponse, crate::runtime::Error> {
+) -> Result<GetResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -273,7 +282,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -293,20 +302,20 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for GetRequest {
+impl ::bitrix24_runtime::loose::Loose for GetRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `entity.get`.
 pub type GetResponse = ::serde_json::Value;
 
-impl crate::runtime::Method for GetRequest {
+impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "entity.get";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "ERROR_ARGUMENT",
@@ -320,9 +329,9 @@ impl crate::runtime::Method for GetRequest {
 ///
 /// Scope `entity`; at most 2 calls per second.
 pub async fn rights(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &RightsRequest,
-) -> Result<RightsResponse, crate::runtime::Error> {
+) -> Result<RightsResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -374,7 +383,10 @@ impl<'de> ::serde::Deserialize<'de> for RightsRequest {
                                 return Err(::serde::de::Error::duplicate_field("ENTITY"));
                             }
                             __f1 = Some(
-                                map.next_value_seed(super::LooseSeed::<String>::default())?,
+                                map
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
+                                    )?,
                             );
                         }
                         _ => {
@@ -395,20 +407,20 @@ impl<'de> ::serde::Deserialize<'de> for RightsRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for RightsRequest {
+impl ::bitrix24_runtime::loose::Loose for RightsRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `entity.rights`.
 pub type RightsResponse = ::serde_json::Value;
 
-impl crate::runtime::Method for RightsRequest {
+impl ::bitrix24_runtime::Method for RightsRequest {
     const NAME: &'static str = "entity.rights";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["ERROR_ARGUMENT", "ACCESS_DENIED"];
     type Response = RightsResponse;
@@ -418,9 +430,9 @@ impl crate::runtime::Method for RightsRequest {
 ///
 /// Scope `entity`; at most 2 calls per second.
 pub async fn update(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &UpdateRequest,
-) -> Result<UpdateResponse, crate::runtime::Error> {
+) -> Result<UpdateResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -478,7 +490,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                                 return Err(::serde::de::Error::duplicate_field("ENTITY"));
                             }
                             __f1 = Some(
-                                map.next_value_seed(super::LooseSeed::<String>::default())?,
+                                map
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
+                                    )?,
                             );
                         }
                         "ENTITY_NEW" => {
@@ -490,7 +505,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -501,7 +516,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -525,20 +540,20 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for UpdateRequest {
+impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `entity.update`.
 pub type UpdateResponse = bool;
 
-impl crate::runtime::Method for UpdateRequest {
+impl ::bitrix24_runtime::Method for UpdateRequest {
     const NAME: &'static str = "entity.update";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "ERROR_ENTITY_NOT_FOUND",

@@ -8,9 +8,9 @@
 ///
 /// Scope `basic`; at most 2 calls per second.
 pub async fn get(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &GetRequest,
-) -> Result<GetResponse, crate::runtime::Error> {
+) -> Result<GetResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -55,7 +55,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<GetRequestCode>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<GetRequestCode>::default(),
                                     )?,
                             );
                         }
@@ -75,11 +75,11 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for GetRequest {
+impl ::bitrix24_runtime::loose::Loose for GetRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -123,7 +123,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestCode {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "rest_offline_extended" => Self::RestOfflineExtended,
@@ -134,11 +134,11 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestCode {
     }
 }
 
-impl crate::runtime::loose::Loose for GetRequestCode {
+impl ::bitrix24_runtime::loose::Loose for GetRequestCode {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -183,7 +183,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -203,17 +203,17 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
     }
 }
 
-impl crate::runtime::loose::Loose for GetResponse {
+impl ::bitrix24_runtime::loose::Loose for GetResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl crate::runtime::Method for GetRequest {
+impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "feature.get";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["CODE_EMPTY"];
     type Response = GetResponse;

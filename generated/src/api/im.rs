@@ -44,9 +44,9 @@ pub mod v2;
 ///
 /// Scope `im`; at most 2 calls per second.
 pub async fn notify(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &NotifyRequest,
-) -> Result<NotifyResponse, crate::runtime::Error> {
+) -> Result<NotifyResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -120,7 +120,7 @@ impl<'de> ::serde::Deserialize<'de> for NotifyRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -129,7 +129,10 @@ impl<'de> ::serde::Deserialize<'de> for NotifyRequest {
                                 return Err(::serde::de::Error::duplicate_field("MESSAGE"));
                             }
                             __f2 = Some(
-                                map.next_value_seed(super::LooseSeed::<String>::default())?,
+                                map
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
+                                    )?,
                             );
                         }
                         "MESSAGE_OUT" => {
@@ -141,7 +144,7 @@ impl<'de> ::serde::Deserialize<'de> for NotifyRequest {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -152,7 +155,7 @@ impl<'de> ::serde::Deserialize<'de> for NotifyRequest {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -163,7 +166,7 @@ impl<'de> ::serde::Deserialize<'de> for NotifyRequest {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -174,7 +177,9 @@ impl<'de> ::serde::Deserialize<'de> for NotifyRequest {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<NotifyRequestType>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<
+                                            Option<NotifyRequestType>,
+                                        >::default(),
                                     )?,
                             );
                         }
@@ -183,7 +188,10 @@ impl<'de> ::serde::Deserialize<'de> for NotifyRequest {
                                 return Err(::serde::de::Error::duplicate_field("USER_ID"));
                             }
                             __f7 = Some(
-                                map.next_value_seed(super::LooseSeed::<i64>::default())?,
+                                map
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         _ => {
@@ -211,11 +219,11 @@ impl<'de> ::serde::Deserialize<'de> for NotifyRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for NotifyRequest {
+impl ::bitrix24_runtime::loose::Loose for NotifyRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -259,7 +267,7 @@ impl<'de> ::serde::Deserialize<'de> for NotifyRequestType {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "USER" => Self::User,
@@ -270,20 +278,20 @@ impl<'de> ::serde::Deserialize<'de> for NotifyRequestType {
     }
 }
 
-impl crate::runtime::loose::Loose for NotifyRequestType {
+impl ::bitrix24_runtime::loose::Loose for NotifyRequestType {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
 /// The `result` of `im.notify`.
 pub type NotifyResponse = i64;
 
-impl crate::runtime::Method for NotifyRequest {
+impl ::bitrix24_runtime::Method for NotifyRequest {
     const NAME: &'static str = "im.notify";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "WRONG_AUTH_TYPE",

@@ -28,9 +28,9 @@ pub mod update;
 /// Scope `imopenlines`; at most 2 calls per second.
 #[cfg(feature = "imopenlines")]
 pub async fn activate(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &ActivateRequest,
-) -> Result<ActivateResponse, crate::runtime::Error> {
+) -> Result<ActivateResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -81,7 +81,10 @@ impl<'de> ::serde::Deserialize<'de> for ActivateRequest {
                                 return Err(::serde::de::Error::duplicate_field("ACTIVE"));
                             }
                             __f0 = Some(
-                                map.next_value_seed(super::LooseSeed::<String>::default())?,
+                                map
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
+                                    )?,
                             );
                         }
                         "CONNECTOR" => {
@@ -91,7 +94,10 @@ impl<'de> ::serde::Deserialize<'de> for ActivateRequest {
                                 );
                             }
                             __f1 = Some(
-                                map.next_value_seed(super::LooseSeed::<String>::default())?,
+                                map
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
+                                    )?,
                             );
                         }
                         "LINE" => {
@@ -99,7 +105,10 @@ impl<'de> ::serde::Deserialize<'de> for ActivateRequest {
                                 return Err(::serde::de::Error::duplicate_field("LINE"));
                             }
                             __f2 = Some(
-                                map.next_value_seed(super::LooseSeed::<i64>::default())?,
+                                map
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         _ => {
@@ -123,11 +132,11 @@ impl<'de> ::serde::Deserialize<'de> for ActivateRequest {
 }
 
 #[cfg(feature = "imopenlines")]
-impl crate::runtime::loose::Loose for ActivateRequest {
+impl ::bitrix24_runtime::loose::Loose for ActivateRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -136,9 +145,9 @@ impl crate::runtime::loose::Loose for ActivateRequest {
 pub type ActivateResponse = bool;
 
 #[cfg(feature = "imopenlines")]
-impl crate::runtime::Method for ActivateRequest {
+impl ::bitrix24_runtime::Method for ActivateRequest {
     const NAME: &'static str = "imconnector.activate";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["WRONG_AUTH_TYPE", "ERROR_ARGUMENT"];
     type Response = ActivateResponse;
@@ -149,9 +158,9 @@ impl crate::runtime::Method for ActivateRequest {
 /// Scope `imopenlines`; at most 2 calls per second.
 #[cfg(feature = "imopenlines")]
 pub async fn list(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &ListRequest,
-) -> Result<ListResponse, crate::runtime::Error> {
+) -> Result<ListResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -198,11 +207,11 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
 }
 
 #[cfg(feature = "imopenlines")]
-impl crate::runtime::loose::Loose for ListRequest {
+impl ::bitrix24_runtime::loose::Loose for ListRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -258,7 +267,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -271,7 +280,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponse {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -282,7 +291,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponse {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -295,7 +304,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponse {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -319,18 +328,18 @@ impl<'de> ::serde::Deserialize<'de> for ListResponse {
 }
 
 #[cfg(feature = "imopenlines")]
-impl crate::runtime::loose::Loose for ListResponse {
+impl ::bitrix24_runtime::loose::Loose for ListResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 #[cfg(feature = "imopenlines")]
-impl crate::runtime::Method for ListRequest {
+impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "imconnector.list";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["WRONG_AUTH_TYPE", "ACCESS_DENIED"];
     type Response = ListResponse;
@@ -341,9 +350,9 @@ impl crate::runtime::Method for ListRequest {
 /// Scope `imopenlines`; at most 2 calls per second.
 #[cfg(feature = "imopenlines")]
 pub async fn register(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &RegisterRequest,
-) -> Result<RegisterResponse, crate::runtime::Error> {
+) -> Result<RegisterResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -425,7 +434,7 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -438,7 +447,7 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -451,7 +460,7 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequest {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -466,7 +475,7 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequest {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -477,7 +486,9 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequest {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<RegisterRequestIcon>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<
+                                            RegisterRequestIcon,
+                                        >::default(),
                                     )?,
                             );
                         }
@@ -490,7 +501,7 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequest {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<RegisterRequestIconDisabled>,
                                         >::default(),
                                     )?,
@@ -501,7 +512,10 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequest {
                                 return Err(::serde::de::Error::duplicate_field("ID"));
                             }
                             __f6 = Some(
-                                map.next_value_seed(super::LooseSeed::<String>::default())?,
+                                map
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
+                                    )?,
                             );
                         }
                         "NAME" => {
@@ -509,7 +523,10 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequest {
                                 return Err(::serde::de::Error::duplicate_field("NAME"));
                             }
                             __f7 = Some(
-                                map.next_value_seed(super::LooseSeed::<String>::default())?,
+                                map
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
+                                    )?,
                             );
                         }
                         "NEED_SIGNATURE" => {
@@ -521,7 +538,7 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequest {
                             __f8 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -534,7 +551,7 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequest {
                             __f9 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -547,7 +564,7 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequest {
                             __f10 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -558,7 +575,10 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequest {
                                 );
                             }
                             __f11 = Some(
-                                map.next_value_seed(super::LooseSeed::<String>::default())?,
+                                map
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
+                                    )?,
                             );
                         }
                         _ => {
@@ -592,11 +612,11 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequest {
 }
 
 #[cfg(feature = "imopenlines")]
-impl crate::runtime::loose::Loose for RegisterRequest {
+impl ::bitrix24_runtime::loose::Loose for RegisterRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -651,7 +671,7 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequestIcon {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -662,7 +682,10 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequestIcon {
                                 );
                             }
                             __f1 = Some(
-                                map.next_value_seed(super::LooseSeed::<String>::default())?,
+                                map
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
+                                    )?,
                             );
                         }
                         "POSITION" => {
@@ -672,7 +695,7 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequestIcon {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -683,7 +706,7 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequestIcon {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -708,11 +731,11 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequestIcon {
 }
 
 #[cfg(feature = "imopenlines")]
-impl crate::runtime::loose::Loose for RegisterRequestIcon {
+impl ::bitrix24_runtime::loose::Loose for RegisterRequestIcon {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -767,7 +790,7 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequestIconDisabled {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -780,7 +803,7 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequestIconDisabled {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -791,7 +814,7 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequestIconDisabled {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -802,7 +825,7 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequestIconDisabled {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -826,11 +849,11 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequestIconDisabled {
 }
 
 #[cfg(feature = "imopenlines")]
-impl crate::runtime::loose::Loose for RegisterRequestIconDisabled {
+impl ::bitrix24_runtime::loose::Loose for RegisterRequestIconDisabled {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -883,7 +906,7 @@ impl<'de> ::serde::Deserialize<'de> for RegisterResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -896,7 +919,7 @@ impl<'de> ::serde::Deserialize<'de> for RegisterResponse {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -907,7 +930,7 @@ impl<'de> ::serde::Deserialize<'de> for RegisterResponse {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -930,18 +953,18 @@ impl<'de> ::serde::Deserialize<'de> for RegisterResponse {
 }
 
 #[cfg(feature = "imopenlines")]
-impl crate::runtime::loose::Loose for RegisterResponse {
+impl ::bitrix24_runtime::loose::Loose for RegisterResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 #[cfg(feature = "imopenlines")]
-impl crate::runtime::Method for RegisterRequest {
+impl ::bitrix24_runtime::Method for RegisterRequest {
     const NAME: &'static str = "imconnector.register";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "APPLICATION_REGISTRATION_ERROR_POINT",
@@ -962,9 +985,9 @@ impl crate::runtime::Method for RegisterRequest {
 /// Scope `imopenlines`; at most 2 calls per second.
 #[cfg(feature = "imopenlines")]
 pub async fn status(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &StatusRequest,
-) -> Result<StatusResponse, crate::runtime::Error> {
+) -> Result<StatusResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -1014,7 +1037,10 @@ impl<'de> ::serde::Deserialize<'de> for StatusRequest {
                                 );
                             }
                             __f0 = Some(
-                                map.next_value_seed(super::LooseSeed::<String>::default())?,
+                                map
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
+                                    )?,
                             );
                         }
                         "LINE" => {
@@ -1024,7 +1050,7 @@ impl<'de> ::serde::Deserialize<'de> for StatusRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1047,11 +1073,11 @@ impl<'de> ::serde::Deserialize<'de> for StatusRequest {
 }
 
 #[cfg(feature = "imopenlines")]
-impl crate::runtime::loose::Loose for StatusRequest {
+impl ::bitrix24_runtime::loose::Loose for StatusRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -1112,7 +1138,7 @@ impl<'de> ::serde::Deserialize<'de> for StatusResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -1125,7 +1151,7 @@ impl<'de> ::serde::Deserialize<'de> for StatusResponse {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1136,7 +1162,7 @@ impl<'de> ::serde::Deserialize<'de> for StatusResponse {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -1147,7 +1173,7 @@ impl<'de> ::serde::Deserialize<'de> for StatusResponse {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1158,7 +1184,7 @@ impl<'de> ::serde::Deserialize<'de> for StatusResponse {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -1183,18 +1209,18 @@ impl<'de> ::serde::Deserialize<'de> for StatusResponse {
 }
 
 #[cfg(feature = "imopenlines")]
-impl crate::runtime::loose::Loose for StatusResponse {
+impl ::bitrix24_runtime::loose::Loose for StatusResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 #[cfg(feature = "imopenlines")]
-impl crate::runtime::Method for StatusRequest {
+impl ::bitrix24_runtime::Method for StatusRequest {
     const NAME: &'static str = "imconnector.status";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["WRONG_AUTH_TYPE", "ERROR_ARGUMENT"];
     type Response = StatusResponse;
@@ -1205,9 +1231,9 @@ impl crate::runtime::Method for StatusRequest {
 /// Scope `imopenlines`; at most 2 calls per second.
 #[cfg(feature = "imopenlines")]
 pub async fn unregister(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &UnregisterRequest,
-) -> Result<UnregisterResponse, crate::runtime::Error> {
+) -> Result<UnregisterResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -1252,7 +1278,10 @@ impl<'de> ::serde::Deserialize<'de> for UnregisterRequest {
                                 return Err(::serde::de::Error::duplicate_field("ID"));
                             }
                             __f0 = Some(
-                                map.next_value_seed(super::LooseSeed::<String>::default())?,
+                                map
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
+                                    )?,
                             );
                         }
                         _ => {
@@ -1272,11 +1301,11 @@ impl<'de> ::serde::Deserialize<'de> for UnregisterRequest {
 }
 
 #[cfg(feature = "imopenlines")]
-impl crate::runtime::loose::Loose for UnregisterRequest {
+impl ::bitrix24_runtime::loose::Loose for UnregisterRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -1285,9 +1314,9 @@ impl crate::runtime::loose::Loose for UnregisterRequest {
 pub type UnregisterResponse = bool;
 
 #[cfg(feature = "imopenlines")]
-impl crate::runtime::Method for UnregisterRequest {
+impl ::bitrix24_runtime::Method for UnregisterRequest {
     const NAME: &'static str = "imconnector.unregister";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "APPLICATION_UNREGISTRATION_ERROR",

@@ -23,9 +23,9 @@ pub mod section;
 ///
 /// Scope `lists`; at most 2 calls per second.
 pub async fn add(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &AddRequest,
-) -> Result<AddResponse, crate::runtime::Error> {
+) -> Result<AddResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -85,7 +85,9 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Vec<AddRequestFieldsItem>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<
+                                            Vec<AddRequestFieldsItem>,
+                                        >::default(),
                                     )?,
                             );
                         }
@@ -96,7 +98,10 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                                 );
                             }
                             __f1 = Some(
-                                map.next_value_seed(super::LooseSeed::<String>::default())?,
+                                map
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
+                                    )?,
                             );
                         }
                         "IBLOCK_TYPE_ID" => {
@@ -108,7 +113,9 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<AddRequestIblockTypeId>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<
+                                            AddRequestIblockTypeId,
+                                        >::default(),
                                     )?,
                             );
                         }
@@ -133,7 +140,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -165,11 +172,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequest {
+impl ::bitrix24_runtime::loose::Loose for AddRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -225,7 +232,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsItem {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<AddRequestFieldsItemBizproc>,
                                         >::default(),
                                     )?,
@@ -240,7 +247,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsItem {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -249,7 +256,10 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsItem {
                                 return Err(::serde::de::Error::duplicate_field("NAME"));
                             }
                             __f2 = Some(
-                                map.next_value_seed(super::LooseSeed::<String>::default())?,
+                                map
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
+                                    )?,
                             );
                         }
                         "PICTURE" => {
@@ -265,7 +275,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsItem {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -289,11 +299,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsItem {
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequestFieldsItem {
+impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsItem {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -337,7 +347,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsItemBizproc {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -348,11 +358,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsItemBizproc {
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequestFieldsItemBizproc {
+impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsItemBizproc {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -399,7 +409,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestIblockTypeId {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "lists" => Self::Lists,
@@ -411,20 +421,20 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestIblockTypeId {
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequestIblockTypeId {
+impl ::bitrix24_runtime::loose::Loose for AddRequestIblockTypeId {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
 /// The `result` of `lists.add`.
 pub type AddResponse = i64;
 
-impl crate::runtime::Method for AddRequest {
+impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "lists.add";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "ERROR_REQUIRED_PARAMETERS_MISSING",
@@ -439,9 +449,9 @@ impl crate::runtime::Method for AddRequest {
 ///
 /// Scope `lists`; at most 2 calls per second.
 pub async fn delete(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &DeleteRequest,
-) -> Result<DeleteResponse, crate::runtime::Error> {
+) -> Result<DeleteResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -492,7 +502,10 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                                 );
                             }
                             __f0 = Some(
-                                map.next_value_seed(super::LooseSeed::<String>::default())?,
+                                map
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
+                                    )?,
                             );
                         }
                         "IBLOCK_ID" => {
@@ -502,7 +515,10 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                                 );
                             }
                             __f1 = Some(
-                                map.next_value_seed(super::LooseSeed::<i64>::default())?,
+                                map
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "IBLOCK_TYPE_ID" => {
@@ -514,7 +530,9 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<DeleteRequestIblockTypeId>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<
+                                            DeleteRequestIblockTypeId,
+                                        >::default(),
                                     )?,
                             );
                         }
@@ -543,11 +561,11 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for DeleteRequest {
+impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -594,7 +612,7 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequestIblockTypeId {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "lists" => Self::Lists,
@@ -606,20 +624,20 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequestIblockTypeId {
     }
 }
 
-impl crate::runtime::loose::Loose for DeleteRequestIblockTypeId {
+impl ::bitrix24_runtime::loose::Loose for DeleteRequestIblockTypeId {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
 /// The `result` of `lists.delete`.
 pub type DeleteResponse = bool;
 
-impl crate::runtime::Method for DeleteRequest {
+impl ::bitrix24_runtime::Method for DeleteRequest {
     const NAME: &'static str = "lists.delete";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "ERROR_REQUIRED_PARAMETERS_MISSING",
@@ -635,9 +653,9 @@ impl crate::runtime::Method for DeleteRequest {
 ///
 /// Pages of 50 rows: set `start` to the offset; the envelope's `next` and `total` say what is left.
 pub async fn get(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &GetRequest,
-) -> Result<crate::runtime::Envelope<GetResponse>, crate::runtime::Error> {
+) -> Result<::bitrix24_runtime::Envelope<GetResponse>, ::bitrix24_runtime::Error> {
     client.call_envelope(request).await
 }
 
@@ -702,7 +720,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -715,7 +733,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -736,7 +754,9 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<GetRequestIblockTypeId>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<
+                                            GetRequestIblockTypeId,
+                                        >::default(),
                                     )?,
                             );
                         }
@@ -749,7 +769,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -760,7 +780,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -788,11 +808,11 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for GetRequest {
+impl ::bitrix24_runtime::loose::Loose for GetRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -839,7 +859,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestIblockTypeId {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "lists" => Self::Lists,
@@ -851,20 +871,20 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestIblockTypeId {
     }
 }
 
-impl crate::runtime::loose::Loose for GetRequestIblockTypeId {
+impl ::bitrix24_runtime::loose::Loose for GetRequestIblockTypeId {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
 /// The `result` of `lists.get`.
 pub type GetResponse = ::serde_json::Value;
 
-impl crate::runtime::Method for GetRequest {
+impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "lists.get";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::Start;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::Start;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "ERROR_REQUIRED_PARAMETERS_MISSING",
@@ -877,9 +897,9 @@ impl crate::runtime::Method for GetRequest {
 ///
 /// Scope `lists`; at most 2 calls per second.
 pub async fn update(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &UpdateRequest,
-) -> Result<UpdateResponse, crate::runtime::Error> {
+) -> Result<UpdateResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -942,7 +962,9 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Vec<UpdateRequestFieldsItem>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<
+                                            Vec<UpdateRequestFieldsItem>,
+                                        >::default(),
                                     )?,
                             );
                         }
@@ -953,7 +975,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                                 );
                             }
                             __f1 = Some(
-                                map.next_value_seed(super::LooseSeed::<String>::default())?,
+                                map
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
+                                    )?,
                             );
                         }
                         "IBLOCK_ID" => {
@@ -963,7 +988,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                                 );
                             }
                             __f2 = Some(
-                                map.next_value_seed(super::LooseSeed::<i64>::default())?,
+                                map
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "IBLOCK_TYPE_ID" => {
@@ -975,7 +1003,9 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<UpdateRequestIblockTypeId>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<
+                                            UpdateRequestIblockTypeId,
+                                        >::default(),
                                     )?,
                             );
                         }
@@ -1000,7 +1030,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1034,11 +1064,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for UpdateRequest {
+impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -1094,7 +1124,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsItem {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<UpdateRequestFieldsItemBizproc>,
                                         >::default(),
                                     )?,
@@ -1109,7 +1139,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsItem {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1118,7 +1148,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsItem {
                                 return Err(::serde::de::Error::duplicate_field("NAME"));
                             }
                             __f2 = Some(
-                                map.next_value_seed(super::LooseSeed::<String>::default())?,
+                                map
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
+                                    )?,
                             );
                         }
                         "PICTURE" => {
@@ -1134,7 +1167,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsItem {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1158,11 +1191,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsItem {
     }
 }
 
-impl crate::runtime::loose::Loose for UpdateRequestFieldsItem {
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsItem {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -1206,7 +1239,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsItemBizproc {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -1217,11 +1250,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsItemBizproc {
     }
 }
 
-impl crate::runtime::loose::Loose for UpdateRequestFieldsItemBizproc {
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsItemBizproc {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -1268,7 +1301,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestIblockTypeId {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "lists" => Self::Lists,
@@ -1280,20 +1313,20 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestIblockTypeId {
     }
 }
 
-impl crate::runtime::loose::Loose for UpdateRequestIblockTypeId {
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestIblockTypeId {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
 /// The `result` of `lists.update`.
 pub type UpdateResponse = bool;
 
-impl crate::runtime::Method for UpdateRequest {
+impl ::bitrix24_runtime::Method for UpdateRequest {
     const NAME: &'static str = "lists.update";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "ERROR_REQUIRED_PARAMETERS_MISSING",

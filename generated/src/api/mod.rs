@@ -6,28 +6,6 @@
 /// The method table and calls by wire name.
 pub mod registry;
 
-/// Decodes a value loosely (see the runtime's `loose` module); used by the
-/// generated `Deserialize` impls of structs.
-#[doc(hidden)]
-pub struct LooseSeed<T>(::std::marker::PhantomData<T>);
-
-impl<T> Default for LooseSeed<T> {
-    fn default() -> Self {
-        LooseSeed(::std::marker::PhantomData)
-    }
-}
-
-impl<'de, T: crate::runtime::loose::Loose> ::serde::de::DeserializeSeed<'de>
-for LooseSeed<T> {
-    type Value = T;
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        self,
-        deserializer: D,
-    ) -> Result<T, D::Error> {
-        T::deserialize_loose(deserializer)
-    }
-}
-
 #[cfg(feature = "basic")]
 pub mod access;
 

@@ -11,9 +11,9 @@
 ///
 /// Scope `placement`; at most 2 calls per second.
 pub async fn bind(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &BindRequest,
-) -> Result<BindResponse, crate::runtime::Error> {
+) -> Result<BindResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -81,7 +81,7 @@ impl<'de> ::serde::Deserialize<'de> for BindRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -94,7 +94,7 @@ impl<'de> ::serde::Deserialize<'de> for BindRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -103,7 +103,10 @@ impl<'de> ::serde::Deserialize<'de> for BindRequest {
                                 return Err(::serde::de::Error::duplicate_field("HANDLER"));
                             }
                             __f2 = Some(
-                                map.next_value_seed(super::LooseSeed::<String>::default())?,
+                                map
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
+                                    )?,
                             );
                         }
                         "LANG_ALL" => {
@@ -125,7 +128,10 @@ impl<'de> ::serde::Deserialize<'de> for BindRequest {
                                 );
                             }
                             __f5 = Some(
-                                map.next_value_seed(super::LooseSeed::<String>::default())?,
+                                map
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
+                                    )?,
                             );
                         }
                         "TITLE" => {
@@ -135,7 +141,7 @@ impl<'de> ::serde::Deserialize<'de> for BindRequest {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -146,7 +152,7 @@ impl<'de> ::serde::Deserialize<'de> for BindRequest {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -175,20 +181,20 @@ impl<'de> ::serde::Deserialize<'de> for BindRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for BindRequest {
+impl ::bitrix24_runtime::loose::Loose for BindRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `placement.bind`.
 pub type BindResponse = bool;
 
-impl crate::runtime::Method for BindRequest {
+impl ::bitrix24_runtime::Method for BindRequest {
     const NAME: &'static str = "placement.bind";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "ERROR_PLACEMENT_MAX_COUNT",
@@ -204,9 +210,9 @@ impl crate::runtime::Method for BindRequest {
 ///
 /// Scope `placement`; at most 2 calls per second.
 pub async fn get(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &GetRequest,
-) -> Result<GetResponse, crate::runtime::Error> {
+) -> Result<GetResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -250,20 +256,20 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for GetRequest {
+impl ::bitrix24_runtime::loose::Loose for GetRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `placement.get`.
 pub type GetResponse = bool;
 
-impl crate::runtime::Method for GetRequest {
+impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "placement.get";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["WRONG_AUTH_TYPE"];
     type Response = GetResponse;
@@ -273,9 +279,9 @@ impl crate::runtime::Method for GetRequest {
 ///
 /// Scope `placement`; at most 2 calls per second.
 pub async fn list(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &ListRequest,
-) -> Result<ListResponse, crate::runtime::Error> {
+) -> Result<ListResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -323,7 +329,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -334,7 +340,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -355,20 +361,20 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for ListRequest {
+impl ::bitrix24_runtime::loose::Loose for ListRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `placement.list`.
 pub type ListResponse = Vec<String>;
 
-impl crate::runtime::Method for ListRequest {
+impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "placement.list";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["WRONG_AUTH_TYPE"];
     type Response = ListResponse;
@@ -378,9 +384,9 @@ impl crate::runtime::Method for ListRequest {
 ///
 /// Scope `placement`; at most 2 calls per second.
 pub async fn unbind(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &UnbindRequest,
-) -> Result<UnbindResponse, crate::runtime::Error> {
+) -> Result<UnbindResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -431,7 +437,7 @@ impl<'de> ::serde::Deserialize<'de> for UnbindRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -442,7 +448,10 @@ impl<'de> ::serde::Deserialize<'de> for UnbindRequest {
                                 );
                             }
                             __f1 = Some(
-                                map.next_value_seed(super::LooseSeed::<String>::default())?,
+                                map
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
+                                    )?,
                             );
                         }
                         "USER_ID" => {
@@ -452,7 +461,7 @@ impl<'de> ::serde::Deserialize<'de> for UnbindRequest {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -475,11 +484,11 @@ impl<'de> ::serde::Deserialize<'de> for UnbindRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for UnbindRequest {
+impl ::bitrix24_runtime::loose::Loose for UnbindRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -524,7 +533,7 @@ impl<'de> ::serde::Deserialize<'de> for UnbindResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -544,17 +553,17 @@ impl<'de> ::serde::Deserialize<'de> for UnbindResponse {
     }
 }
 
-impl crate::runtime::loose::Loose for UnbindResponse {
+impl ::bitrix24_runtime::loose::Loose for UnbindResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl crate::runtime::Method for UnbindRequest {
+impl ::bitrix24_runtime::Method for UnbindRequest {
     const NAME: &'static str = "placement.unbind";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "WRONG_AUTH_TYPE",

@@ -8,9 +8,9 @@
 ///
 /// Scope `basic`; at most 2 calls per second.
 pub async fn time(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &TimeRequest,
-) -> Result<TimeResponse, crate::runtime::Error> {
+) -> Result<TimeResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -54,20 +54,20 @@ impl<'de> ::serde::Deserialize<'de> for TimeRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for TimeRequest {
+impl ::bitrix24_runtime::loose::Loose for TimeRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `server.time`.
 pub type TimeResponse = String;
 
-impl crate::runtime::Method for TimeRequest {
+impl ::bitrix24_runtime::Method for TimeRequest {
     const NAME: &'static str = "server.time";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = TimeResponse;
 }

@@ -18,9 +18,9 @@ pub mod user;
 ///
 /// Scope `sonet`; at most 2 calls per second.
 pub async fn create(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &CreateRequest,
-) -> Result<CreateResponse, crate::runtime::Error> {
+) -> Result<CreateResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -112,7 +112,9 @@ impl<'de> ::serde::Deserialize<'de> for CreateRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<CreateRequestClosed>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<
+                                            Option<CreateRequestClosed>,
+                                        >::default(),
                                     )?,
                             );
                         }
@@ -125,7 +127,7 @@ impl<'de> ::serde::Deserialize<'de> for CreateRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -144,7 +146,7 @@ impl<'de> ::serde::Deserialize<'de> for CreateRequest {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -157,7 +159,7 @@ impl<'de> ::serde::Deserialize<'de> for CreateRequest {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<CreateRequestInitiatePerms>,
                                         >::default(),
                                     )?,
@@ -170,7 +172,7 @@ impl<'de> ::serde::Deserialize<'de> for CreateRequest {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -179,7 +181,10 @@ impl<'de> ::serde::Deserialize<'de> for CreateRequest {
                                 return Err(::serde::de::Error::duplicate_field("NAME"));
                             }
                             __f6 = Some(
-                                map.next_value_seed(super::LooseSeed::<String>::default())?,
+                                map
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
+                                    )?,
                             );
                         }
                         "OPENED" => {
@@ -189,7 +194,9 @@ impl<'de> ::serde::Deserialize<'de> for CreateRequest {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<CreateRequestOpened>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<
+                                            Option<CreateRequestOpened>,
+                                        >::default(),
                                     )?,
                             );
                         }
@@ -200,7 +207,7 @@ impl<'de> ::serde::Deserialize<'de> for CreateRequest {
                             __f8 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -211,7 +218,9 @@ impl<'de> ::serde::Deserialize<'de> for CreateRequest {
                             __f9 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<CreateRequestProject>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<
+                                            Option<CreateRequestProject>,
+                                        >::default(),
                                     )?,
                             );
                         }
@@ -224,7 +233,7 @@ impl<'de> ::serde::Deserialize<'de> for CreateRequest {
                             __f10 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -237,7 +246,7 @@ impl<'de> ::serde::Deserialize<'de> for CreateRequest {
                             __f11 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -250,7 +259,7 @@ impl<'de> ::serde::Deserialize<'de> for CreateRequest {
                             __f12 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -269,7 +278,7 @@ impl<'de> ::serde::Deserialize<'de> for CreateRequest {
                             __f14 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -280,7 +289,9 @@ impl<'de> ::serde::Deserialize<'de> for CreateRequest {
                             __f15 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<CreateRequestVisible>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<
+                                            Option<CreateRequestVisible>,
+                                        >::default(),
                                     )?,
                             );
                         }
@@ -315,11 +326,11 @@ impl<'de> ::serde::Deserialize<'de> for CreateRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for CreateRequest {
+impl ::bitrix24_runtime::loose::Loose for CreateRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -363,7 +374,7 @@ impl<'de> ::serde::Deserialize<'de> for CreateRequestClosed {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -374,11 +385,11 @@ impl<'de> ::serde::Deserialize<'de> for CreateRequestClosed {
     }
 }
 
-impl crate::runtime::loose::Loose for CreateRequestClosed {
+impl ::bitrix24_runtime::loose::Loose for CreateRequestClosed {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -425,7 +436,7 @@ impl<'de> ::serde::Deserialize<'de> for CreateRequestInitiatePerms {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "A" => Self::A,
@@ -437,11 +448,11 @@ impl<'de> ::serde::Deserialize<'de> for CreateRequestInitiatePerms {
     }
 }
 
-impl crate::runtime::loose::Loose for CreateRequestInitiatePerms {
+impl ::bitrix24_runtime::loose::Loose for CreateRequestInitiatePerms {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -485,7 +496,7 @@ impl<'de> ::serde::Deserialize<'de> for CreateRequestOpened {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -496,11 +507,11 @@ impl<'de> ::serde::Deserialize<'de> for CreateRequestOpened {
     }
 }
 
-impl crate::runtime::loose::Loose for CreateRequestOpened {
+impl ::bitrix24_runtime::loose::Loose for CreateRequestOpened {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -544,7 +555,7 @@ impl<'de> ::serde::Deserialize<'de> for CreateRequestProject {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -555,11 +566,11 @@ impl<'de> ::serde::Deserialize<'de> for CreateRequestProject {
     }
 }
 
-impl crate::runtime::loose::Loose for CreateRequestProject {
+impl ::bitrix24_runtime::loose::Loose for CreateRequestProject {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -603,7 +614,7 @@ impl<'de> ::serde::Deserialize<'de> for CreateRequestVisible {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -614,20 +625,20 @@ impl<'de> ::serde::Deserialize<'de> for CreateRequestVisible {
     }
 }
 
-impl crate::runtime::loose::Loose for CreateRequestVisible {
+impl ::bitrix24_runtime::loose::Loose for CreateRequestVisible {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
 /// The `result` of `sonet_group.create`.
 pub type CreateResponse = i64;
 
-impl crate::runtime::Method for CreateRequest {
+impl ::bitrix24_runtime::Method for CreateRequest {
     const NAME: &'static str = "sonet_group.create";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["ERROR_IMAGE_ID"];
     type Response = CreateResponse;
@@ -637,9 +648,9 @@ impl crate::runtime::Method for CreateRequest {
 ///
 /// Scope `sonet`; at most 2 calls per second.
 pub async fn delete(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &DeleteRequest,
-) -> Result<DeleteResponse, crate::runtime::Error> {
+) -> Result<DeleteResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -682,7 +693,10 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                                 return Err(::serde::de::Error::duplicate_field("GROUP_ID"));
                             }
                             __f0 = Some(
-                                map.next_value_seed(super::LooseSeed::<i64>::default())?,
+                                map
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         _ => {
@@ -702,20 +716,20 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for DeleteRequest {
+impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `sonet_group.delete`.
 pub type DeleteResponse = bool;
 
-impl crate::runtime::Method for DeleteRequest {
+impl ::bitrix24_runtime::Method for DeleteRequest {
     const NAME: &'static str = "sonet_group.delete";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = DeleteResponse;
 }
@@ -726,9 +740,9 @@ impl crate::runtime::Method for DeleteRequest {
 ///
 /// Pages of 50 rows: set `start` to the offset; the envelope's `next` and `total` say what is left.
 pub async fn get(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &GetRequest,
-) -> Result<crate::runtime::Envelope<GetResponse>, crate::runtime::Error> {
+) -> Result<::bitrix24_runtime::Envelope<GetResponse>, ::bitrix24_runtime::Error> {
     client.call_envelope(request).await
 }
 
@@ -785,7 +799,9 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<GetRequestFilter>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<
+                                            Option<GetRequestFilter>,
+                                        >::default(),
                                     )?,
                             );
                         }
@@ -796,7 +812,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -807,7 +823,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -824,7 +840,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -848,11 +864,11 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for GetRequest {
+impl ::bitrix24_runtime::loose::Loose for GetRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -929,7 +945,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestFilter {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetRequestFilterActive>,
                                         >::default(),
                                     )?,
@@ -942,7 +958,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestFilter {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetRequestFilterClosed>,
                                         >::default(),
                                     )?,
@@ -957,7 +973,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestFilter {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -970,7 +986,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestFilter {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -983,7 +999,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestFilter {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -994,7 +1010,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestFilter {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1007,7 +1023,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestFilter {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetRequestFilterIsExtranet>,
                                         >::default(),
                                     )?,
@@ -1020,7 +1036,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestFilter {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1031,7 +1047,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestFilter {
                             __f8 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetRequestFilterOpened>,
                                         >::default(),
                                     )?,
@@ -1044,7 +1060,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestFilter {
                             __f9 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1055,7 +1071,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestFilter {
                             __f10 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetRequestFilterVisible>,
                                         >::default(),
                                     )?,
@@ -1087,11 +1103,11 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestFilter {
     }
 }
 
-impl crate::runtime::loose::Loose for GetRequestFilter {
+impl ::bitrix24_runtime::loose::Loose for GetRequestFilter {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -1135,7 +1151,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestFilterActive {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -1146,11 +1162,11 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestFilterActive {
     }
 }
 
-impl crate::runtime::loose::Loose for GetRequestFilterActive {
+impl ::bitrix24_runtime::loose::Loose for GetRequestFilterActive {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -1194,7 +1210,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestFilterClosed {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -1205,11 +1221,11 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestFilterClosed {
     }
 }
 
-impl crate::runtime::loose::Loose for GetRequestFilterClosed {
+impl ::bitrix24_runtime::loose::Loose for GetRequestFilterClosed {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -1253,7 +1269,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestFilterIsExtranet {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -1264,11 +1280,11 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestFilterIsExtranet {
     }
 }
 
-impl crate::runtime::loose::Loose for GetRequestFilterIsExtranet {
+impl ::bitrix24_runtime::loose::Loose for GetRequestFilterIsExtranet {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -1312,7 +1328,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestFilterOpened {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -1323,11 +1339,11 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestFilterOpened {
     }
 }
 
-impl crate::runtime::loose::Loose for GetRequestFilterOpened {
+impl ::bitrix24_runtime::loose::Loose for GetRequestFilterOpened {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -1371,7 +1387,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestFilterVisible {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -1382,20 +1398,20 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestFilterVisible {
     }
 }
 
-impl crate::runtime::loose::Loose for GetRequestFilterVisible {
+impl ::bitrix24_runtime::loose::Loose for GetRequestFilterVisible {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
 /// The `result` of `sonet_group.get`.
 pub type GetResponse = ::serde_json::Value;
 
-impl crate::runtime::Method for GetRequest {
+impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "sonet_group.get";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::Start;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::Start;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = GetResponse;
 }
@@ -1404,9 +1420,9 @@ impl crate::runtime::Method for GetRequest {
 ///
 /// Scope `sonet`; at most 2 calls per second.
 pub async fn setowner(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &SetownerRequest,
-) -> Result<SetownerResponse, crate::runtime::Error> {
+) -> Result<SetownerResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -1452,7 +1468,10 @@ impl<'de> ::serde::Deserialize<'de> for SetownerRequest {
                                 return Err(::serde::de::Error::duplicate_field("GROUP_ID"));
                             }
                             __f0 = Some(
-                                map.next_value_seed(super::LooseSeed::<i64>::default())?,
+                                map
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "USER_ID" => {
@@ -1460,7 +1479,10 @@ impl<'de> ::serde::Deserialize<'de> for SetownerRequest {
                                 return Err(::serde::de::Error::duplicate_field("USER_ID"));
                             }
                             __f1 = Some(
-                                map.next_value_seed(super::LooseSeed::<i64>::default())?,
+                                map
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         _ => {
@@ -1482,20 +1504,20 @@ impl<'de> ::serde::Deserialize<'de> for SetownerRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for SetownerRequest {
+impl ::bitrix24_runtime::loose::Loose for SetownerRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `sonet_group.setowner`.
 pub type SetownerResponse = bool;
 
-impl crate::runtime::Method for SetownerRequest {
+impl ::bitrix24_runtime::Method for SetownerRequest {
     const NAME: &'static str = "sonet_group.setowner";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = SetownerResponse;
 }
@@ -1504,9 +1526,9 @@ impl crate::runtime::Method for SetownerRequest {
 ///
 /// Scope `sonet`; at most 2 calls per second.
 pub async fn update(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &UpdateRequest,
-) -> Result<UpdateResponse, crate::runtime::Error> {
+) -> Result<UpdateResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -1592,7 +1614,9 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<UpdateRequestClosed>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<
+                                            Option<UpdateRequestClosed>,
+                                        >::default(),
                                     )?,
                             );
                         }
@@ -1605,7 +1629,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1614,7 +1638,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                                 return Err(::serde::de::Error::duplicate_field("GROUP_ID"));
                             }
                             __f2 = Some(
-                                map.next_value_seed(super::LooseSeed::<i64>::default())?,
+                                map
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "IMAGE" => {
@@ -1632,7 +1659,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1645,7 +1672,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<UpdateRequestInitiatePerms>,
                                         >::default(),
                                     )?,
@@ -1658,7 +1685,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1669,7 +1696,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1680,7 +1707,9 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             __f8 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<UpdateRequestOpened>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<
+                                            Option<UpdateRequestOpened>,
+                                        >::default(),
                                     )?,
                             );
                         }
@@ -1691,7 +1720,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             __f9 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1704,7 +1733,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             __f10 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1717,7 +1746,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             __f11 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1734,7 +1763,9 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             __f13 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<UpdateRequestVisible>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<
+                                            Option<UpdateRequestVisible>,
+                                        >::default(),
                                     )?,
                             );
                         }
@@ -1768,11 +1799,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for UpdateRequest {
+impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -1816,7 +1847,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestClosed {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -1827,11 +1858,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestClosed {
     }
 }
 
-impl crate::runtime::loose::Loose for UpdateRequestClosed {
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestClosed {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -1878,7 +1909,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestInitiatePerms {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "A" => Self::A,
@@ -1890,11 +1921,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestInitiatePerms {
     }
 }
 
-impl crate::runtime::loose::Loose for UpdateRequestInitiatePerms {
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestInitiatePerms {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -1938,7 +1969,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestOpened {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -1949,11 +1980,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestOpened {
     }
 }
 
-impl crate::runtime::loose::Loose for UpdateRequestOpened {
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestOpened {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -1997,7 +2028,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestVisible {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -2008,20 +2039,20 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestVisible {
     }
 }
 
-impl crate::runtime::loose::Loose for UpdateRequestVisible {
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestVisible {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
 /// The `result` of `sonet_group.update`.
 pub type UpdateResponse = i64;
 
-impl crate::runtime::Method for UpdateRequest {
+impl ::bitrix24_runtime::Method for UpdateRequest {
     const NAME: &'static str = "sonet_group.update";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["ERROR_IMAGE_ID"];
     type Response = UpdateResponse;

@@ -39,9 +39,9 @@ pub mod stages;
 /// Scope `task`; at most 2 calls per second.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn item(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &ItemRequest,
-) -> Result<ItemResponse, crate::runtime::Error> {
+) -> Result<ItemResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -85,20 +85,20 @@ impl<'de> ::serde::Deserialize<'de> for ItemRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for ItemRequest {
+impl ::bitrix24_runtime::loose::Loose for ItemRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `task.item`.
 pub type ItemResponse = ::serde_json::Value;
 
-impl crate::runtime::Method for ItemRequest {
+impl ::bitrix24_runtime::Method for ItemRequest {
     const NAME: &'static str = "task.item";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = ItemResponse;
 }

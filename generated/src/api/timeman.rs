@@ -24,9 +24,9 @@ pub mod timecontrol;
 ///
 /// Scope `timeman`; at most 2 calls per second.
 pub async fn close(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &CloseRequest,
-) -> Result<CloseResponse, crate::runtime::Error> {
+) -> Result<CloseResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -84,7 +84,7 @@ impl<'de> ::serde::Deserialize<'de> for CloseRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<f64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<f64>>::default(),
                                     )?,
                             );
                         }
@@ -95,7 +95,7 @@ impl<'de> ::serde::Deserialize<'de> for CloseRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<f64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<f64>>::default(),
                                     )?,
                             );
                         }
@@ -106,7 +106,7 @@ impl<'de> ::serde::Deserialize<'de> for CloseRequest {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -117,7 +117,7 @@ impl<'de> ::serde::Deserialize<'de> for CloseRequest {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -128,7 +128,7 @@ impl<'de> ::serde::Deserialize<'de> for CloseRequest {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -152,11 +152,11 @@ impl<'de> ::serde::Deserialize<'de> for CloseRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for CloseRequest {
+impl ::bitrix24_runtime::loose::Loose for CloseRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -237,7 +237,7 @@ impl<'de> ::serde::Deserialize<'de> for CloseResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -248,7 +248,7 @@ impl<'de> ::serde::Deserialize<'de> for CloseResponse {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -259,7 +259,7 @@ impl<'de> ::serde::Deserialize<'de> for CloseResponse {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -270,7 +270,7 @@ impl<'de> ::serde::Deserialize<'de> for CloseResponse {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -283,7 +283,7 @@ impl<'de> ::serde::Deserialize<'de> for CloseResponse {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<f64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<f64>>::default(),
                                     )?,
                             );
                         }
@@ -294,7 +294,7 @@ impl<'de> ::serde::Deserialize<'de> for CloseResponse {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<f64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<f64>>::default(),
                                     )?,
                             );
                         }
@@ -307,7 +307,7 @@ impl<'de> ::serde::Deserialize<'de> for CloseResponse {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<f64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<f64>>::default(),
                                     )?,
                             );
                         }
@@ -318,7 +318,7 @@ impl<'de> ::serde::Deserialize<'de> for CloseResponse {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<f64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<f64>>::default(),
                                     )?,
                             );
                         }
@@ -329,7 +329,7 @@ impl<'de> ::serde::Deserialize<'de> for CloseResponse {
                             __f8 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -342,7 +342,7 @@ impl<'de> ::serde::Deserialize<'de> for CloseResponse {
                             __f9 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -355,7 +355,7 @@ impl<'de> ::serde::Deserialize<'de> for CloseResponse {
                             __f10 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -368,7 +368,7 @@ impl<'de> ::serde::Deserialize<'de> for CloseResponse {
                             __f11 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -381,7 +381,7 @@ impl<'de> ::serde::Deserialize<'de> for CloseResponse {
                             __f12 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -413,17 +413,17 @@ impl<'de> ::serde::Deserialize<'de> for CloseResponse {
     }
 }
 
-impl crate::runtime::loose::Loose for CloseResponse {
+impl ::bitrix24_runtime::loose::Loose for CloseResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl crate::runtime::Method for CloseRequest {
+impl ::bitrix24_runtime::Method for CloseRequest {
     const NAME: &'static str = "timeman.close";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["WRONG_DATETIME"];
     type Response = CloseResponse;
@@ -433,9 +433,9 @@ impl crate::runtime::Method for CloseRequest {
 ///
 /// Scope `timeman`; at most 2 calls per second.
 pub async fn open(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &OpenRequest,
-) -> Result<OpenResponse, crate::runtime::Error> {
+) -> Result<OpenResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -493,7 +493,7 @@ impl<'de> ::serde::Deserialize<'de> for OpenRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<f64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<f64>>::default(),
                                     )?,
                             );
                         }
@@ -504,7 +504,7 @@ impl<'de> ::serde::Deserialize<'de> for OpenRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<f64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<f64>>::default(),
                                     )?,
                             );
                         }
@@ -515,7 +515,7 @@ impl<'de> ::serde::Deserialize<'de> for OpenRequest {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -526,7 +526,7 @@ impl<'de> ::serde::Deserialize<'de> for OpenRequest {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -537,7 +537,7 @@ impl<'de> ::serde::Deserialize<'de> for OpenRequest {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -561,11 +561,11 @@ impl<'de> ::serde::Deserialize<'de> for OpenRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for OpenRequest {
+impl ::bitrix24_runtime::loose::Loose for OpenRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -649,7 +649,7 @@ impl<'de> ::serde::Deserialize<'de> for OpenResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -660,7 +660,7 @@ impl<'de> ::serde::Deserialize<'de> for OpenResponse {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -671,7 +671,7 @@ impl<'de> ::serde::Deserialize<'de> for OpenResponse {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -682,7 +682,7 @@ impl<'de> ::serde::Deserialize<'de> for OpenResponse {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -695,7 +695,7 @@ impl<'de> ::serde::Deserialize<'de> for OpenResponse {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -706,7 +706,7 @@ impl<'de> ::serde::Deserialize<'de> for OpenResponse {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<f64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<f64>>::default(),
                                     )?,
                             );
                         }
@@ -719,7 +719,7 @@ impl<'de> ::serde::Deserialize<'de> for OpenResponse {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -730,7 +730,7 @@ impl<'de> ::serde::Deserialize<'de> for OpenResponse {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<f64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<f64>>::default(),
                                     )?,
                             );
                         }
@@ -741,7 +741,7 @@ impl<'de> ::serde::Deserialize<'de> for OpenResponse {
                             __f8 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -762,7 +762,7 @@ impl<'de> ::serde::Deserialize<'de> for OpenResponse {
                             __f10 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -775,7 +775,7 @@ impl<'de> ::serde::Deserialize<'de> for OpenResponse {
                             __f11 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -788,7 +788,7 @@ impl<'de> ::serde::Deserialize<'de> for OpenResponse {
                             __f12 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -820,17 +820,17 @@ impl<'de> ::serde::Deserialize<'de> for OpenResponse {
     }
 }
 
-impl crate::runtime::loose::Loose for OpenResponse {
+impl ::bitrix24_runtime::loose::Loose for OpenResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl crate::runtime::Method for OpenRequest {
+impl ::bitrix24_runtime::Method for OpenRequest {
     const NAME: &'static str = "timeman.open";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["WRONG_DATETIME", "TIME"];
     type Response = OpenResponse;
@@ -840,9 +840,9 @@ impl crate::runtime::Method for OpenRequest {
 ///
 /// Scope `timeman`; at most 2 calls per second.
 pub async fn pause(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &PauseRequest,
-) -> Result<PauseResponse, crate::runtime::Error> {
+) -> Result<PauseResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -887,7 +887,7 @@ impl<'de> ::serde::Deserialize<'de> for PauseRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -907,11 +907,11 @@ impl<'de> ::serde::Deserialize<'de> for PauseRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for PauseRequest {
+impl ::bitrix24_runtime::loose::Loose for PauseRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -995,7 +995,7 @@ impl<'de> ::serde::Deserialize<'de> for PauseResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -1006,7 +1006,7 @@ impl<'de> ::serde::Deserialize<'de> for PauseResponse {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1017,7 +1017,7 @@ impl<'de> ::serde::Deserialize<'de> for PauseResponse {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1028,7 +1028,7 @@ impl<'de> ::serde::Deserialize<'de> for PauseResponse {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1041,7 +1041,7 @@ impl<'de> ::serde::Deserialize<'de> for PauseResponse {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1052,7 +1052,7 @@ impl<'de> ::serde::Deserialize<'de> for PauseResponse {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<f64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<f64>>::default(),
                                     )?,
                             );
                         }
@@ -1065,7 +1065,7 @@ impl<'de> ::serde::Deserialize<'de> for PauseResponse {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1076,7 +1076,7 @@ impl<'de> ::serde::Deserialize<'de> for PauseResponse {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<f64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<f64>>::default(),
                                     )?,
                             );
                         }
@@ -1087,7 +1087,7 @@ impl<'de> ::serde::Deserialize<'de> for PauseResponse {
                             __f8 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1108,7 +1108,7 @@ impl<'de> ::serde::Deserialize<'de> for PauseResponse {
                             __f10 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1121,7 +1121,7 @@ impl<'de> ::serde::Deserialize<'de> for PauseResponse {
                             __f11 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1134,7 +1134,7 @@ impl<'de> ::serde::Deserialize<'de> for PauseResponse {
                             __f12 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1166,17 +1166,17 @@ impl<'de> ::serde::Deserialize<'de> for PauseResponse {
     }
 }
 
-impl crate::runtime::loose::Loose for PauseResponse {
+impl ::bitrix24_runtime::loose::Loose for PauseResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl crate::runtime::Method for PauseRequest {
+impl ::bitrix24_runtime::Method for PauseRequest {
     const NAME: &'static str = "timeman.pause";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = PauseResponse;
 }
@@ -1185,9 +1185,9 @@ impl crate::runtime::Method for PauseRequest {
 ///
 /// Scope `timeman`; at most 2 calls per second.
 pub async fn settings(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &SettingsRequest,
-) -> Result<SettingsResponse, crate::runtime::Error> {
+) -> Result<SettingsResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -1232,7 +1232,7 @@ impl<'de> ::serde::Deserialize<'de> for SettingsRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1252,11 +1252,11 @@ impl<'de> ::serde::Deserialize<'de> for SettingsRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for SettingsRequest {
+impl ::bitrix24_runtime::loose::Loose for SettingsRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -1319,7 +1319,7 @@ impl<'de> ::serde::Deserialize<'de> for SettingsResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -1332,7 +1332,7 @@ impl<'de> ::serde::Deserialize<'de> for SettingsResponse {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -1345,7 +1345,7 @@ impl<'de> ::serde::Deserialize<'de> for SettingsResponse {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1358,7 +1358,7 @@ impl<'de> ::serde::Deserialize<'de> for SettingsResponse {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -1371,7 +1371,7 @@ impl<'de> ::serde::Deserialize<'de> for SettingsResponse {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1384,7 +1384,7 @@ impl<'de> ::serde::Deserialize<'de> for SettingsResponse {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1397,7 +1397,7 @@ impl<'de> ::serde::Deserialize<'de> for SettingsResponse {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1423,17 +1423,17 @@ impl<'de> ::serde::Deserialize<'de> for SettingsResponse {
     }
 }
 
-impl crate::runtime::loose::Loose for SettingsResponse {
+impl ::bitrix24_runtime::loose::Loose for SettingsResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl crate::runtime::Method for SettingsRequest {
+impl ::bitrix24_runtime::Method for SettingsRequest {
     const NAME: &'static str = "timeman.settings";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = SettingsResponse;
 }
@@ -1442,9 +1442,9 @@ impl crate::runtime::Method for SettingsRequest {
 ///
 /// Scope `timeman`; at most 2 calls per second.
 pub async fn status(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &StatusRequest,
-) -> Result<StatusResponse, crate::runtime::Error> {
+) -> Result<StatusResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -1489,7 +1489,7 @@ impl<'de> ::serde::Deserialize<'de> for StatusRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1509,11 +1509,11 @@ impl<'de> ::serde::Deserialize<'de> for StatusRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for StatusRequest {
+impl ::bitrix24_runtime::loose::Loose for StatusRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -1600,7 +1600,7 @@ impl<'de> ::serde::Deserialize<'de> for StatusResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -1611,7 +1611,7 @@ impl<'de> ::serde::Deserialize<'de> for StatusResponse {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1622,7 +1622,7 @@ impl<'de> ::serde::Deserialize<'de> for StatusResponse {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1633,7 +1633,7 @@ impl<'de> ::serde::Deserialize<'de> for StatusResponse {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1646,7 +1646,7 @@ impl<'de> ::serde::Deserialize<'de> for StatusResponse {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1657,7 +1657,7 @@ impl<'de> ::serde::Deserialize<'de> for StatusResponse {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<f64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<f64>>::default(),
                                     )?,
                             );
                         }
@@ -1670,7 +1670,7 @@ impl<'de> ::serde::Deserialize<'de> for StatusResponse {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1681,7 +1681,7 @@ impl<'de> ::serde::Deserialize<'de> for StatusResponse {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<f64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<f64>>::default(),
                                     )?,
                             );
                         }
@@ -1692,7 +1692,7 @@ impl<'de> ::serde::Deserialize<'de> for StatusResponse {
                             __f8 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1713,7 +1713,7 @@ impl<'de> ::serde::Deserialize<'de> for StatusResponse {
                             __f10 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1726,7 +1726,7 @@ impl<'de> ::serde::Deserialize<'de> for StatusResponse {
                             __f11 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1739,7 +1739,7 @@ impl<'de> ::serde::Deserialize<'de> for StatusResponse {
                             __f12 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1752,7 +1752,7 @@ impl<'de> ::serde::Deserialize<'de> for StatusResponse {
                             __f13 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1785,17 +1785,17 @@ impl<'de> ::serde::Deserialize<'de> for StatusResponse {
     }
 }
 
-impl crate::runtime::loose::Loose for StatusResponse {
+impl ::bitrix24_runtime::loose::Loose for StatusResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl crate::runtime::Method for StatusRequest {
+impl ::bitrix24_runtime::Method for StatusRequest {
     const NAME: &'static str = "timeman.status";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = StatusResponse;
 }

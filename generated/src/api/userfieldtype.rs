@@ -11,9 +11,9 @@
 ///
 /// Scope `placement`; at most 2 calls per second.
 pub async fn add(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &AddRequest,
-) -> Result<AddResponse, crate::runtime::Error> {
+) -> Result<AddResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -72,7 +72,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -81,7 +81,10 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                                 return Err(::serde::de::Error::duplicate_field("HANDLER"));
                             }
                             __f1 = Some(
-                                map.next_value_seed(super::LooseSeed::<String>::default())?,
+                                map
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
+                                    )?,
                             );
                         }
                         "OPTIONS" => {
@@ -97,7 +100,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -108,7 +111,10 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                                 );
                             }
                             __f4 = Some(
-                                map.next_value_seed(super::LooseSeed::<String>::default())?,
+                                map
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
+                                    )?,
                             );
                         }
                         _ => {
@@ -135,20 +141,20 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequest {
+impl ::bitrix24_runtime::loose::Loose for AddRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `userfieldtype.add`.
 pub type AddResponse = bool;
 
-impl crate::runtime::Method for AddRequest {
+impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "userfieldtype.add";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["ERROR_CORE", "ERROR_ARGUMENT"];
     type Response = AddResponse;
@@ -158,9 +164,9 @@ impl crate::runtime::Method for AddRequest {
 ///
 /// Scope `placement`; at most 2 calls per second.
 pub async fn delete(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &DeleteRequest,
-) -> Result<DeleteResponse, crate::runtime::Error> {
+) -> Result<DeleteResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -205,7 +211,10 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                                 );
                             }
                             __f0 = Some(
-                                map.next_value_seed(super::LooseSeed::<String>::default())?,
+                                map
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
+                                    )?,
                             );
                         }
                         _ => {
@@ -227,20 +236,20 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for DeleteRequest {
+impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `userfieldtype.delete`.
 pub type DeleteResponse = bool;
 
-impl crate::runtime::Method for DeleteRequest {
+impl ::bitrix24_runtime::Method for DeleteRequest {
     const NAME: &'static str = "userfieldtype.delete";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["ERROR_ARGUMENT", "ERROR_NOT_FOUND"];
     type Response = DeleteResponse;
@@ -252,9 +261,9 @@ impl crate::runtime::Method for DeleteRequest {
 ///
 /// Pages of 50 rows: set `start` to the offset; the envelope's `next` and `total` say what is left.
 pub async fn list(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &ListRequest,
-) -> Result<crate::runtime::Envelope<ListResponse>, crate::runtime::Error> {
+) -> Result<::bitrix24_runtime::Envelope<ListResponse>, ::bitrix24_runtime::Error> {
     client.call_envelope(request).await
 }
 
@@ -300,7 +309,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -320,20 +329,20 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for ListRequest {
+impl ::bitrix24_runtime::loose::Loose for ListRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `userfieldtype.list`.
 pub type ListResponse = ::serde_json::Value;
 
-impl crate::runtime::Method for ListRequest {
+impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "userfieldtype.list";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::Start;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::Start;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = ListResponse;
 }
@@ -342,9 +351,9 @@ impl crate::runtime::Method for ListRequest {
 ///
 /// Scope `placement`; at most 2 calls per second.
 pub async fn update(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &UpdateRequest,
-) -> Result<UpdateResponse, crate::runtime::Error> {
+) -> Result<UpdateResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -403,7 +412,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -412,7 +421,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                                 return Err(::serde::de::Error::duplicate_field("HANDLER"));
                             }
                             __f1 = Some(
-                                map.next_value_seed(super::LooseSeed::<String>::default())?,
+                                map
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
+                                    )?,
                             );
                         }
                         "OPTIONS" => {
@@ -426,7 +438,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                                 return Err(::serde::de::Error::duplicate_field("TITLE"));
                             }
                             __f3 = Some(
-                                map.next_value_seed(super::LooseSeed::<String>::default())?,
+                                map
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
+                                    )?,
                             );
                         }
                         "USER_TYPE_ID" => {
@@ -436,7 +451,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                                 );
                             }
                             __f4 = Some(
-                                map.next_value_seed(super::LooseSeed::<String>::default())?,
+                                map
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
+                                    )?,
                             );
                         }
                         _ => {
@@ -464,20 +482,20 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for UpdateRequest {
+impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `userfieldtype.update`.
 pub type UpdateResponse = bool;
 
-impl crate::runtime::Method for UpdateRequest {
+impl ::bitrix24_runtime::Method for UpdateRequest {
     const NAME: &'static str = "userfieldtype.update";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "ERROR_CORE",

@@ -10,9 +10,9 @@
 ///
 /// Pages of 50 rows: set `start` to the offset; the envelope's `next` and `total` say what is left.
 pub async fn get(
-    client: &::bitrix24::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &GetRequest,
-) -> Result<::bitrix24::runtime::Envelope<GetResponse>, ::bitrix24::runtime::Error> {
+) -> Result<::bitrix24_runtime::Envelope<GetResponse>, ::bitrix24_runtime::Error> {
     client.call_envelope(request).await
 }
 
@@ -69,7 +69,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -80,7 +80,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -91,7 +91,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -102,7 +102,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -113,7 +113,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -124,7 +124,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -135,7 +135,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -159,11 +159,11 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
     }
 }
 
-impl ::bitrix24::runtime::loose::Loose for GetRequest {
+impl ::bitrix24_runtime::loose::Loose for GetRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        ::bitrix24::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -219,7 +219,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseNode {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -230,7 +230,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseNode {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -241,7 +241,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseNode {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -252,7 +252,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseNode {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -263,7 +263,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseNode {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -274,7 +274,9 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseNode {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<Vec<GetResponseNode>>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<
+                                            Option<Vec<GetResponseNode>>,
+                                        >::default(),
                                     )?,
                             );
                         }
@@ -297,17 +299,17 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseNode {
     }
 }
 
-impl ::bitrix24::runtime::loose::Loose for GetResponseNode {
+impl ::bitrix24_runtime::loose::Loose for GetResponseNode {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        ::bitrix24::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl ::bitrix24::runtime::Method for GetRequest {
+impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "department.get";
-    const PAGINATION: ::bitrix24::runtime::Pagination = ::bitrix24::runtime::Pagination::Start;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::Start;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = GetResponse;
 }

@@ -6,28 +6,6 @@
 /// The method table and calls by wire name.
 pub mod registry;
 
-/// Decodes a value loosely (see the runtime's `loose` module); used by the
-/// generated `Deserialize` impls of structs.
-#[doc(hidden)]
-pub struct LooseSeed<T>(::std::marker::PhantomData<T>);
-
-impl<T> Default for LooseSeed<T> {
-    fn default() -> Self {
-        LooseSeed(::std::marker::PhantomData)
-    }
-}
-
-impl<'de, T: ::bitrix24::runtime::loose::Loose> ::serde::de::DeserializeSeed<'de>
-for LooseSeed<T> {
-    type Value = T;
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        self,
-        deserializer: D,
-    ) -> Result<T, D::Error> {
-        T::deserialize_loose(deserializer)
-    }
-}
-
 #[cfg(feature = "bizproc")]
 pub mod bizproc;
 
@@ -54,6 +32,9 @@ pub mod im;
 
 #[cfg(feature = "imbot")]
 pub mod imbot;
+
+#[cfg(feature = "imopenlines")]
+pub mod imopenlines;
 
 #[cfg(feature = "lists")]
 pub mod lists;

@@ -4,451 +4,466 @@
 //! The table of every method generated from the specs, and calls by wire name.
 
 /// Every method, sorted by wire name.
-pub static METHODS: &[::bitrix24::runtime::MethodInfo] = &[
-    ::bitrix24::runtime::MethodInfo {
+pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
+    ::bitrix24_runtime::MethodInfo {
         name: "bizproc.task.complete",
         aliases: &[],
         scope: "bizproc",
         deprecated: false,
         rate_limit_per_sec: 1.0,
-        pagination: ::bitrix24::runtime::Pagination::None,
+        pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "bizproc"),
     },
-    ::bitrix24::runtime::MethodInfo {
+    ::bitrix24_runtime::MethodInfo {
         name: "calendar.event.get",
         aliases: &[],
         scope: "calendar",
         deprecated: false,
         rate_limit_per_sec: 2.0,
-        pagination: ::bitrix24::runtime::Pagination::None,
+        pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "calendar"),
     },
-    ::bitrix24::runtime::MethodInfo {
+    ::bitrix24_runtime::MethodInfo {
         name: "catalog.priceType.list",
         aliases: &[],
         scope: "catalog",
         deprecated: false,
         rate_limit_per_sec: 0.5,
-        pagination: ::bitrix24::runtime::Pagination::Start,
+        pagination: ::bitrix24_runtime::Pagination::Start,
         errors: &[],
         enabled: cfg!(feature = "catalog"),
     },
-    ::bitrix24::runtime::MethodInfo {
+    ::bitrix24_runtime::MethodInfo {
         name: "catalog.product.add",
         aliases: &[],
         scope: "catalog",
         deprecated: false,
         rate_limit_per_sec: 2.0,
-        pagination: ::bitrix24::runtime::Pagination::None,
+        pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "catalog"),
     },
-    ::bitrix24::runtime::MethodInfo {
+    ::bitrix24_runtime::MethodInfo {
         name: "crm.activity.add",
         aliases: &[],
         scope: "crm",
         deprecated: false,
         rate_limit_per_sec: 2.0,
-        pagination: ::bitrix24::runtime::Pagination::None,
+        pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
     },
-    ::bitrix24::runtime::MethodInfo {
+    ::bitrix24_runtime::MethodInfo {
         name: "crm.automatedsolution.fields",
         aliases: &[],
         scope: "crm",
         deprecated: false,
         rate_limit_per_sec: 2.0,
-        pagination: ::bitrix24::runtime::Pagination::None,
+        pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
     },
-    ::bitrix24::runtime::MethodInfo {
+    ::bitrix24_runtime::MethodInfo {
         name: "crm.contact.list",
         aliases: &[],
         scope: "crm",
         deprecated: false,
         rate_limit_per_sec: 2.0,
-        pagination: ::bitrix24::runtime::Pagination::Start,
+        pagination: ::bitrix24_runtime::Pagination::Start,
         errors: &[],
         enabled: cfg!(feature = "crm"),
     },
-    ::bitrix24::runtime::MethodInfo {
+    ::bitrix24_runtime::MethodInfo {
         name: "crm.deal.details.configuration.get",
         aliases: &[],
         scope: "crm",
         deprecated: false,
         rate_limit_per_sec: 2.0,
-        pagination: ::bitrix24::runtime::Pagination::None,
+        pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
     },
-    ::bitrix24::runtime::MethodInfo {
+    ::bitrix24_runtime::MethodInfo {
         name: "crm.deal.list",
         aliases: &[],
         scope: "crm",
         deprecated: false,
         rate_limit_per_sec: 5.0,
-        pagination: ::bitrix24::runtime::Pagination::Start,
+        pagination: ::bitrix24_runtime::Pagination::Start,
         errors: &[],
         enabled: cfg!(feature = "crm"),
     },
-    ::bitrix24::runtime::MethodInfo {
+    ::bitrix24_runtime::MethodInfo {
         name: "crm.deal.update",
         aliases: &[],
         scope: "crm",
         deprecated: false,
         rate_limit_per_sec: 2.0,
-        pagination: ::bitrix24::runtime::Pagination::None,
+        pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
     },
-    ::bitrix24::runtime::MethodInfo {
+    ::bitrix24_runtime::MethodInfo {
         name: "crm.invoice.add",
         aliases: &[],
         scope: "crm",
         deprecated: true,
         rate_limit_per_sec: 0.5,
-        pagination: ::bitrix24::runtime::Pagination::None,
+        pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
     },
-    ::bitrix24::runtime::MethodInfo {
+    ::bitrix24_runtime::MethodInfo {
         name: "crm.item.add",
         aliases: &[],
         scope: "crm",
         deprecated: false,
         rate_limit_per_sec: 2.0,
-        pagination: ::bitrix24::runtime::Pagination::None,
+        pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
     },
-    ::bitrix24::runtime::MethodInfo {
+    ::bitrix24_runtime::MethodInfo {
         name: "crm.item.delivery.list",
         aliases: &[],
         scope: "crm",
         deprecated: false,
         rate_limit_per_sec: 2.0,
-        pagination: ::bitrix24::runtime::Pagination::None,
+        pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
     },
-    ::bitrix24::runtime::MethodInfo {
+    ::bitrix24_runtime::MethodInfo {
         name: "crm.item.list",
         aliases: &[],
         scope: "crm",
         deprecated: false,
         rate_limit_per_sec: 0.5,
-        pagination: ::bitrix24::runtime::Pagination::Start,
+        pagination: ::bitrix24_runtime::Pagination::Start,
         errors: &[],
         enabled: cfg!(feature = "crm"),
     },
-    ::bitrix24::runtime::MethodInfo {
+    ::bitrix24_runtime::MethodInfo {
         name: "crm.item.productrow.fields",
         aliases: &[],
         scope: "crm",
         deprecated: false,
         rate_limit_per_sec: 2.0,
-        pagination: ::bitrix24::runtime::Pagination::None,
+        pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
     },
-    ::bitrix24::runtime::MethodInfo {
+    ::bitrix24_runtime::MethodInfo {
         name: "crm.item.productrow.getAvailableForPayment",
         aliases: &[],
         scope: "crm",
         deprecated: false,
         rate_limit_per_sec: 2.0,
-        pagination: ::bitrix24::runtime::Pagination::None,
+        pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
     },
-    ::bitrix24::runtime::MethodInfo {
+    ::bitrix24_runtime::MethodInfo {
         name: "crm.item.productrow.list",
         aliases: &[],
         scope: "crm",
         deprecated: false,
         rate_limit_per_sec: 2.0,
-        pagination: ::bitrix24::runtime::Pagination::Start,
+        pagination: ::bitrix24_runtime::Pagination::Start,
         errors: &[],
         enabled: cfg!(feature = "crm"),
     },
-    ::bitrix24::runtime::MethodInfo {
+    ::bitrix24_runtime::MethodInfo {
         name: "crm.lead.list",
         aliases: &[],
         scope: "crm",
         deprecated: false,
         rate_limit_per_sec: 2.0,
-        pagination: ::bitrix24::runtime::Pagination::Start,
+        pagination: ::bitrix24_runtime::Pagination::Start,
         errors: &[],
         enabled: cfg!(feature = "crm"),
     },
-    ::bitrix24::runtime::MethodInfo {
+    ::bitrix24_runtime::MethodInfo {
         name: "crm.livefeedmessage.add",
         aliases: &[],
         scope: "crm",
         deprecated: true,
         rate_limit_per_sec: 2.0,
-        pagination: ::bitrix24::runtime::Pagination::None,
+        pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
     },
-    ::bitrix24::runtime::MethodInfo {
+    ::bitrix24_runtime::MethodInfo {
         name: "crm.status.fields",
         aliases: &[],
         scope: "crm",
         deprecated: false,
         rate_limit_per_sec: 2.0,
-        pagination: ::bitrix24::runtime::Pagination::None,
+        pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
     },
-    ::bitrix24::runtime::MethodInfo {
+    ::bitrix24_runtime::MethodInfo {
         name: "crm.timeline.comment.add",
         aliases: &[],
         scope: "crm",
         deprecated: false,
         rate_limit_per_sec: 2.0,
-        pagination: ::bitrix24::runtime::Pagination::None,
+        pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
     },
-    ::bitrix24::runtime::MethodInfo {
+    ::bitrix24_runtime::MethodInfo {
         name: "crm.type.add",
         aliases: &[],
         scope: "crm",
         deprecated: false,
         rate_limit_per_sec: 2.0,
-        pagination: ::bitrix24::runtime::Pagination::None,
+        pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
     },
-    ::bitrix24::runtime::MethodInfo {
+    ::bitrix24_runtime::MethodInfo {
         name: "crm.type.list",
         aliases: &[],
         scope: "crm",
         deprecated: false,
         rate_limit_per_sec: 2.0,
-        pagination: ::bitrix24::runtime::Pagination::Start,
+        pagination: ::bitrix24_runtime::Pagination::Start,
         errors: &[],
         enabled: cfg!(feature = "crm"),
     },
-    ::bitrix24::runtime::MethodInfo {
+    ::bitrix24_runtime::MethodInfo {
         name: "department.get",
         aliases: &[],
         scope: "department",
         deprecated: false,
         rate_limit_per_sec: 2.0,
-        pagination: ::bitrix24::runtime::Pagination::Start,
+        pagination: ::bitrix24_runtime::Pagination::Start,
         errors: &[],
         enabled: cfg!(feature = "department"),
     },
-    ::bitrix24::runtime::MethodInfo {
+    ::bitrix24_runtime::MethodInfo {
         name: "disk.file.getExternalLink",
         aliases: &[],
         scope: "disk",
         deprecated: false,
         rate_limit_per_sec: 2.0,
-        pagination: ::bitrix24::runtime::Pagination::None,
+        pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "disk"),
     },
-    ::bitrix24::runtime::MethodInfo {
+    ::bitrix24_runtime::MethodInfo {
         name: "disk.file.uploadversion",
         aliases: &[],
         scope: "disk",
         deprecated: false,
         rate_limit_per_sec: 2.0,
-        pagination: ::bitrix24::runtime::Pagination::None,
+        pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "disk"),
     },
-    ::bitrix24::runtime::MethodInfo {
+    ::bitrix24_runtime::MethodInfo {
         name: "disk.folder.getchildren",
         aliases: &[],
         scope: "disk",
         deprecated: false,
         rate_limit_per_sec: 2.0,
-        pagination: ::bitrix24::runtime::Pagination::Start,
+        pagination: ::bitrix24_runtime::Pagination::Start,
         errors: &[],
         enabled: cfg!(feature = "disk"),
     },
-    ::bitrix24::runtime::MethodInfo {
+    ::bitrix24_runtime::MethodInfo {
         name: "entity.item.get",
         aliases: &[],
         scope: "entity",
         deprecated: false,
         rate_limit_per_sec: 2.0,
-        pagination: ::bitrix24::runtime::Pagination::None,
+        pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "entity"),
     },
-    ::bitrix24::runtime::MethodInfo {
+    ::bitrix24_runtime::MethodInfo {
         name: "im.chat.user.list",
         aliases: &[],
         scope: "im",
         deprecated: false,
         rate_limit_per_sec: 2.0,
-        pagination: ::bitrix24::runtime::Pagination::None,
+        pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "im"),
     },
-    ::bitrix24::runtime::MethodInfo {
+    ::bitrix24_runtime::MethodInfo {
         name: "im.dialog.messages.get",
         aliases: &[],
         scope: "im",
         deprecated: false,
         rate_limit_per_sec: 2.0,
-        pagination: ::bitrix24::runtime::Pagination::None,
+        pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "im"),
     },
-    ::bitrix24::runtime::MethodInfo {
+    ::bitrix24_runtime::MethodInfo {
         name: "im.message.add",
         aliases: &["im.chat.message.add"],
         scope: "im",
         deprecated: false,
         rate_limit_per_sec: 2.0,
-        pagination: ::bitrix24::runtime::Pagination::None,
+        pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "im"),
     },
-    ::bitrix24::runtime::MethodInfo {
+    ::bitrix24_runtime::MethodInfo {
         name: "imbot.bot.list",
         aliases: &[],
         scope: "imbot",
         deprecated: false,
         rate_limit_per_sec: 2.0,
-        pagination: ::bitrix24::runtime::Pagination::None,
+        pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "imbot"),
     },
-    ::bitrix24::runtime::MethodInfo {
+    ::bitrix24_runtime::MethodInfo {
+        name: "imopenlines.crm.message.add",
+        aliases: &[],
+        scope: "imopenlines",
+        deprecated: false,
+        rate_limit_per_sec: 2.0,
+        pagination: ::bitrix24_runtime::Pagination::None,
+        errors: &[
+            "ACCESS_DENIED",
+            "ERROR_ARGUMENT",
+            "CHAT_NOT_IN_CRM",
+            "MESSAGE_ADD_ERROR",
+        ],
+        enabled: cfg!(feature = "imopenlines"),
+    },
+    ::bitrix24_runtime::MethodInfo {
         name: "lists.element.add",
         aliases: &[],
         scope: "lists",
         deprecated: false,
         rate_limit_per_sec: 2.0,
-        pagination: ::bitrix24::runtime::Pagination::None,
+        pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "lists"),
     },
-    ::bitrix24::runtime::MethodInfo {
+    ::bitrix24_runtime::MethodInfo {
         name: "log.blogpost.add",
         aliases: &["log.blogpost.create"],
         scope: "log",
         deprecated: false,
         rate_limit_per_sec: 0.5,
-        pagination: ::bitrix24::runtime::Pagination::None,
+        pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "log"),
     },
-    ::bitrix24::runtime::MethodInfo {
+    ::bitrix24_runtime::MethodInfo {
         name: "sale.basketitem.getfields",
         aliases: &[],
         scope: "sale",
         deprecated: false,
         rate_limit_per_sec: 2.0,
-        pagination: ::bitrix24::runtime::Pagination::None,
+        pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "sale"),
     },
-    ::bitrix24::runtime::MethodInfo {
+    ::bitrix24_runtime::MethodInfo {
         name: "sale.shipment.add",
         aliases: &[],
         scope: "sale",
         deprecated: false,
         rate_limit_per_sec: 2.0,
-        pagination: ::bitrix24::runtime::Pagination::None,
+        pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "sale"),
     },
-    ::bitrix24::runtime::MethodInfo {
+    ::bitrix24_runtime::MethodInfo {
         name: "sonet_group.create",
         aliases: &[],
         scope: "sonet_group",
         deprecated: false,
         rate_limit_per_sec: 2.0,
-        pagination: ::bitrix24::runtime::Pagination::None,
+        pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "sonet_group"),
     },
-    ::bitrix24::runtime::MethodInfo {
+    ::bitrix24_runtime::MethodInfo {
         name: "task.commentitem.add",
         aliases: &[],
         scope: "task",
         deprecated: false,
         rate_limit_per_sec: 10.0,
-        pagination: ::bitrix24::runtime::Pagination::None,
+        pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "task"),
     },
-    ::bitrix24::runtime::MethodInfo {
+    ::bitrix24_runtime::MethodInfo {
         name: "task.item.list",
         aliases: &[],
         scope: "task",
         deprecated: true,
         rate_limit_per_sec: 2.0,
-        pagination: ::bitrix24::runtime::Pagination::None,
+        pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "task"),
     },
-    ::bitrix24::runtime::MethodInfo {
+    ::bitrix24_runtime::MethodInfo {
         name: "tasks.task.chat.message.field.list",
         aliases: &[],
         scope: "task",
         deprecated: false,
         rate_limit_per_sec: 2.0,
-        pagination: ::bitrix24::runtime::Pagination::None,
+        pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "task"),
     },
-    ::bitrix24::runtime::MethodInfo {
+    ::bitrix24_runtime::MethodInfo {
         name: "tasks.task.list",
         aliases: &["tasks.task.getlist"],
         scope: "task",
         deprecated: false,
         rate_limit_per_sec: 2.0,
-        pagination: ::bitrix24::runtime::Pagination::Start,
+        pagination: ::bitrix24_runtime::Pagination::Start,
         errors: &[],
         enabled: cfg!(feature = "task"),
     },
-    ::bitrix24::runtime::MethodInfo {
+    ::bitrix24_runtime::MethodInfo {
         name: "telephony.externalcall.register",
         aliases: &[],
         scope: "telephony",
         deprecated: false,
         rate_limit_per_sec: 2.0,
-        pagination: ::bitrix24::runtime::Pagination::None,
+        pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "telephony"),
     },
-    ::bitrix24::runtime::MethodInfo {
+    ::bitrix24_runtime::MethodInfo {
         name: "user.get",
         aliases: &[],
         scope: "user",
         deprecated: false,
         rate_limit_per_sec: 2.0,
-        pagination: ::bitrix24::runtime::Pagination::Start,
+        pagination: ::bitrix24_runtime::Pagination::Start,
         errors: &[],
         enabled: cfg!(feature = "user"),
     },
-    ::bitrix24::runtime::MethodInfo {
+    ::bitrix24_runtime::MethodInfo {
         name: "user.userfield.add",
         aliases: &[],
         scope: "user.userfield",
         deprecated: false,
         rate_limit_per_sec: 2.0,
-        pagination: ::bitrix24::runtime::Pagination::None,
+        pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "user.userfield"),
     },
 ];
 
 /// Finds a method by wire name or alias, ignoring ASCII case.
-pub fn find(name: &str) -> Option<&'static ::bitrix24::runtime::MethodInfo> {
+pub fn find(name: &str) -> Option<&'static ::bitrix24_runtime::MethodInfo> {
     index(name).and_then(|i| METHODS.get(i))
 }
 
@@ -486,18 +501,19 @@ fn index(name: &str) -> Option<usize> {
         "im.dialog.messages.get" => Some(29),
         "im.message.add" | "im.chat.message.add" => Some(30),
         "imbot.bot.list" => Some(31),
-        "lists.element.add" => Some(32),
-        "log.blogpost.add" | "log.blogpost.create" => Some(33),
-        "sale.basketitem.getfields" => Some(34),
-        "sale.shipment.add" => Some(35),
-        "sonet_group.create" => Some(36),
-        "task.commentitem.add" => Some(37),
-        "task.item.list" => Some(38),
-        "tasks.task.chat.message.field.list" => Some(39),
-        "tasks.task.list" | "tasks.task.getlist" => Some(40),
-        "telephony.externalcall.register" => Some(41),
-        "user.get" => Some(42),
-        "user.userfield.add" => Some(43),
+        "imopenlines.crm.message.add" => Some(32),
+        "lists.element.add" => Some(33),
+        "log.blogpost.add" | "log.blogpost.create" => Some(34),
+        "sale.basketitem.getfields" => Some(35),
+        "sale.shipment.add" => Some(36),
+        "sonet_group.create" => Some(37),
+        "task.commentitem.add" => Some(38),
+        "task.item.list" => Some(39),
+        "tasks.task.chat.message.field.list" => Some(40),
+        "tasks.task.list" | "tasks.task.getlist" => Some(41),
+        "telephony.externalcall.register" => Some(42),
+        "user.get" => Some(43),
+        "user.userfield.add" => Some(44),
         _ => None,
     }
 }
@@ -511,273 +527,279 @@ fn index(name: &str) -> Option<usize> {
 pub fn validate_params(
     method: &str,
     params: &::serde_json::Value,
-) -> Result<::serde_json::Value, ::bitrix24::runtime::Error> {
+) -> Result<::serde_json::Value, ::bitrix24_runtime::Error> {
     match index(method) {
         #[cfg(feature = "bizproc")]
         Some(0) => {
-            ::bitrix24::runtime::registry::check_params::<
+            ::bitrix24_runtime::registry::check_params::<
                 super::bizproc::task::CompleteRequest,
             >("bizproc.task.complete", params)
         }
         #[cfg(feature = "calendar")]
         Some(1) => {
-            ::bitrix24::runtime::registry::check_params::<
+            ::bitrix24_runtime::registry::check_params::<
                 super::calendar::event::GetRequest,
             >("calendar.event.get", params)
         }
         #[cfg(feature = "catalog")]
         Some(2) => {
-            ::bitrix24::runtime::registry::check_params::<
+            ::bitrix24_runtime::registry::check_params::<
                 super::catalog::price_type::ListRequest,
             >("catalog.priceType.list", params)
         }
         #[cfg(feature = "catalog")]
         Some(3) => {
-            ::bitrix24::runtime::registry::check_params::<
+            ::bitrix24_runtime::registry::check_params::<
                 super::catalog::product::AddRequest,
             >("catalog.product.add", params)
         }
         #[cfg(feature = "crm")]
         Some(4) => {
-            ::bitrix24::runtime::registry::check_params::<
+            ::bitrix24_runtime::registry::check_params::<
                 super::crm::activity::AddRequest,
             >("crm.activity.add", params)
         }
         #[cfg(feature = "crm")]
         Some(5) => {
-            ::bitrix24::runtime::registry::check_params::<
+            ::bitrix24_runtime::registry::check_params::<
                 super::crm::automatedsolution::FieldsRequest,
             >("crm.automatedsolution.fields", params)
         }
         #[cfg(feature = "crm")]
         Some(6) => {
-            ::bitrix24::runtime::registry::check_params::<
+            ::bitrix24_runtime::registry::check_params::<
                 super::crm::contact::ListRequest,
             >("crm.contact.list", params)
         }
         #[cfg(feature = "crm")]
         Some(7) => {
-            ::bitrix24::runtime::registry::check_params::<
+            ::bitrix24_runtime::registry::check_params::<
                 super::crm::deal::details::configuration::GetRequest,
             >("crm.deal.details.configuration.get", params)
         }
         #[cfg(feature = "crm")]
         Some(8) => {
-            ::bitrix24::runtime::registry::check_params::<
+            ::bitrix24_runtime::registry::check_params::<
                 super::crm::deal::ListRequest,
             >("crm.deal.list", params)
         }
         #[cfg(feature = "crm")]
         Some(9) => {
-            ::bitrix24::runtime::registry::check_params::<
+            ::bitrix24_runtime::registry::check_params::<
                 super::crm::deal::UpdateRequest,
             >("crm.deal.update", params)
         }
         #[cfg(feature = "crm")]
         Some(10) => {
-            ::bitrix24::runtime::registry::check_params::<
+            ::bitrix24_runtime::registry::check_params::<
                 super::crm::invoice::AddRequest,
             >("crm.invoice.add", params)
         }
         #[cfg(feature = "crm")]
         Some(11) => {
-            ::bitrix24::runtime::registry::check_params::<
+            ::bitrix24_runtime::registry::check_params::<
                 super::crm::item::AddRequest,
             >("crm.item.add", params)
         }
         #[cfg(feature = "crm")]
         Some(12) => {
-            ::bitrix24::runtime::registry::check_params::<
+            ::bitrix24_runtime::registry::check_params::<
                 super::crm::item::delivery::ListRequest,
             >("crm.item.delivery.list", params)
         }
         #[cfg(feature = "crm")]
         Some(13) => {
-            ::bitrix24::runtime::registry::check_params::<
+            ::bitrix24_runtime::registry::check_params::<
                 super::crm::item::ListRequest,
             >("crm.item.list", params)
         }
         #[cfg(feature = "crm")]
         Some(14) => {
-            ::bitrix24::runtime::registry::check_params::<
+            ::bitrix24_runtime::registry::check_params::<
                 super::crm::item::productrow::FieldsRequest,
             >("crm.item.productrow.fields", params)
         }
         #[cfg(feature = "crm")]
         Some(15) => {
-            ::bitrix24::runtime::registry::check_params::<
+            ::bitrix24_runtime::registry::check_params::<
                 super::crm::item::productrow::GetAvailableForPaymentRequest,
             >("crm.item.productrow.getAvailableForPayment", params)
         }
         #[cfg(feature = "crm")]
         Some(16) => {
-            ::bitrix24::runtime::registry::check_params::<
+            ::bitrix24_runtime::registry::check_params::<
                 super::crm::item::productrow::ListRequest,
             >("crm.item.productrow.list", params)
         }
         #[cfg(feature = "crm")]
         Some(17) => {
-            ::bitrix24::runtime::registry::check_params::<
+            ::bitrix24_runtime::registry::check_params::<
                 super::crm::lead::ListRequest,
             >("crm.lead.list", params)
         }
         #[cfg(feature = "crm")]
         Some(18) => {
-            ::bitrix24::runtime::registry::check_params::<
+            ::bitrix24_runtime::registry::check_params::<
                 super::crm::livefeedmessage::AddRequest,
             >("crm.livefeedmessage.add", params)
         }
         #[cfg(feature = "crm")]
         Some(19) => {
-            ::bitrix24::runtime::registry::check_params::<
+            ::bitrix24_runtime::registry::check_params::<
                 super::crm::status::FieldsRequest,
             >("crm.status.fields", params)
         }
         #[cfg(feature = "crm")]
         Some(20) => {
-            ::bitrix24::runtime::registry::check_params::<
+            ::bitrix24_runtime::registry::check_params::<
                 super::crm::timeline::comment::AddRequest,
             >("crm.timeline.comment.add", params)
         }
         #[cfg(feature = "crm")]
         Some(21) => {
-            ::bitrix24::runtime::registry::check_params::<
+            ::bitrix24_runtime::registry::check_params::<
                 super::crm::type_::AddRequest,
             >("crm.type.add", params)
         }
         #[cfg(feature = "crm")]
         Some(22) => {
-            ::bitrix24::runtime::registry::check_params::<
+            ::bitrix24_runtime::registry::check_params::<
                 super::crm::type_::ListRequest,
             >("crm.type.list", params)
         }
         #[cfg(feature = "department")]
         Some(23) => {
-            ::bitrix24::runtime::registry::check_params::<
+            ::bitrix24_runtime::registry::check_params::<
                 super::department::GetRequest,
             >("department.get", params)
         }
         #[cfg(feature = "disk")]
         Some(24) => {
-            ::bitrix24::runtime::registry::check_params::<
+            ::bitrix24_runtime::registry::check_params::<
                 super::disk::file::GetExternalLinkRequest,
             >("disk.file.getExternalLink", params)
         }
         #[cfg(feature = "disk")]
         Some(25) => {
-            ::bitrix24::runtime::registry::check_params::<
+            ::bitrix24_runtime::registry::check_params::<
                 super::disk::file::UploadversionRequest,
             >("disk.file.uploadversion", params)
         }
         #[cfg(feature = "disk")]
         Some(26) => {
-            ::bitrix24::runtime::registry::check_params::<
+            ::bitrix24_runtime::registry::check_params::<
                 super::disk::folder::GetchildrenRequest,
             >("disk.folder.getchildren", params)
         }
         #[cfg(feature = "entity")]
         Some(27) => {
-            ::bitrix24::runtime::registry::check_params::<
+            ::bitrix24_runtime::registry::check_params::<
                 super::entity::item::GetRequest,
             >("entity.item.get", params)
         }
         #[cfg(feature = "im")]
         Some(28) => {
-            ::bitrix24::runtime::registry::check_params::<
+            ::bitrix24_runtime::registry::check_params::<
                 super::im::chat::user::ListRequest,
             >("im.chat.user.list", params)
         }
         #[cfg(feature = "im")]
         Some(29) => {
-            ::bitrix24::runtime::registry::check_params::<
+            ::bitrix24_runtime::registry::check_params::<
                 super::im::dialog::messages::GetRequest,
             >("im.dialog.messages.get", params)
         }
         #[cfg(feature = "im")]
         Some(30) => {
-            ::bitrix24::runtime::registry::check_params::<
+            ::bitrix24_runtime::registry::check_params::<
                 super::im::message::AddRequest,
             >("im.message.add", params)
         }
         #[cfg(feature = "imbot")]
         Some(31) => {
-            ::bitrix24::runtime::registry::check_params::<
+            ::bitrix24_runtime::registry::check_params::<
                 super::imbot::bot::ListRequest,
             >("imbot.bot.list", params)
         }
-        #[cfg(feature = "lists")]
+        #[cfg(feature = "imopenlines")]
         Some(32) => {
-            ::bitrix24::runtime::registry::check_params::<
+            ::bitrix24_runtime::registry::check_params::<
+                super::imopenlines::crm::message::AddRequest,
+            >("imopenlines.crm.message.add", params)
+        }
+        #[cfg(feature = "lists")]
+        Some(33) => {
+            ::bitrix24_runtime::registry::check_params::<
                 super::lists::element::AddRequest,
             >("lists.element.add", params)
         }
         #[cfg(feature = "log")]
-        Some(33) => {
-            ::bitrix24::runtime::registry::check_params::<
+        Some(34) => {
+            ::bitrix24_runtime::registry::check_params::<
                 super::log::blogpost::AddRequest,
             >("log.blogpost.add", params)
         }
         #[cfg(feature = "sale")]
-        Some(34) => {
-            ::bitrix24::runtime::registry::check_params::<
+        Some(35) => {
+            ::bitrix24_runtime::registry::check_params::<
                 super::sale::basketitem::GetfieldsRequest,
             >("sale.basketitem.getfields", params)
         }
         #[cfg(feature = "sale")]
-        Some(35) => {
-            ::bitrix24::runtime::registry::check_params::<
+        Some(36) => {
+            ::bitrix24_runtime::registry::check_params::<
                 super::sale::shipment::AddRequest,
             >("sale.shipment.add", params)
         }
         #[cfg(feature = "sonet_group")]
-        Some(36) => {
-            ::bitrix24::runtime::registry::check_params::<
+        Some(37) => {
+            ::bitrix24_runtime::registry::check_params::<
                 super::sonet_group::CreateRequest,
             >("sonet_group.create", params)
         }
         #[cfg(feature = "task")]
-        Some(37) => {
-            ::bitrix24::runtime::registry::check_params::<
+        Some(38) => {
+            ::bitrix24_runtime::registry::check_params::<
                 super::task::commentitem::AddRequest,
             >("task.commentitem.add", params)
         }
         #[cfg(feature = "task")]
-        Some(38) => {
-            ::bitrix24::runtime::registry::check_params::<
+        Some(39) => {
+            ::bitrix24_runtime::registry::check_params::<
                 super::task::item::ListRequest,
             >("task.item.list", params)
         }
         #[cfg(feature = "task")]
-        Some(39) => {
-            ::bitrix24::runtime::registry::check_params::<
+        Some(40) => {
+            ::bitrix24_runtime::registry::check_params::<
                 super::tasks::task::chat::message::field::ListRequest,
             >("tasks.task.chat.message.field.list", params)
         }
         #[cfg(feature = "task")]
-        Some(40) => {
-            ::bitrix24::runtime::registry::check_params::<
+        Some(41) => {
+            ::bitrix24_runtime::registry::check_params::<
                 super::tasks::task::ListRequest,
             >("tasks.task.list", params)
         }
         #[cfg(feature = "telephony")]
-        Some(41) => {
-            ::bitrix24::runtime::registry::check_params::<
+        Some(42) => {
+            ::bitrix24_runtime::registry::check_params::<
                 super::telephony::externalcall::RegisterRequest,
             >("telephony.externalcall.register", params)
         }
         #[cfg(feature = "user")]
-        Some(42) => {
-            ::bitrix24::runtime::registry::check_params::<
+        Some(43) => {
+            ::bitrix24_runtime::registry::check_params::<
                 super::user::GetRequest,
             >("user.get", params)
         }
         #[cfg(feature = "user.userfield")]
-        Some(43) => {
-            ::bitrix24::runtime::registry::check_params::<
+        Some(44) => {
+            ::bitrix24_runtime::registry::check_params::<
                 super::user::userfield::AddRequest,
             >("user.userfield.add", params)
         }
-        _ => Err(::bitrix24::runtime::Error::UnknownMethod(method.to_owned())),
+        _ => Err(::bitrix24_runtime::Error::UnknownMethod(method.to_owned())),
     }
 }
 
@@ -786,272 +808,278 @@ pub fn validate_params(
 pub fn decode_result(
     method: &str,
     result: &::serde_json::Value,
-) -> Result<::serde_json::Value, ::bitrix24::runtime::Error> {
+) -> Result<::serde_json::Value, ::bitrix24_runtime::Error> {
     match index(method) {
         #[cfg(feature = "bizproc")]
         Some(0) => {
-            ::bitrix24::runtime::registry::decode_result::<
+            ::bitrix24_runtime::registry::decode_result::<
                 super::bizproc::task::CompleteResponse,
             >("bizproc.task.complete", result)
         }
         #[cfg(feature = "calendar")]
         Some(1) => {
-            ::bitrix24::runtime::registry::decode_result::<
+            ::bitrix24_runtime::registry::decode_result::<
                 super::calendar::event::GetResponse,
             >("calendar.event.get", result)
         }
         #[cfg(feature = "catalog")]
         Some(2) => {
-            ::bitrix24::runtime::registry::decode_result::<
+            ::bitrix24_runtime::registry::decode_result::<
                 super::catalog::price_type::ListResponse,
             >("catalog.priceType.list", result)
         }
         #[cfg(feature = "catalog")]
         Some(3) => {
-            ::bitrix24::runtime::registry::decode_result::<
+            ::bitrix24_runtime::registry::decode_result::<
                 super::catalog::product::AddResponse,
             >("catalog.product.add", result)
         }
         #[cfg(feature = "crm")]
         Some(4) => {
-            ::bitrix24::runtime::registry::decode_result::<
+            ::bitrix24_runtime::registry::decode_result::<
                 super::crm::activity::AddResponse,
             >("crm.activity.add", result)
         }
         #[cfg(feature = "crm")]
         Some(5) => {
-            ::bitrix24::runtime::registry::decode_result::<
+            ::bitrix24_runtime::registry::decode_result::<
                 super::crm::automatedsolution::FieldsResponse,
             >("crm.automatedsolution.fields", result)
         }
         #[cfg(feature = "crm")]
         Some(6) => {
-            ::bitrix24::runtime::registry::decode_result::<
+            ::bitrix24_runtime::registry::decode_result::<
                 super::crm::contact::ListResponse,
             >("crm.contact.list", result)
         }
         #[cfg(feature = "crm")]
         Some(7) => {
-            ::bitrix24::runtime::registry::decode_result::<
+            ::bitrix24_runtime::registry::decode_result::<
                 super::crm::deal::details::configuration::GetResponse,
             >("crm.deal.details.configuration.get", result)
         }
         #[cfg(feature = "crm")]
         Some(8) => {
-            ::bitrix24::runtime::registry::decode_result::<
+            ::bitrix24_runtime::registry::decode_result::<
                 super::crm::deal::ListResponse,
             >("crm.deal.list", result)
         }
         #[cfg(feature = "crm")]
         Some(9) => {
-            ::bitrix24::runtime::registry::decode_result::<
+            ::bitrix24_runtime::registry::decode_result::<
                 super::crm::deal::UpdateResponse,
             >("crm.deal.update", result)
         }
         #[cfg(feature = "crm")]
         Some(10) => {
-            ::bitrix24::runtime::registry::decode_result::<
+            ::bitrix24_runtime::registry::decode_result::<
                 super::crm::invoice::AddResponse,
             >("crm.invoice.add", result)
         }
         #[cfg(feature = "crm")]
         Some(11) => {
-            ::bitrix24::runtime::registry::decode_result::<
+            ::bitrix24_runtime::registry::decode_result::<
                 super::crm::item::AddResponse,
             >("crm.item.add", result)
         }
         #[cfg(feature = "crm")]
         Some(12) => {
-            ::bitrix24::runtime::registry::decode_result::<
+            ::bitrix24_runtime::registry::decode_result::<
                 super::crm::item::delivery::ListResponse,
             >("crm.item.delivery.list", result)
         }
         #[cfg(feature = "crm")]
         Some(13) => {
-            ::bitrix24::runtime::registry::decode_result::<
+            ::bitrix24_runtime::registry::decode_result::<
                 super::crm::item::ListResponse,
             >("crm.item.list", result)
         }
         #[cfg(feature = "crm")]
         Some(14) => {
-            ::bitrix24::runtime::registry::decode_result::<
+            ::bitrix24_runtime::registry::decode_result::<
                 super::crm::item::productrow::FieldsResponse,
             >("crm.item.productrow.fields", result)
         }
         #[cfg(feature = "crm")]
         Some(15) => {
-            ::bitrix24::runtime::registry::decode_result::<
+            ::bitrix24_runtime::registry::decode_result::<
                 super::crm::item::productrow::GetAvailableForPaymentResponse,
             >("crm.item.productrow.getAvailableForPayment", result)
         }
         #[cfg(feature = "crm")]
         Some(16) => {
-            ::bitrix24::runtime::registry::decode_result::<
+            ::bitrix24_runtime::registry::decode_result::<
                 super::crm::item::productrow::ListResponse,
             >("crm.item.productrow.list", result)
         }
         #[cfg(feature = "crm")]
         Some(17) => {
-            ::bitrix24::runtime::registry::decode_result::<
+            ::bitrix24_runtime::registry::decode_result::<
                 super::crm::lead::ListResponse,
             >("crm.lead.list", result)
         }
         #[cfg(feature = "crm")]
         Some(18) => {
-            ::bitrix24::runtime::registry::decode_result::<
+            ::bitrix24_runtime::registry::decode_result::<
                 super::crm::livefeedmessage::AddResponse,
             >("crm.livefeedmessage.add", result)
         }
         #[cfg(feature = "crm")]
         Some(19) => {
-            ::bitrix24::runtime::registry::decode_result::<
+            ::bitrix24_runtime::registry::decode_result::<
                 super::crm::status::FieldsResponse,
             >("crm.status.fields", result)
         }
         #[cfg(feature = "crm")]
         Some(20) => {
-            ::bitrix24::runtime::registry::decode_result::<
+            ::bitrix24_runtime::registry::decode_result::<
                 super::crm::timeline::comment::AddResponse,
             >("crm.timeline.comment.add", result)
         }
         #[cfg(feature = "crm")]
         Some(21) => {
-            ::bitrix24::runtime::registry::decode_result::<
+            ::bitrix24_runtime::registry::decode_result::<
                 super::crm::type_::AddResponse,
             >("crm.type.add", result)
         }
         #[cfg(feature = "crm")]
         Some(22) => {
-            ::bitrix24::runtime::registry::decode_result::<
+            ::bitrix24_runtime::registry::decode_result::<
                 super::crm::type_::ListResponse,
             >("crm.type.list", result)
         }
         #[cfg(feature = "department")]
         Some(23) => {
-            ::bitrix24::runtime::registry::decode_result::<
+            ::bitrix24_runtime::registry::decode_result::<
                 super::department::GetResponse,
             >("department.get", result)
         }
         #[cfg(feature = "disk")]
         Some(24) => {
-            ::bitrix24::runtime::registry::decode_result::<
+            ::bitrix24_runtime::registry::decode_result::<
                 super::disk::file::GetExternalLinkResponse,
             >("disk.file.getExternalLink", result)
         }
         #[cfg(feature = "disk")]
         Some(25) => {
-            ::bitrix24::runtime::registry::decode_result::<
+            ::bitrix24_runtime::registry::decode_result::<
                 super::disk::file::UploadversionResponse,
             >("disk.file.uploadversion", result)
         }
         #[cfg(feature = "disk")]
         Some(26) => {
-            ::bitrix24::runtime::registry::decode_result::<
+            ::bitrix24_runtime::registry::decode_result::<
                 super::disk::folder::GetchildrenResponse,
             >("disk.folder.getchildren", result)
         }
         #[cfg(feature = "entity")]
         Some(27) => {
-            ::bitrix24::runtime::registry::decode_result::<
+            ::bitrix24_runtime::registry::decode_result::<
                 super::entity::item::GetResponse,
             >("entity.item.get", result)
         }
         #[cfg(feature = "im")]
         Some(28) => {
-            ::bitrix24::runtime::registry::decode_result::<
+            ::bitrix24_runtime::registry::decode_result::<
                 super::im::chat::user::ListResponse,
             >("im.chat.user.list", result)
         }
         #[cfg(feature = "im")]
         Some(29) => {
-            ::bitrix24::runtime::registry::decode_result::<
+            ::bitrix24_runtime::registry::decode_result::<
                 super::im::dialog::messages::GetResponse,
             >("im.dialog.messages.get", result)
         }
         #[cfg(feature = "im")]
         Some(30) => {
-            ::bitrix24::runtime::registry::decode_result::<
+            ::bitrix24_runtime::registry::decode_result::<
                 super::im::message::AddResponse,
             >("im.message.add", result)
         }
         #[cfg(feature = "imbot")]
         Some(31) => {
-            ::bitrix24::runtime::registry::decode_result::<
+            ::bitrix24_runtime::registry::decode_result::<
                 super::imbot::bot::ListResponse,
             >("imbot.bot.list", result)
         }
-        #[cfg(feature = "lists")]
+        #[cfg(feature = "imopenlines")]
         Some(32) => {
-            ::bitrix24::runtime::registry::decode_result::<
+            ::bitrix24_runtime::registry::decode_result::<
+                super::imopenlines::crm::message::AddResponse,
+            >("imopenlines.crm.message.add", result)
+        }
+        #[cfg(feature = "lists")]
+        Some(33) => {
+            ::bitrix24_runtime::registry::decode_result::<
                 super::lists::element::AddResponse,
             >("lists.element.add", result)
         }
         #[cfg(feature = "log")]
-        Some(33) => {
-            ::bitrix24::runtime::registry::decode_result::<
+        Some(34) => {
+            ::bitrix24_runtime::registry::decode_result::<
                 super::log::blogpost::AddResponse,
             >("log.blogpost.add", result)
         }
         #[cfg(feature = "sale")]
-        Some(34) => {
-            ::bitrix24::runtime::registry::decode_result::<
+        Some(35) => {
+            ::bitrix24_runtime::registry::decode_result::<
                 super::sale::basketitem::GetfieldsResponse,
             >("sale.basketitem.getfields", result)
         }
         #[cfg(feature = "sale")]
-        Some(35) => {
-            ::bitrix24::runtime::registry::decode_result::<
+        Some(36) => {
+            ::bitrix24_runtime::registry::decode_result::<
                 super::sale::shipment::AddResponse,
             >("sale.shipment.add", result)
         }
         #[cfg(feature = "sonet_group")]
-        Some(36) => {
-            ::bitrix24::runtime::registry::decode_result::<
+        Some(37) => {
+            ::bitrix24_runtime::registry::decode_result::<
                 super::sonet_group::CreateResponse,
             >("sonet_group.create", result)
         }
         #[cfg(feature = "task")]
-        Some(37) => {
-            ::bitrix24::runtime::registry::decode_result::<
+        Some(38) => {
+            ::bitrix24_runtime::registry::decode_result::<
                 super::task::commentitem::AddResponse,
             >("task.commentitem.add", result)
         }
         #[cfg(feature = "task")]
-        Some(38) => {
-            ::bitrix24::runtime::registry::decode_result::<
+        Some(39) => {
+            ::bitrix24_runtime::registry::decode_result::<
                 super::task::item::ListResponse,
             >("task.item.list", result)
         }
         #[cfg(feature = "task")]
-        Some(39) => {
-            ::bitrix24::runtime::registry::decode_result::<
+        Some(40) => {
+            ::bitrix24_runtime::registry::decode_result::<
                 super::tasks::task::chat::message::field::ListResponse,
             >("tasks.task.chat.message.field.list", result)
         }
         #[cfg(feature = "task")]
-        Some(40) => {
-            ::bitrix24::runtime::registry::decode_result::<
+        Some(41) => {
+            ::bitrix24_runtime::registry::decode_result::<
                 super::tasks::task::ListResponse,
             >("tasks.task.list", result)
         }
         #[cfg(feature = "telephony")]
-        Some(41) => {
-            ::bitrix24::runtime::registry::decode_result::<
+        Some(42) => {
+            ::bitrix24_runtime::registry::decode_result::<
                 super::telephony::externalcall::RegisterResponse,
             >("telephony.externalcall.register", result)
         }
         #[cfg(feature = "user")]
-        Some(42) => {
-            ::bitrix24::runtime::registry::decode_result::<
+        Some(43) => {
+            ::bitrix24_runtime::registry::decode_result::<
                 super::user::GetResponse,
             >("user.get", result)
         }
         #[cfg(feature = "user.userfield")]
-        Some(43) => {
-            ::bitrix24::runtime::registry::decode_result::<
+        Some(44) => {
+            ::bitrix24_runtime::registry::decode_result::<
                 super::user::userfield::AddResponse,
             >("user.userfield.add", result)
         }
-        _ => Err(::bitrix24::runtime::Error::UnknownMethod(method.to_owned())),
+        _ => Err(::bitrix24_runtime::Error::UnknownMethod(method.to_owned())),
     }
 }

@@ -8,9 +8,9 @@
 ///
 /// Scope `sonet_group`; at most 2 calls per second.
 pub async fn create(
-    client: &::bitrix24::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &CreateRequest,
-) -> Result<CreateResponse, ::bitrix24::runtime::Error> {
+) -> Result<CreateResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -71,7 +71,10 @@ impl<'de> ::serde::Deserialize<'de> for CreateRequest {
                                 return Err(::serde::de::Error::duplicate_field("NAME"));
                             }
                             __f0 = Some(
-                                map.next_value_seed(super::LooseSeed::<String>::default())?,
+                                map
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
+                                    )?,
                             );
                         }
                         "DESCRIPTION" => {
@@ -83,7 +86,7 @@ impl<'de> ::serde::Deserialize<'de> for CreateRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -94,7 +97,9 @@ impl<'de> ::serde::Deserialize<'de> for CreateRequest {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<CreateRequestVisible>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<
+                                            Option<CreateRequestVisible>,
+                                        >::default(),
                                     )?,
                             );
                         }
@@ -105,7 +110,9 @@ impl<'de> ::serde::Deserialize<'de> for CreateRequest {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<CreateRequestOpened>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<
+                                            Option<CreateRequestOpened>,
+                                        >::default(),
                                     )?,
                             );
                         }
@@ -118,7 +125,7 @@ impl<'de> ::serde::Deserialize<'de> for CreateRequest {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<CreateRequestInitiatePerms>,
                                         >::default(),
                                     )?,
@@ -133,7 +140,7 @@ impl<'de> ::serde::Deserialize<'de> for CreateRequest {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<CreateRequestSpamPerms>,
                                         >::default(),
                                     )?,
@@ -146,7 +153,9 @@ impl<'de> ::serde::Deserialize<'de> for CreateRequest {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<CreateRequestProject>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<
+                                            Option<CreateRequestProject>,
+                                        >::default(),
                                     )?,
                             );
                         }
@@ -159,7 +168,7 @@ impl<'de> ::serde::Deserialize<'de> for CreateRequest {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -170,7 +179,7 @@ impl<'de> ::serde::Deserialize<'de> for CreateRequest {
                             __f8 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -196,11 +205,11 @@ impl<'de> ::serde::Deserialize<'de> for CreateRequest {
     }
 }
 
-impl ::bitrix24::runtime::loose::Loose for CreateRequest {
+impl ::bitrix24_runtime::loose::Loose for CreateRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        ::bitrix24::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -244,7 +253,7 @@ impl<'de> ::serde::Deserialize<'de> for CreateRequestVisible {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -255,11 +264,11 @@ impl<'de> ::serde::Deserialize<'de> for CreateRequestVisible {
     }
 }
 
-impl ::bitrix24::runtime::loose::Loose for CreateRequestVisible {
+impl ::bitrix24_runtime::loose::Loose for CreateRequestVisible {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        ::bitrix24::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -303,7 +312,7 @@ impl<'de> ::serde::Deserialize<'de> for CreateRequestOpened {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -314,11 +323,11 @@ impl<'de> ::serde::Deserialize<'de> for CreateRequestOpened {
     }
 }
 
-impl ::bitrix24::runtime::loose::Loose for CreateRequestOpened {
+impl ::bitrix24_runtime::loose::Loose for CreateRequestOpened {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        ::bitrix24::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -365,7 +374,7 @@ impl<'de> ::serde::Deserialize<'de> for CreateRequestInitiatePerms {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "A" => Self::A,
@@ -377,11 +386,11 @@ impl<'de> ::serde::Deserialize<'de> for CreateRequestInitiatePerms {
     }
 }
 
-impl ::bitrix24::runtime::loose::Loose for CreateRequestInitiatePerms {
+impl ::bitrix24_runtime::loose::Loose for CreateRequestInitiatePerms {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        ::bitrix24::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -431,7 +440,7 @@ impl<'de> ::serde::Deserialize<'de> for CreateRequestSpamPerms {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "A" => Self::A,
@@ -444,11 +453,11 @@ impl<'de> ::serde::Deserialize<'de> for CreateRequestSpamPerms {
     }
 }
 
-impl ::bitrix24::runtime::loose::Loose for CreateRequestSpamPerms {
+impl ::bitrix24_runtime::loose::Loose for CreateRequestSpamPerms {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        ::bitrix24::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -492,7 +501,7 @@ impl<'de> ::serde::Deserialize<'de> for CreateRequestProject {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -503,20 +512,20 @@ impl<'de> ::serde::Deserialize<'de> for CreateRequestProject {
     }
 }
 
-impl ::bitrix24::runtime::loose::Loose for CreateRequestProject {
+impl ::bitrix24_runtime::loose::Loose for CreateRequestProject {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        ::bitrix24::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
 /// The `result` of `sonet_group.create`.
 pub type CreateResponse = i64;
 
-impl ::bitrix24::runtime::Method for CreateRequest {
+impl ::bitrix24_runtime::Method for CreateRequest {
     const NAME: &'static str = "sonet_group.create";
-    const PAGINATION: ::bitrix24::runtime::Pagination = ::bitrix24::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = CreateResponse;
 }

@@ -14,9 +14,9 @@ pub mod userfield;
 /// Pages of 50 rows: set `start` to the offset; the envelope's `next` and `total` say what is left.
 #[cfg(feature = "user")]
 pub async fn get(
-    client: &::bitrix24::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &GetRequest,
-) -> Result<::bitrix24::runtime::Envelope<GetResponse>, ::bitrix24::runtime::Error> {
+) -> Result<::bitrix24_runtime::Envelope<GetResponse>, ::bitrix24_runtime::Error> {
     client.call_envelope(request).await
 }
 
@@ -68,7 +68,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -79,7 +79,9 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<GetRequestOrder>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<
+                                            Option<GetRequestOrder>,
+                                        >::default(),
                                     )?,
                             );
                         }
@@ -90,7 +92,9 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<GetRequestFilter>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<
+                                            Option<GetRequestFilter>,
+                                        >::default(),
                                     )?,
                             );
                         }
@@ -103,7 +107,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -114,7 +118,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -137,11 +141,11 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
 }
 
 #[cfg(feature = "user")]
-impl ::bitrix24::runtime::loose::Loose for GetRequest {
+impl ::bitrix24_runtime::loose::Loose for GetRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        ::bitrix24::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -190,7 +194,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestOrder {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "ASC" => Self::Asc,
@@ -202,11 +206,11 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestOrder {
 }
 
 #[cfg(feature = "user")]
-impl ::bitrix24::runtime::loose::Loose for GetRequestOrder {
+impl ::bitrix24_runtime::loose::Loose for GetRequestOrder {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        ::bitrix24::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -258,7 +262,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestFilter {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -271,7 +275,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestFilter {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -284,7 +288,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestFilter {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetRequestFilterUserType>,
                                         >::default(),
                                     )?,
@@ -309,11 +313,11 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestFilter {
 }
 
 #[cfg(feature = "user")]
-impl ::bitrix24::runtime::loose::Loose for GetRequestFilter {
+impl ::bitrix24_runtime::loose::Loose for GetRequestFilter {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        ::bitrix24::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -365,7 +369,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestFilterUserType {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "employee" => Self::Employee,
@@ -378,11 +382,11 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestFilterUserType {
 }
 
 #[cfg(feature = "user")]
-impl ::bitrix24::runtime::loose::Loose for GetRequestFilterUserType {
+impl ::bitrix24_runtime::loose::Loose for GetRequestFilterUserType {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        ::bitrix24::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -455,7 +459,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseUser {
                                 return Err(::serde::de::Error::duplicate_field("ID"));
                             }
                             __f0 = Some(
-                                map.next_value_seed(super::LooseSeed::<String>::default())?,
+                                map
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
+                                    )?,
                             );
                         }
                         "ACTIVE" => {
@@ -465,7 +472,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseUser {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -476,7 +483,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseUser {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -487,7 +494,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseUser {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -500,7 +507,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseUser {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -513,7 +520,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseUser {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -526,7 +533,9 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseUser {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<Vec<i64>>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<
+                                            Option<Vec<i64>>,
+                                        >::default(),
                                     )?,
                             );
                         }
@@ -539,14 +548,16 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseUser {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
                         _ => {
                             let value = map
                                 .next_value_seed(
-                                    super::LooseSeed::<GetResponseUserValue>::default(),
+                                    ::bitrix24_runtime::loose::Seed::<
+                                        GetResponseUserValue,
+                                    >::default(),
                                 )?;
                             __extra.insert(key, value);
                         }
@@ -570,11 +581,11 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseUser {
 }
 
 #[cfg(feature = "user")]
-impl ::bitrix24::runtime::loose::Loose for GetResponseUser {
+impl ::bitrix24_runtime::loose::Loose for GetResponseUser {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        ::bitrix24::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -584,25 +595,25 @@ impl ::bitrix24::runtime::loose::Loose for GetResponseUser {
 #[serde(untagged)]
 pub enum GetResponseUserValue {
     String(String),
-    Integer(#[serde(deserialize_with = "::bitrix24::runtime::loose::de")] i64),
-    Array(#[serde(deserialize_with = "::bitrix24::runtime::loose::de")] Vec<String>),
+    Integer(#[serde(deserialize_with = "::bitrix24_runtime::loose::de")] i64),
+    Array(#[serde(deserialize_with = "::bitrix24_runtime::loose::de")] Vec<String>),
 }
 
 #[cfg(feature = "user")]
-impl ::bitrix24::runtime::loose::Loose for GetResponseUserValue {
+impl ::bitrix24_runtime::loose::Loose for GetResponseUserValue {
     const EMPTY_STRING_IS_VALUE: bool = true;
     const EMPTY_ARRAY_IS_VALUE: bool = true;
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        ::bitrix24::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
 #[cfg(feature = "user")]
-impl ::bitrix24::runtime::Method for GetRequest {
+impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "user.get";
-    const PAGINATION: ::bitrix24::runtime::Pagination = ::bitrix24::runtime::Pagination::Start;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::Start;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = GetResponse;
 }

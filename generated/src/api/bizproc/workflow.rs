@@ -21,9 +21,9 @@ pub mod template;
 ///
 /// Also reachable as `bizproc.workflow.instance.list`.
 pub async fn instances(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &InstancesRequest,
-) -> Result<crate::runtime::Envelope<InstancesResponse>, crate::runtime::Error> {
+) -> Result<::bitrix24_runtime::Envelope<InstancesResponse>, ::bitrix24_runtime::Error> {
     client.call_envelope(request).await
 }
 
@@ -95,7 +95,7 @@ impl<'de> ::serde::Deserialize<'de> for InstancesRequest {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -118,20 +118,20 @@ impl<'de> ::serde::Deserialize<'de> for InstancesRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for InstancesRequest {
+impl ::bitrix24_runtime::loose::Loose for InstancesRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `bizproc.workflow.instances`.
 pub type InstancesResponse = ::serde_json::Value;
 
-impl crate::runtime::Method for InstancesRequest {
+impl ::bitrix24_runtime::Method for InstancesRequest {
     const NAME: &'static str = "bizproc.workflow.instances";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::Start;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::Start;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["ACCESS_DENIED"];
     type Response = InstancesResponse;
@@ -141,9 +141,9 @@ impl crate::runtime::Method for InstancesRequest {
 ///
 /// Scope `bizproc`; at most 2 calls per second.
 pub async fn kill(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &KillRequest,
-) -> Result<KillResponse, crate::runtime::Error> {
+) -> Result<KillResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -187,7 +187,9 @@ impl<'de> ::serde::Deserialize<'de> for KillRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         _ => {
@@ -206,20 +208,20 @@ impl<'de> ::serde::Deserialize<'de> for KillRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for KillRequest {
+impl ::bitrix24_runtime::loose::Loose for KillRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `bizproc.workflow.kill`.
 pub type KillResponse = bool;
 
-impl crate::runtime::Method for KillRequest {
+impl ::bitrix24_runtime::Method for KillRequest {
     const NAME: &'static str = "bizproc.workflow.kill";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "ACCESS_DENIED",
@@ -232,9 +234,9 @@ impl crate::runtime::Method for KillRequest {
 ///
 /// Scope `bizproc`; at most 2 calls per second.
 pub async fn start(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &StartRequest,
-) -> Result<StartResponse, crate::runtime::Error> {
+) -> Result<StartResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -302,7 +304,9 @@ impl<'de> ::serde::Deserialize<'de> for StartRequest {
                             }
                             __f2 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         _ => {
@@ -329,20 +333,20 @@ impl<'de> ::serde::Deserialize<'de> for StartRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for StartRequest {
+impl ::bitrix24_runtime::loose::Loose for StartRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `bizproc.workflow.start`.
 pub type StartResponse = String;
 
-impl crate::runtime::Method for StartRequest {
+impl ::bitrix24_runtime::Method for StartRequest {
     const NAME: &'static str = "bizproc.workflow.start";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "ERROR_WRONG_WORKFLOW_ID",
@@ -355,9 +359,9 @@ impl crate::runtime::Method for StartRequest {
 ///
 /// Scope `bizproc`; at most 2 calls per second.
 pub async fn terminate(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &TerminateRequest,
-) -> Result<TerminateResponse, crate::runtime::Error> {
+) -> Result<TerminateResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -405,7 +409,7 @@ impl<'de> ::serde::Deserialize<'de> for TerminateRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -416,7 +420,7 @@ impl<'de> ::serde::Deserialize<'de> for TerminateRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -437,20 +441,20 @@ impl<'de> ::serde::Deserialize<'de> for TerminateRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for TerminateRequest {
+impl ::bitrix24_runtime::loose::Loose for TerminateRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `bizproc.workflow.terminate`.
 pub type TerminateResponse = bool;
 
-impl crate::runtime::Method for TerminateRequest {
+impl ::bitrix24_runtime::Method for TerminateRequest {
     const NAME: &'static str = "bizproc.workflow.terminate";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "ACCESS_DENIED",

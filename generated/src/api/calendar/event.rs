@@ -15,9 +15,9 @@ pub mod get;
 ///
 /// Scope `calendar`; at most 2 calls per second.
 pub async fn add(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &AddRequest,
-) -> Result<AddResponse, crate::runtime::Error> {
+) -> Result<AddResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -134,7 +134,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<AddRequestAccessibility>,
                                         >::default(),
                                     )?,
@@ -157,7 +157,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<AddRequestAutoDetectSection>,
                                         >::default(),
                                     )?,
@@ -170,7 +170,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -191,7 +191,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -202,7 +202,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -213,7 +213,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -226,7 +226,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             __f8 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<AddRequestImportance>,
                                         >::default(),
                                     )?,
@@ -241,7 +241,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             __f9 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<AddRequestIsMeeting>,
                                         >::default(),
                                     )?,
@@ -254,7 +254,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             __f10 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -265,7 +265,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             __f11 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<AddRequestMeeting>,
                                         >::default(),
                                     )?,
@@ -278,7 +278,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             __f12 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -288,7 +288,9 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             }
                             __f13 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "private_event" => {
@@ -300,7 +302,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             __f14 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<AddRequestPrivateEvent>,
                                         >::default(),
                                     )?,
@@ -313,7 +315,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             __f15 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<Vec<AddRequestRemindItem>>,
                                         >::default(),
                                     )?,
@@ -326,7 +328,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             __f16 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<AddRequestRrule>,
                                         >::default(),
                                     )?,
@@ -338,7 +340,9 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             }
                             __f17 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "skip_time" => {
@@ -350,7 +354,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             __f18 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<AddRequestSkipTime>,
                                         >::default(),
                                     )?,
@@ -365,7 +369,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             __f19 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -378,7 +382,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             __f20 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -391,7 +395,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             __f21 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -402,7 +406,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             __f22 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -413,7 +417,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             __f23 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -424,7 +428,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             __f24 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<AddRequestType>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<AddRequestType>::default(),
                                     )?,
                             );
                         }
@@ -472,11 +476,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequest {
+impl ::bitrix24_runtime::loose::Loose for AddRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -526,7 +530,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestAccessibility {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "busy" => Self::Busy,
@@ -539,11 +543,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestAccessibility {
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequestAccessibility {
+impl ::bitrix24_runtime::loose::Loose for AddRequestAccessibility {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -587,7 +591,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestAutoDetectSection {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -598,11 +602,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestAutoDetectSection {
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequestAutoDetectSection {
+impl ::bitrix24_runtime::loose::Loose for AddRequestAutoDetectSection {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -649,7 +653,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestImportance {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "high" => Self::High,
@@ -661,11 +665,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestImportance {
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequestImportance {
+impl ::bitrix24_runtime::loose::Loose for AddRequestImportance {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -709,7 +713,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestIsMeeting {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -720,11 +724,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestIsMeeting {
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequestIsMeeting {
+impl ::bitrix24_runtime::loose::Loose for AddRequestIsMeeting {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -779,7 +783,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestMeeting {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -792,7 +796,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestMeeting {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -803,7 +807,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestMeeting {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -814,7 +818,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestMeeting {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -837,11 +841,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestMeeting {
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequestMeeting {
+impl ::bitrix24_runtime::loose::Loose for AddRequestMeeting {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -885,7 +889,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestPrivateEvent {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -896,11 +900,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestPrivateEvent {
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequestPrivateEvent {
+impl ::bitrix24_runtime::loose::Loose for AddRequestPrivateEvent {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -947,7 +951,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestRemindItem {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -958,7 +962,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestRemindItem {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<AddRequestRemindItemType>,
                                         >::default(),
                                     )?,
@@ -981,11 +985,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestRemindItem {
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequestRemindItem {
+impl ::bitrix24_runtime::loose::Loose for AddRequestRemindItem {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -1032,7 +1036,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestRemindItemType {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "min" => Self::Min,
@@ -1044,11 +1048,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestRemindItemType {
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequestRemindItemType {
+impl ::bitrix24_runtime::loose::Loose for AddRequestRemindItemType {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -1111,7 +1115,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestRrule {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1122,7 +1126,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestRrule {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<AddRequestRruleFreq>,
                                         >::default(),
                                     )?,
@@ -1135,7 +1139,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestRrule {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1146,7 +1150,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestRrule {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1170,11 +1174,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestRrule {
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequestRrule {
+impl ::bitrix24_runtime::loose::Loose for AddRequestRrule {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -1224,7 +1228,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestRruleFreq {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "DAILY" => Self::Daily,
@@ -1237,11 +1241,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestRruleFreq {
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequestRruleFreq {
+impl ::bitrix24_runtime::loose::Loose for AddRequestRruleFreq {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -1285,7 +1289,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestSkipTime {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -1296,11 +1300,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestSkipTime {
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequestSkipTime {
+impl ::bitrix24_runtime::loose::Loose for AddRequestSkipTime {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -1347,7 +1351,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestType {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "user" => Self::User,
@@ -1359,20 +1363,20 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestType {
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequestType {
+impl ::bitrix24_runtime::loose::Loose for AddRequestType {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
 /// The `result` of `calendar.event.add`.
 pub type AddResponse = i64;
 
-impl crate::runtime::Method for AddRequest {
+impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "calendar.event.add";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = AddResponse;
 }
@@ -1381,9 +1385,9 @@ impl crate::runtime::Method for AddRequest {
 ///
 /// Scope `calendar`; at most 2 calls per second.
 pub async fn delete(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &DeleteRequest,
-) -> Result<DeleteResponse, crate::runtime::Error> {
+) -> Result<DeleteResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -1426,7 +1430,9 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         _ => {
@@ -1445,20 +1451,20 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for DeleteRequest {
+impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `calendar.event.delete`.
 pub type DeleteResponse = bool;
 
-impl crate::runtime::Method for DeleteRequest {
+impl ::bitrix24_runtime::Method for DeleteRequest {
     const NAME: &'static str = "calendar.event.delete";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = DeleteResponse;
 }
@@ -1467,9 +1473,9 @@ impl crate::runtime::Method for DeleteRequest {
 ///
 /// Scope `calendar`; at most 2 calls per second.
 pub async fn get(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &GetRequest,
-) -> Result<GetResponse, crate::runtime::Error> {
+) -> Result<GetResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -1528,7 +1534,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1538,7 +1544,9 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             }
                             __f1 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "section" => {
@@ -1554,7 +1562,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1565,7 +1573,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<GetRequestType>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<GetRequestType>::default(),
                                     )?,
                             );
                         }
@@ -1591,11 +1599,11 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for GetRequest {
+impl ::bitrix24_runtime::loose::Loose for GetRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -1642,7 +1650,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestType {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "user" => Self::User,
@@ -1654,11 +1662,11 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestType {
     }
 }
 
-impl crate::runtime::loose::Loose for GetRequestType {
+impl ::bitrix24_runtime::loose::Loose for GetRequestType {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -1890,7 +1898,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1903,7 +1911,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<Vec<::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -1918,7 +1926,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<Vec<::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -1933,7 +1941,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1944,7 +1952,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1963,7 +1971,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1976,7 +1984,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1989,7 +1997,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f8 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2002,7 +2010,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f9 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2015,7 +2023,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f10 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2028,7 +2036,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f11 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2039,7 +2047,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f12 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2052,7 +2060,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f13 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2065,7 +2073,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f14 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2078,7 +2086,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f15 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2091,7 +2099,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f16 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2102,7 +2110,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f17 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2115,7 +2123,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f18 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2128,7 +2136,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f19 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -2141,7 +2149,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f20 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2160,7 +2168,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f22 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2173,7 +2181,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f23 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2184,7 +2192,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f24 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2197,7 +2205,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f25 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2210,7 +2218,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f26 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -2221,7 +2229,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f27 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2232,7 +2240,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f28 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -2247,7 +2255,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f29 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2260,7 +2268,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f30 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2271,7 +2279,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f31 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2290,7 +2298,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f33 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2303,7 +2311,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f34 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2316,7 +2324,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f35 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2329,7 +2337,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f36 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -2342,7 +2350,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f37 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -2355,7 +2363,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f38 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<Vec<::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -2368,7 +2376,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f39 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -2391,7 +2399,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f41 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2402,7 +2410,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f42 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2423,7 +2431,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f44 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2434,7 +2442,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f45 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2447,7 +2455,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f46 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2460,7 +2468,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f47 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2471,7 +2479,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f48 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2484,7 +2492,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f49 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<Vec<::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -2499,7 +2507,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f50 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -2510,7 +2518,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f51 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2523,7 +2531,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f52 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<Vec<::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -2538,7 +2546,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f53 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2551,7 +2559,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f54 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2564,7 +2572,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f55 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -2577,7 +2585,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f56 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -2653,17 +2661,17 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
     }
 }
 
-impl crate::runtime::loose::Loose for GetResponseItem {
+impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl crate::runtime::Method for GetRequest {
+impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "calendar.event.get";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = GetResponse;
 }
@@ -2672,9 +2680,9 @@ impl crate::runtime::Method for GetRequest {
 ///
 /// Scope `calendar`; at most 2 calls per second.
 pub async fn getbyid(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &GetbyidRequest,
-) -> Result<GetbyidResponse, crate::runtime::Error> {
+) -> Result<GetbyidResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -2717,7 +2725,9 @@ impl<'de> ::serde::Deserialize<'de> for GetbyidRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         _ => {
@@ -2736,11 +2746,11 @@ impl<'de> ::serde::Deserialize<'de> for GetbyidRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for GetbyidRequest {
+impl ::bitrix24_runtime::loose::Loose for GetbyidRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -2972,7 +2982,7 @@ impl<'de> ::serde::Deserialize<'de> for GetbyidResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2985,7 +2995,9 @@ impl<'de> ::serde::Deserialize<'de> for GetbyidResponse {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<Vec<String>>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<
+                                            Option<Vec<String>>,
+                                        >::default(),
                                     )?,
                             );
                         }
@@ -2998,7 +3010,7 @@ impl<'de> ::serde::Deserialize<'de> for GetbyidResponse {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
                                         >::default(),
                                     )?,
@@ -3013,7 +3025,7 @@ impl<'de> ::serde::Deserialize<'de> for GetbyidResponse {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3024,7 +3036,7 @@ impl<'de> ::serde::Deserialize<'de> for GetbyidResponse {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3043,7 +3055,7 @@ impl<'de> ::serde::Deserialize<'de> for GetbyidResponse {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3056,7 +3068,7 @@ impl<'de> ::serde::Deserialize<'de> for GetbyidResponse {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3069,7 +3081,7 @@ impl<'de> ::serde::Deserialize<'de> for GetbyidResponse {
                             __f8 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3082,7 +3094,7 @@ impl<'de> ::serde::Deserialize<'de> for GetbyidResponse {
                             __f9 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3095,7 +3107,7 @@ impl<'de> ::serde::Deserialize<'de> for GetbyidResponse {
                             __f10 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3108,7 +3120,7 @@ impl<'de> ::serde::Deserialize<'de> for GetbyidResponse {
                             __f11 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3119,7 +3131,7 @@ impl<'de> ::serde::Deserialize<'de> for GetbyidResponse {
                             __f12 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3132,7 +3144,7 @@ impl<'de> ::serde::Deserialize<'de> for GetbyidResponse {
                             __f13 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3145,7 +3157,7 @@ impl<'de> ::serde::Deserialize<'de> for GetbyidResponse {
                             __f14 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3158,7 +3170,7 @@ impl<'de> ::serde::Deserialize<'de> for GetbyidResponse {
                             __f15 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3171,7 +3183,7 @@ impl<'de> ::serde::Deserialize<'de> for GetbyidResponse {
                             __f16 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3182,7 +3194,7 @@ impl<'de> ::serde::Deserialize<'de> for GetbyidResponse {
                             __f17 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3195,7 +3207,7 @@ impl<'de> ::serde::Deserialize<'de> for GetbyidResponse {
                             __f18 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3208,7 +3220,7 @@ impl<'de> ::serde::Deserialize<'de> for GetbyidResponse {
                             __f19 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -3221,7 +3233,7 @@ impl<'de> ::serde::Deserialize<'de> for GetbyidResponse {
                             __f20 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3240,7 +3252,7 @@ impl<'de> ::serde::Deserialize<'de> for GetbyidResponse {
                             __f22 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3253,7 +3265,7 @@ impl<'de> ::serde::Deserialize<'de> for GetbyidResponse {
                             __f23 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3264,7 +3276,7 @@ impl<'de> ::serde::Deserialize<'de> for GetbyidResponse {
                             __f24 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3277,7 +3289,7 @@ impl<'de> ::serde::Deserialize<'de> for GetbyidResponse {
                             __f25 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3290,7 +3302,7 @@ impl<'de> ::serde::Deserialize<'de> for GetbyidResponse {
                             __f26 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -3301,7 +3313,7 @@ impl<'de> ::serde::Deserialize<'de> for GetbyidResponse {
                             __f27 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3312,7 +3324,7 @@ impl<'de> ::serde::Deserialize<'de> for GetbyidResponse {
                             __f28 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetbyidResponseMeeting>,
                                         >::default(),
                                     )?,
@@ -3327,7 +3339,7 @@ impl<'de> ::serde::Deserialize<'de> for GetbyidResponse {
                             __f29 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3340,7 +3352,7 @@ impl<'de> ::serde::Deserialize<'de> for GetbyidResponse {
                             __f30 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3351,7 +3363,7 @@ impl<'de> ::serde::Deserialize<'de> for GetbyidResponse {
                             __f31 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3370,7 +3382,7 @@ impl<'de> ::serde::Deserialize<'de> for GetbyidResponse {
                             __f33 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3383,7 +3395,7 @@ impl<'de> ::serde::Deserialize<'de> for GetbyidResponse {
                             __f34 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3396,7 +3408,7 @@ impl<'de> ::serde::Deserialize<'de> for GetbyidResponse {
                             __f35 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3409,7 +3421,7 @@ impl<'de> ::serde::Deserialize<'de> for GetbyidResponse {
                             __f36 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -3422,7 +3434,7 @@ impl<'de> ::serde::Deserialize<'de> for GetbyidResponse {
                             __f37 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetbyidResponseRelations>,
                                         >::default(),
                                     )?,
@@ -3435,7 +3447,7 @@ impl<'de> ::serde::Deserialize<'de> for GetbyidResponse {
                             __f38 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
                                         >::default(),
                                     )?,
@@ -3448,7 +3460,7 @@ impl<'de> ::serde::Deserialize<'de> for GetbyidResponse {
                             __f39 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetbyidResponseRrule>,
                                         >::default(),
                                     )?,
@@ -3471,7 +3483,7 @@ impl<'de> ::serde::Deserialize<'de> for GetbyidResponse {
                             __f41 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3482,7 +3494,7 @@ impl<'de> ::serde::Deserialize<'de> for GetbyidResponse {
                             __f42 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3503,7 +3515,7 @@ impl<'de> ::serde::Deserialize<'de> for GetbyidResponse {
                             __f44 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3514,7 +3526,7 @@ impl<'de> ::serde::Deserialize<'de> for GetbyidResponse {
                             __f45 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3527,7 +3539,7 @@ impl<'de> ::serde::Deserialize<'de> for GetbyidResponse {
                             __f46 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3540,7 +3552,7 @@ impl<'de> ::serde::Deserialize<'de> for GetbyidResponse {
                             __f47 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3551,7 +3563,7 @@ impl<'de> ::serde::Deserialize<'de> for GetbyidResponse {
                             __f48 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3564,7 +3576,9 @@ impl<'de> ::serde::Deserialize<'de> for GetbyidResponse {
                             __f49 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<Vec<String>>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<
+                                            Option<Vec<String>>,
+                                        >::default(),
                                     )?,
                             );
                         }
@@ -3577,7 +3591,7 @@ impl<'de> ::serde::Deserialize<'de> for GetbyidResponse {
                             __f50 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -3588,7 +3602,7 @@ impl<'de> ::serde::Deserialize<'de> for GetbyidResponse {
                             __f51 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3601,7 +3615,7 @@ impl<'de> ::serde::Deserialize<'de> for GetbyidResponse {
                             __f52 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
                                         >::default(),
                                     )?,
@@ -3616,7 +3630,7 @@ impl<'de> ::serde::Deserialize<'de> for GetbyidResponse {
                             __f53 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3629,7 +3643,7 @@ impl<'de> ::serde::Deserialize<'de> for GetbyidResponse {
                             __f54 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3642,7 +3656,7 @@ impl<'de> ::serde::Deserialize<'de> for GetbyidResponse {
                             __f55 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -3655,7 +3669,7 @@ impl<'de> ::serde::Deserialize<'de> for GetbyidResponse {
                             __f56 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -3731,11 +3745,11 @@ impl<'de> ::serde::Deserialize<'de> for GetbyidResponse {
     }
 }
 
-impl crate::runtime::loose::Loose for GetbyidResponse {
+impl ::bitrix24_runtime::loose::Loose for GetbyidResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -3802,7 +3816,7 @@ impl<'de> ::serde::Deserialize<'de> for GetbyidResponseMeeting {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -3815,7 +3829,7 @@ impl<'de> ::serde::Deserialize<'de> for GetbyidResponseMeeting {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -3828,7 +3842,7 @@ impl<'de> ::serde::Deserialize<'de> for GetbyidResponseMeeting {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3841,7 +3855,7 @@ impl<'de> ::serde::Deserialize<'de> for GetbyidResponseMeeting {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3854,7 +3868,7 @@ impl<'de> ::serde::Deserialize<'de> for GetbyidResponseMeeting {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3867,7 +3881,7 @@ impl<'de> ::serde::Deserialize<'de> for GetbyidResponseMeeting {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -3878,7 +3892,7 @@ impl<'de> ::serde::Deserialize<'de> for GetbyidResponseMeeting {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -3889,7 +3903,7 @@ impl<'de> ::serde::Deserialize<'de> for GetbyidResponseMeeting {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -3916,11 +3930,11 @@ impl<'de> ::serde::Deserialize<'de> for GetbyidResponseMeeting {
     }
 }
 
-impl crate::runtime::loose::Loose for GetbyidResponseMeeting {
+impl ::bitrix24_runtime::loose::Loose for GetbyidResponseMeeting {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -3969,7 +3983,7 @@ impl<'de> ::serde::Deserialize<'de> for GetbyidResponseRelations {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3982,7 +3996,7 @@ impl<'de> ::serde::Deserialize<'de> for GetbyidResponseRelations {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -4003,11 +4017,11 @@ impl<'de> ::serde::Deserialize<'de> for GetbyidResponseRelations {
     }
 }
 
-impl crate::runtime::loose::Loose for GetbyidResponseRelations {
+impl ::bitrix24_runtime::loose::Loose for GetbyidResponseRelations {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -4068,7 +4082,7 @@ impl<'de> ::serde::Deserialize<'de> for GetbyidResponseRrule {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -4081,7 +4095,7 @@ impl<'de> ::serde::Deserialize<'de> for GetbyidResponseRrule {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4092,7 +4106,7 @@ impl<'de> ::serde::Deserialize<'de> for GetbyidResponseRrule {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -4103,7 +4117,7 @@ impl<'de> ::serde::Deserialize<'de> for GetbyidResponseRrule {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4114,7 +4128,7 @@ impl<'de> ::serde::Deserialize<'de> for GetbyidResponseRrule {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -4125,7 +4139,7 @@ impl<'de> ::serde::Deserialize<'de> for GetbyidResponseRrule {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4150,17 +4164,17 @@ impl<'de> ::serde::Deserialize<'de> for GetbyidResponseRrule {
     }
 }
 
-impl crate::runtime::loose::Loose for GetbyidResponseRrule {
+impl ::bitrix24_runtime::loose::Loose for GetbyidResponseRrule {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl crate::runtime::Method for GetbyidRequest {
+impl ::bitrix24_runtime::Method for GetbyidRequest {
     const NAME: &'static str = "calendar.event.getbyid";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = GetbyidResponse;
 }
@@ -4169,9 +4183,9 @@ impl crate::runtime::Method for GetbyidRequest {
 ///
 /// Scope `calendar`; at most 2 calls per second.
 pub async fn update(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &UpdateRequest,
-) -> Result<UpdateResponse, crate::runtime::Error> {
+) -> Result<UpdateResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -4301,7 +4315,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<UpdateRequestAccessibility>,
                                         >::default(),
                                     )?,
@@ -4322,7 +4336,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4343,7 +4357,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4356,7 +4370,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4367,7 +4381,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4378,7 +4392,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -4389,7 +4403,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             __f8 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -4399,7 +4413,9 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             }
                             __f9 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "importance" => {
@@ -4411,7 +4427,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             __f10 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<UpdateRequestImportance>,
                                         >::default(),
                                     )?,
@@ -4426,7 +4442,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             __f11 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<UpdateRequestIsMeeting>,
                                         >::default(),
                                     )?,
@@ -4439,7 +4455,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             __f12 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4450,7 +4466,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             __f13 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<UpdateRequestMeeting>,
                                         >::default(),
                                     )?,
@@ -4463,7 +4479,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             __f14 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4473,7 +4489,9 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             }
                             __f15 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "private_event" => {
@@ -4485,7 +4503,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             __f16 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<UpdateRequestPrivateEvent>,
                                         >::default(),
                                     )?,
@@ -4500,7 +4518,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             __f17 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<UpdateRequestRecurrenceMode>,
                                         >::default(),
                                     )?,
@@ -4513,7 +4531,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             __f18 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<Vec<UpdateRequestRemindItem>>,
                                         >::default(),
                                     )?,
@@ -4526,7 +4544,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             __f19 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<UpdateRequestRrule>,
                                         >::default(),
                                     )?,
@@ -4539,7 +4557,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             __f20 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -4552,7 +4570,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             __f21 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<UpdateRequestSkipTime>,
                                         >::default(),
                                     )?,
@@ -4567,7 +4585,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             __f22 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4580,7 +4598,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             __f23 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4593,7 +4611,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             __f24 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4604,7 +4622,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             __f25 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4615,7 +4633,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             __f26 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -4626,7 +4644,9 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             __f27 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<UpdateRequestType>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<
+                                            UpdateRequestType,
+                                        >::default(),
                                     )?,
                             );
                         }
@@ -4675,11 +4695,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for UpdateRequest {
+impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -4729,7 +4749,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestAccessibility {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "busy" => Self::Busy,
@@ -4742,11 +4762,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestAccessibility {
     }
 }
 
-impl crate::runtime::loose::Loose for UpdateRequestAccessibility {
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestAccessibility {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -4793,7 +4813,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestImportance {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "high" => Self::High,
@@ -4805,11 +4825,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestImportance {
     }
 }
 
-impl crate::runtime::loose::Loose for UpdateRequestImportance {
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestImportance {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -4853,7 +4873,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestIsMeeting {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -4864,11 +4884,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestIsMeeting {
     }
 }
 
-impl crate::runtime::loose::Loose for UpdateRequestIsMeeting {
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestIsMeeting {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -4923,7 +4943,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestMeeting {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -4936,7 +4956,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestMeeting {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -4947,7 +4967,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestMeeting {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -4958,7 +4978,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestMeeting {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -4981,11 +5001,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestMeeting {
     }
 }
 
-impl crate::runtime::loose::Loose for UpdateRequestMeeting {
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestMeeting {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -5029,7 +5049,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestPrivateEvent {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -5040,11 +5060,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestPrivateEvent {
     }
 }
 
-impl crate::runtime::loose::Loose for UpdateRequestPrivateEvent {
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestPrivateEvent {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -5091,7 +5111,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestRecurrenceMode {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "this" => Self::This,
@@ -5103,11 +5123,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestRecurrenceMode {
     }
 }
 
-impl crate::runtime::loose::Loose for UpdateRequestRecurrenceMode {
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestRecurrenceMode {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -5154,7 +5174,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestRemindItem {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -5165,7 +5185,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestRemindItem {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<UpdateRequestRemindItemType>,
                                         >::default(),
                                     )?,
@@ -5188,11 +5208,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestRemindItem {
     }
 }
 
-impl crate::runtime::loose::Loose for UpdateRequestRemindItem {
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestRemindItem {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -5239,7 +5259,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestRemindItemType {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "min" => Self::Min,
@@ -5251,11 +5271,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestRemindItemType {
     }
 }
 
-impl crate::runtime::loose::Loose for UpdateRequestRemindItemType {
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestRemindItemType {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -5318,7 +5338,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestRrule {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -5329,7 +5349,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestRrule {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<UpdateRequestRruleFreq>,
                                         >::default(),
                                     )?,
@@ -5342,7 +5362,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestRrule {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -5353,7 +5373,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestRrule {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5377,11 +5397,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestRrule {
     }
 }
 
-impl crate::runtime::loose::Loose for UpdateRequestRrule {
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestRrule {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -5431,7 +5451,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestRruleFreq {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "DAILY" => Self::Daily,
@@ -5444,11 +5464,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestRruleFreq {
     }
 }
 
-impl crate::runtime::loose::Loose for UpdateRequestRruleFreq {
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestRruleFreq {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -5492,7 +5512,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestSkipTime {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -5503,11 +5523,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestSkipTime {
     }
 }
 
-impl crate::runtime::loose::Loose for UpdateRequestSkipTime {
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestSkipTime {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -5554,7 +5574,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestType {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "user" => Self::User,
@@ -5566,20 +5586,20 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestType {
     }
 }
 
-impl crate::runtime::loose::Loose for UpdateRequestType {
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestType {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
 /// The `result` of `calendar.event.update`.
 pub type UpdateResponse = i64;
 
-impl crate::runtime::Method for UpdateRequest {
+impl ::bitrix24_runtime::Method for UpdateRequest {
     const NAME: &'static str = "calendar.event.update";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = UpdateResponse;
 }

@@ -12,9 +12,9 @@ pub mod field;
 ///
 /// Scope `call`; at most 2 calls per second.
 pub async fn get(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &GetRequest,
-) -> Result<GetResponse, crate::runtime::Error> {
+) -> Result<GetResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -64,7 +64,9 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "mentionFormat" => {
@@ -76,7 +78,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetRequestMentionFormat>,
                                         >::default(),
                                     )?,
@@ -107,11 +109,11 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for GetRequest {
+impl ::bitrix24_runtime::loose::Loose for GetRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -158,7 +160,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestMentionFormat {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "bb" => Self::Bb,
@@ -170,20 +172,20 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestMentionFormat {
     }
 }
 
-impl crate::runtime::loose::Loose for GetRequestMentionFormat {
+impl ::bitrix24_runtime::loose::Loose for GetRequestMentionFormat {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
 /// The `result` of `call.followup.get`.
 pub type GetResponse = ::serde_json::Value;
 
-impl crate::runtime::Method for GetRequest {
+impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "call.followup.get";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = GetResponse;
 }
@@ -192,9 +194,9 @@ impl crate::runtime::Method for GetRequest {
 ///
 /// Scope `call`; at most 2 calls per second.
 pub async fn list(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &ListRequest,
-) -> Result<ListResponse, crate::runtime::Error> {
+) -> Result<ListResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -250,7 +252,9 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<ListRequestFilter>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<
+                                            ListRequestFilter,
+                                        >::default(),
                                     )?,
                             );
                         }
@@ -263,7 +267,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<ListRequestMentionFormat>,
                                         >::default(),
                                     )?,
@@ -276,7 +280,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<ListRequestOrder>,
                                         >::default(),
                                     )?,
@@ -291,7 +295,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<ListRequestPagination>,
                                         >::default(),
                                     )?,
@@ -324,11 +328,11 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for ListRequest {
+impl ::bitrix24_runtime::loose::Loose for ListRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -377,7 +381,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestFilter {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -390,7 +394,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestFilter {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             ListRequestFilterStartDate,
                                         >::default(),
                                     )?,
@@ -414,11 +418,11 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestFilter {
     }
 }
 
-impl crate::runtime::loose::Loose for ListRequestFilter {
+impl ::bitrix24_runtime::loose::Loose for ListRequestFilter {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -463,7 +467,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestFilterStartDate {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -474,7 +478,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestFilterStartDate {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -495,11 +499,11 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestFilterStartDate {
     }
 }
 
-impl crate::runtime::loose::Loose for ListRequestFilterStartDate {
+impl ::bitrix24_runtime::loose::Loose for ListRequestFilterStartDate {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -546,7 +550,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestMentionFormat {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "bb" => Self::Bb,
@@ -558,11 +562,11 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestMentionFormat {
     }
 }
 
-impl crate::runtime::loose::Loose for ListRequestMentionFormat {
+impl ::bitrix24_runtime::loose::Loose for ListRequestMentionFormat {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -608,7 +612,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestOrder {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<ListRequestOrderStartDate>,
                                         >::default(),
                                     )?,
@@ -630,11 +634,11 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestOrder {
     }
 }
 
-impl crate::runtime::loose::Loose for ListRequestOrder {
+impl ::bitrix24_runtime::loose::Loose for ListRequestOrder {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -678,7 +682,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestOrderStartDate {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "asc" => Self::Asc,
@@ -689,11 +693,11 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestOrderStartDate {
     }
 }
 
-impl crate::runtime::loose::Loose for ListRequestOrderStartDate {
+impl ::bitrix24_runtime::loose::Loose for ListRequestOrderStartDate {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -742,7 +746,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestPagination {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<ListRequestPaginationAfterCursor>,
                                         >::default(),
                                     )?,
@@ -755,7 +759,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestPagination {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -776,11 +780,11 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestPagination {
     }
 }
 
-impl crate::runtime::loose::Loose for ListRequestPagination {
+impl ::bitrix24_runtime::loose::Loose for ListRequestPagination {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -825,7 +829,9 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestPaginationAfterCursor {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "startDate" => {
@@ -837,7 +843,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestPaginationAfterCursor {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -859,11 +865,11 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestPaginationAfterCursor {
     }
 }
 
-impl crate::runtime::loose::Loose for ListRequestPaginationAfterCursor {
+impl ::bitrix24_runtime::loose::Loose for ListRequestPaginationAfterCursor {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -918,7 +924,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<ListResponseAfterCursor>,
                                         >::default(),
                                     )?,
@@ -931,7 +937,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponse {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -942,7 +948,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponse {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
                                         >::default(),
                                     )?,
@@ -966,11 +972,11 @@ impl<'de> ::serde::Deserialize<'de> for ListResponse {
     }
 }
 
-impl crate::runtime::loose::Loose for ListResponse {
+impl ::bitrix24_runtime::loose::Loose for ListResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -1017,7 +1023,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseAfterCursor {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1030,7 +1036,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseAfterCursor {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1051,17 +1057,17 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseAfterCursor {
     }
 }
 
-impl crate::runtime::loose::Loose for ListResponseAfterCursor {
+impl ::bitrix24_runtime::loose::Loose for ListResponseAfterCursor {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl crate::runtime::Method for ListRequest {
+impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "call.followup.list";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = ListResponse;
 }

@@ -9,9 +9,9 @@
 ///
 /// Scope `catalog`; at most 2 calls per second.
 pub async fn get_round_types(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &GetRoundTypesRequest,
-) -> Result<GetRoundTypesResponse, crate::runtime::Error> {
+) -> Result<GetRoundTypesResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -57,11 +57,11 @@ impl<'de> ::serde::Deserialize<'de> for GetRoundTypesRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for GetRoundTypesRequest {
+impl ::bitrix24_runtime::loose::Loose for GetRoundTypesRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -108,7 +108,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRoundTypesResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
                                         >::default(),
                                     )?,
@@ -130,17 +130,17 @@ impl<'de> ::serde::Deserialize<'de> for GetRoundTypesResponse {
     }
 }
 
-impl crate::runtime::loose::Loose for GetRoundTypesResponse {
+impl ::bitrix24_runtime::loose::Loose for GetRoundTypesResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl crate::runtime::Method for GetRoundTypesRequest {
+impl ::bitrix24_runtime::Method for GetRoundTypesRequest {
     const NAME: &'static str = "catalog.enum.getRoundTypes";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = GetRoundTypesResponse;
 }
@@ -149,9 +149,9 @@ impl crate::runtime::Method for GetRoundTypesRequest {
 ///
 /// Scope `catalog`; at most 2 calls per second.
 pub async fn get_store_document_types(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &GetStoreDocumentTypesRequest,
-) -> Result<GetStoreDocumentTypesResponse, crate::runtime::Error> {
+) -> Result<GetStoreDocumentTypesResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -197,11 +197,11 @@ impl<'de> ::serde::Deserialize<'de> for GetStoreDocumentTypesRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for GetStoreDocumentTypesRequest {
+impl ::bitrix24_runtime::loose::Loose for GetStoreDocumentTypesRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -248,7 +248,7 @@ impl<'de> ::serde::Deserialize<'de> for GetStoreDocumentTypesResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
                                         >::default(),
                                     )?,
@@ -270,17 +270,17 @@ impl<'de> ::serde::Deserialize<'de> for GetStoreDocumentTypesResponse {
     }
 }
 
-impl crate::runtime::loose::Loose for GetStoreDocumentTypesResponse {
+impl ::bitrix24_runtime::loose::Loose for GetStoreDocumentTypesResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl crate::runtime::Method for GetStoreDocumentTypesRequest {
+impl ::bitrix24_runtime::Method for GetStoreDocumentTypesRequest {
     const NAME: &'static str = "catalog.enum.getStoreDocumentTypes";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = GetStoreDocumentTypesResponse;
 }

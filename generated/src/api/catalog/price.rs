@@ -14,9 +14,9 @@
 ///
 /// Scope `catalog`; at most 2 calls per second.
 pub async fn add(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &AddRequest,
-) -> Result<AddResponse, crate::runtime::Error> {
+) -> Result<AddResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -60,7 +60,9 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<AddRequestFields>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<
+                                            AddRequestFields,
+                                        >::default(),
                                     )?,
                             );
                         }
@@ -81,11 +83,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequest {
+impl ::bitrix24_runtime::loose::Loose for AddRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -144,7 +146,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -154,7 +156,9 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             }
                             __f2 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<f64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<f64>::default(),
+                                    )?,
                             );
                         }
                         "productId" => {
@@ -190,11 +194,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequestFields {
+impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -239,7 +243,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<AddResponsePrice>,
                                         >::default(),
                                     )?,
@@ -261,11 +265,11 @@ impl<'de> ::serde::Deserialize<'de> for AddResponse {
     }
 }
 
-impl crate::runtime::loose::Loose for AddResponse {
+impl ::bitrix24_runtime::loose::Loose for AddResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -338,7 +342,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponsePrice {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -349,7 +353,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponsePrice {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -366,7 +370,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponsePrice {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -377,7 +381,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponsePrice {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<f64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<f64>>::default(),
                                     )?,
                             );
                         }
@@ -390,7 +394,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponsePrice {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -419,7 +423,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponsePrice {
                             __f8 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -447,17 +451,17 @@ impl<'de> ::serde::Deserialize<'de> for AddResponsePrice {
     }
 }
 
-impl crate::runtime::loose::Loose for AddResponsePrice {
+impl ::bitrix24_runtime::loose::Loose for AddResponsePrice {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl crate::runtime::Method for AddRequest {
+impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "catalog.price.add";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["200040300020", "100", "0"];
     type Response = AddResponse;
@@ -467,9 +471,9 @@ impl crate::runtime::Method for AddRequest {
 ///
 /// Scope `catalog`; at most 2 calls per second.
 pub async fn delete(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &DeleteRequest,
-) -> Result<DeleteResponse, crate::runtime::Error> {
+) -> Result<DeleteResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -528,20 +532,20 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for DeleteRequest {
+impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `catalog.price.delete`.
 pub type DeleteResponse = bool;
 
-impl crate::runtime::Method for DeleteRequest {
+impl ::bitrix24_runtime::Method for DeleteRequest {
     const NAME: &'static str = "catalog.price.delete";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["200040300020", "-", "100", "0"];
     type Response = DeleteResponse;
@@ -551,9 +555,9 @@ impl crate::runtime::Method for DeleteRequest {
 ///
 /// Scope `catalog`; at most 2 calls per second.
 pub async fn get(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &GetRequest,
-) -> Result<GetResponse, crate::runtime::Error> {
+) -> Result<GetResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -612,11 +616,11 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for GetRequest {
+impl ::bitrix24_runtime::loose::Loose for GetRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -661,7 +665,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetResponsePrice>,
                                         >::default(),
                                     )?,
@@ -683,11 +687,11 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
     }
 }
 
-impl crate::runtime::loose::Loose for GetResponse {
+impl ::bitrix24_runtime::loose::Loose for GetResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -760,7 +764,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponsePrice {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -771,7 +775,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponsePrice {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -788,7 +792,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponsePrice {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -799,7 +803,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponsePrice {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -812,7 +816,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponsePrice {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -841,7 +845,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponsePrice {
                             __f8 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -869,17 +873,17 @@ impl<'de> ::serde::Deserialize<'de> for GetResponsePrice {
     }
 }
 
-impl crate::runtime::loose::Loose for GetResponsePrice {
+impl ::bitrix24_runtime::loose::Loose for GetResponsePrice {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl crate::runtime::Method for GetRequest {
+impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "catalog.price.get";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["200040300010", "-", "100", "0"];
     type Response = GetResponse;
@@ -889,9 +893,9 @@ impl crate::runtime::Method for GetRequest {
 ///
 /// Scope `catalog`; at most 2 calls per second.
 pub async fn get_fields(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &GetFieldsRequest,
-) -> Result<GetFieldsResponse, crate::runtime::Error> {
+) -> Result<GetFieldsResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -937,11 +941,11 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for GetFieldsRequest {
+impl ::bitrix24_runtime::loose::Loose for GetFieldsRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -986,7 +990,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetFieldsResponsePrice>,
                                         >::default(),
                                     )?,
@@ -1008,11 +1012,11 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsResponse {
     }
 }
 
-impl crate::runtime::loose::Loose for GetFieldsResponse {
+impl ::bitrix24_runtime::loose::Loose for GetFieldsResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -1105,7 +1109,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsResponsePrice {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -1118,7 +1122,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsResponsePrice {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -1131,7 +1135,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsResponsePrice {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -1144,7 +1148,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsResponsePrice {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -1157,7 +1161,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsResponsePrice {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -1172,7 +1176,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsResponsePrice {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -1187,7 +1191,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsResponsePrice {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -1202,7 +1206,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsResponsePrice {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -1217,7 +1221,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsResponsePrice {
                             __f8 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -1232,7 +1236,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsResponsePrice {
                             __f9 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -1263,17 +1267,17 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsResponsePrice {
     }
 }
 
-impl crate::runtime::loose::Loose for GetFieldsResponsePrice {
+impl ::bitrix24_runtime::loose::Loose for GetFieldsResponsePrice {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl crate::runtime::Method for GetFieldsRequest {
+impl ::bitrix24_runtime::Method for GetFieldsRequest {
     const NAME: &'static str = "catalog.price.getFields";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["200040300010", "0"];
     type Response = GetFieldsResponse;
@@ -1285,9 +1289,9 @@ impl crate::runtime::Method for GetFieldsRequest {
 ///
 /// Pages of 50 rows: set `start` to the offset; the envelope's `next` and `total` say what is left.
 pub async fn list(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &ListRequest,
-) -> Result<crate::runtime::Envelope<ListResponse>, crate::runtime::Error> {
+) -> Result<::bitrix24_runtime::Envelope<ListResponse>, ::bitrix24_runtime::Error> {
     client.call_envelope(request).await
 }
 
@@ -1359,7 +1363,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1382,11 +1386,11 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for ListRequest {
+impl ::bitrix24_runtime::loose::Loose for ListRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -1433,7 +1437,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
                                         >::default(),
                                     )?,
@@ -1455,17 +1459,17 @@ impl<'de> ::serde::Deserialize<'de> for ListResponse {
     }
 }
 
-impl crate::runtime::loose::Loose for ListResponse {
+impl ::bitrix24_runtime::loose::Loose for ListResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl crate::runtime::Method for ListRequest {
+impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "catalog.price.list";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::Start;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::Start;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["200040300010", "0"];
     type Response = ListResponse;
@@ -1475,9 +1479,9 @@ impl crate::runtime::Method for ListRequest {
 ///
 /// Scope `catalog`; at most 2 calls per second.
 pub async fn modify(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &ModifyRequest,
-) -> Result<ModifyResponse, crate::runtime::Error> {
+) -> Result<ModifyResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -1521,7 +1525,9 @@ impl<'de> ::serde::Deserialize<'de> for ModifyRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<ModifyRequestFields>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<
+                                            ModifyRequestFields,
+                                        >::default(),
                                     )?,
                             );
                         }
@@ -1542,11 +1548,11 @@ impl<'de> ::serde::Deserialize<'de> for ModifyRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for ModifyRequest {
+impl ::bitrix24_runtime::loose::Loose for ModifyRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -1589,7 +1595,7 @@ impl<'de> ::serde::Deserialize<'de> for ModifyRequestFields {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             ModifyRequestFieldsProduct,
                                         >::default(),
                                     )?,
@@ -1612,11 +1618,11 @@ impl<'de> ::serde::Deserialize<'de> for ModifyRequestFields {
     }
 }
 
-impl crate::runtime::loose::Loose for ModifyRequestFields {
+impl ::bitrix24_runtime::loose::Loose for ModifyRequestFields {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -1667,7 +1673,7 @@ impl<'de> ::serde::Deserialize<'de> for ModifyRequestFieldsProduct {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Vec<ModifyRequestFieldsProductPricesItem>,
                                         >::default(),
                                     )?,
@@ -1691,11 +1697,11 @@ impl<'de> ::serde::Deserialize<'de> for ModifyRequestFieldsProduct {
     }
 }
 
-impl crate::runtime::loose::Loose for ModifyRequestFieldsProduct {
+impl ::bitrix24_runtime::loose::Loose for ModifyRequestFieldsProduct {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -1754,7 +1760,7 @@ impl<'de> ::serde::Deserialize<'de> for ModifyRequestFieldsProductPricesItem {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -1770,7 +1776,9 @@ impl<'de> ::serde::Deserialize<'de> for ModifyRequestFieldsProductPricesItem {
                             }
                             __f3 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<f64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<f64>::default(),
+                                    )?,
                             );
                         }
                         _ => {
@@ -1797,11 +1805,11 @@ impl<'de> ::serde::Deserialize<'de> for ModifyRequestFieldsProductPricesItem {
     }
 }
 
-impl crate::runtime::loose::Loose for ModifyRequestFieldsProductPricesItem {
+impl ::bitrix24_runtime::loose::Loose for ModifyRequestFieldsProductPricesItem {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -1848,7 +1856,7 @@ impl<'de> ::serde::Deserialize<'de> for ModifyResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
                                         >::default(),
                                     )?,
@@ -1870,17 +1878,17 @@ impl<'de> ::serde::Deserialize<'de> for ModifyResponse {
     }
 }
 
-impl crate::runtime::loose::Loose for ModifyResponse {
+impl ::bitrix24_runtime::loose::Loose for ModifyResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl crate::runtime::Method for ModifyRequest {
+impl ::bitrix24_runtime::Method for ModifyRequest {
     const NAME: &'static str = "catalog.price.modify";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "200040300020",
@@ -1895,9 +1903,9 @@ impl crate::runtime::Method for ModifyRequest {
 ///
 /// Scope `catalog`; at most 2 calls per second.
 pub async fn update(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &UpdateRequest,
-) -> Result<UpdateResponse, crate::runtime::Error> {
+) -> Result<UpdateResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -1943,7 +1951,9 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<UpdateRequestFields>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<
+                                            UpdateRequestFields,
+                                        >::default(),
                                     )?,
                             );
                         }
@@ -1971,11 +1981,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for UpdateRequest {
+impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -2020,7 +2030,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -2030,7 +2040,9 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             }
                             __f1 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<f64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<f64>::default(),
+                                    )?,
                             );
                         }
                         _ => {
@@ -2052,11 +2064,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
     }
 }
 
-impl crate::runtime::loose::Loose for UpdateRequestFields {
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -2101,7 +2113,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<UpdateResponsePrice>,
                                         >::default(),
                                     )?,
@@ -2123,11 +2135,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponse {
     }
 }
 
-impl crate::runtime::loose::Loose for UpdateResponse {
+impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -2200,7 +2212,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponsePrice {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -2211,7 +2223,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponsePrice {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2228,7 +2240,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponsePrice {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -2239,7 +2251,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponsePrice {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<f64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<f64>>::default(),
                                     )?,
                             );
                         }
@@ -2252,7 +2264,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponsePrice {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -2281,7 +2293,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponsePrice {
                             __f8 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2309,17 +2321,17 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponsePrice {
     }
 }
 
-impl crate::runtime::loose::Loose for UpdateResponsePrice {
+impl ::bitrix24_runtime::loose::Loose for UpdateResponsePrice {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl crate::runtime::Method for UpdateRequest {
+impl ::bitrix24_runtime::Method for UpdateRequest {
     const NAME: &'static str = "catalog.price.update";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "200040300020",

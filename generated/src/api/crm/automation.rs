@@ -11,9 +11,9 @@ pub mod trigger;
 ///
 /// Scope `crm`; at most 2 calls per second.
 pub async fn trigger(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &TriggerRequest,
-) -> Result<TriggerResponse, crate::runtime::Error> {
+) -> Result<TriggerResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -60,7 +60,7 @@ impl<'de> ::serde::Deserialize<'de> for TriggerRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -71,7 +71,7 @@ impl<'de> ::serde::Deserialize<'de> for TriggerRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -93,20 +93,20 @@ impl<'de> ::serde::Deserialize<'de> for TriggerRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for TriggerRequest {
+impl ::bitrix24_runtime::loose::Loose for TriggerRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `crm.automation.trigger`.
 pub type TriggerResponse = bool;
 
-impl crate::runtime::Method for TriggerRequest {
+impl ::bitrix24_runtime::Method for TriggerRequest {
     const NAME: &'static str = "crm.automation.trigger";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["ACCESS_DENIED"];
     type Response = TriggerResponse;

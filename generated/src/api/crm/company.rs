@@ -23,9 +23,9 @@ pub mod userfield;
 /// Scope `crm`; at most 2 calls per second.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn add(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &AddRequest,
-) -> Result<AddResponse, crate::runtime::Error> {
+) -> Result<AddResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -72,7 +72,9 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<AddRequestFields>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<
+                                            AddRequestFields,
+                                        >::default(),
                                     )?,
                             );
                         }
@@ -100,11 +102,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequest {
+impl ::bitrix24_runtime::loose::Loose for AddRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -231,7 +233,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -258,7 +260,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<Vec<::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -279,7 +281,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<Vec<::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -300,7 +302,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             __f8 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<AddRequestFieldsIsMyCompany>,
                                         >::default(),
                                     )?,
@@ -319,7 +321,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             __f10 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<AddRequestFieldsOpened>,
                                         >::default(),
                                     )?,
@@ -340,7 +342,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             __f12 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<Vec<::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -353,7 +355,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             __f13 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<f64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<f64>>::default(),
                                     )?,
                             );
                         }
@@ -364,7 +366,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             __f14 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -383,7 +385,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             __f16 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -396,7 +398,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             __f17 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -409,7 +411,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             __f18 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<AddRequestFieldsUtmMedium>,
                                         >::default(),
                                     )?,
@@ -424,7 +426,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             __f19 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -435,7 +437,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             __f20 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -446,7 +448,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             __f21 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<Vec<::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -489,11 +491,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequestFields {
+impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -537,7 +539,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsIsMyCompany {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -548,11 +550,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsIsMyCompany {
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequestFieldsIsMyCompany {
+impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsIsMyCompany {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -596,7 +598,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsOpened {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -607,11 +609,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsOpened {
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequestFieldsOpened {
+impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsOpened {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -655,7 +657,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsUtmMedium {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "CPC" => Self::Cpc,
@@ -666,20 +668,20 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsUtmMedium {
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequestFieldsUtmMedium {
+impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsUtmMedium {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
 /// The `result` of `crm.company.add`.
 pub type AddResponse = i64;
 
-impl crate::runtime::Method for AddRequest {
+impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "crm.company.add";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["ERROR_CORE"];
     type Response = AddResponse;
@@ -690,9 +692,9 @@ impl crate::runtime::Method for AddRequest {
 /// Scope `crm`; at most 2 calls per second.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn delete(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &DeleteRequest,
-) -> Result<DeleteResponse, crate::runtime::Error> {
+) -> Result<DeleteResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -735,7 +737,9 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         _ => {
@@ -754,20 +758,20 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for DeleteRequest {
+impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `crm.company.delete`.
 pub type DeleteResponse = bool;
 
-impl crate::runtime::Method for DeleteRequest {
+impl ::bitrix24_runtime::Method for DeleteRequest {
     const NAME: &'static str = "crm.company.delete";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = DeleteResponse;
 }
@@ -777,9 +781,9 @@ impl crate::runtime::Method for DeleteRequest {
 /// Scope `crm`; at most 2 calls per second.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn fields(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &FieldsRequest,
-) -> Result<FieldsResponse, crate::runtime::Error> {
+) -> Result<FieldsResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -825,11 +829,11 @@ impl<'de> ::serde::Deserialize<'de> for FieldsRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for FieldsRequest {
+impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -1018,7 +1022,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<FieldsResponseAddress>,
                                         >::default(),
                                     )?,
@@ -1041,7 +1045,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1052,7 +1056,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1097,7 +1101,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f8 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1110,7 +1114,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f9 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1137,7 +1141,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f12 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1148,7 +1152,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f13 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1161,7 +1165,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f14 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1172,7 +1176,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f15 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1197,7 +1201,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f18 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1218,7 +1222,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f20 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1233,7 +1237,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f21 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1270,7 +1274,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f26 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1283,7 +1287,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f27 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1296,7 +1300,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f28 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1309,7 +1313,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f29 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1334,7 +1338,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f32 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<f64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<f64>>::default(),
                                     )?,
                             );
                         }
@@ -1345,7 +1349,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f33 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1364,7 +1368,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f35 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1377,7 +1381,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f36 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1390,7 +1394,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f37 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<FieldsResponseUtmMedium>,
                                         >::default(),
                                     )?,
@@ -1405,7 +1409,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f38 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1416,7 +1420,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f39 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1482,11 +1486,11 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
     }
 }
 
-impl crate::runtime::loose::Loose for FieldsResponse {
+impl ::bitrix24_runtime::loose::Loose for FieldsResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -1578,7 +1582,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseAddress {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "ADDRESS_2" => Self::Address2,
@@ -1605,11 +1609,11 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseAddress {
     }
 }
 
-impl crate::runtime::loose::Loose for FieldsResponseAddress {
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseAddress {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -1653,7 +1657,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseUtmMedium {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "CPC" => Self::Cpc,
@@ -1664,17 +1668,17 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseUtmMedium {
     }
 }
 
-impl crate::runtime::loose::Loose for FieldsResponseUtmMedium {
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseUtmMedium {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
-impl crate::runtime::Method for FieldsRequest {
+impl ::bitrix24_runtime::Method for FieldsRequest {
     const NAME: &'static str = "crm.company.fields";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = FieldsResponse;
 }
@@ -1684,9 +1688,9 @@ impl crate::runtime::Method for FieldsRequest {
 /// Scope `crm`; at most 2 calls per second.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn get(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &GetRequest,
-) -> Result<GetResponse, crate::runtime::Error> {
+) -> Result<GetResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -1729,7 +1733,9 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         _ => {
@@ -1748,11 +1754,11 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for GetRequest {
+impl ::bitrix24_runtime::loose::Loose for GetRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -2102,7 +2108,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f10 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2115,7 +2121,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f11 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2126,7 +2132,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f12 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2139,7 +2145,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f13 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2152,7 +2158,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f14 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2165,7 +2171,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f15 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2178,7 +2184,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f16 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2191,7 +2197,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f17 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2204,7 +2210,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f18 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2217,7 +2223,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f19 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2228,7 +2234,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f20 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2241,7 +2247,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f21 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2252,7 +2258,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f22 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2263,7 +2269,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f23 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2276,7 +2282,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f24 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2289,7 +2295,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f25 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2302,7 +2308,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f26 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2337,7 +2343,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f30 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2348,7 +2354,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f31 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2469,7 +2475,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f45 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2480,7 +2486,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f46 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2493,7 +2499,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f47 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2603,17 +2609,17 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
     }
 }
 
-impl crate::runtime::loose::Loose for GetResponse {
+impl ::bitrix24_runtime::loose::Loose for GetResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl crate::runtime::Method for GetRequest {
+impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "crm.company.get";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = GetResponse;
 }
@@ -2625,9 +2631,9 @@ impl crate::runtime::Method for GetRequest {
 /// Pages of 50 rows: set `start` to the offset; the envelope's `next` and `total` say what is left.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn list(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &ListRequest,
-) -> Result<crate::runtime::Envelope<ListResponse>, crate::runtime::Error> {
+) -> Result<::bitrix24_runtime::Envelope<ListResponse>, ::bitrix24_runtime::Error> {
     client.call_envelope(request).await
 }
 
@@ -2693,7 +2699,9 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<Vec<String>>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<
+                                            Option<Vec<String>>,
+                                        >::default(),
                                     )?,
                             );
                         }
@@ -2704,7 +2712,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -2727,20 +2735,20 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for ListRequest {
+impl ::bitrix24_runtime::loose::Loose for ListRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `crm.company.list`.
 pub type ListResponse = Vec<::serde_json::Value>;
 
-impl crate::runtime::Method for ListRequest {
+impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "crm.company.list";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::Start;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::Start;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = ListResponse;
 }
@@ -2750,9 +2758,9 @@ impl crate::runtime::Method for ListRequest {
 /// Scope `crm`; at most 2 calls per second.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn update(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &UpdateRequest,
-) -> Result<UpdateResponse, crate::runtime::Error> {
+) -> Result<UpdateResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -2801,7 +2809,9 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<UpdateRequestFields>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<
+                                            UpdateRequestFields,
+                                        >::default(),
                                     )?,
                             );
                         }
@@ -2811,7 +2821,9 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             }
                             __f1 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "params" => {
@@ -2839,11 +2851,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for UpdateRequest {
+impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -2982,7 +2994,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3017,7 +3029,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<Vec<::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -3038,7 +3050,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<Vec<::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -3057,7 +3069,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             __f9 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<Vec<::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -3076,7 +3088,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             __f11 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<UpdateRequestFieldsOpened>,
                                         >::default(),
                                     )?,
@@ -3091,7 +3103,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             __f12 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3104,7 +3116,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             __f13 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3117,7 +3129,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             __f14 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3136,7 +3148,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             __f16 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<Vec<::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -3149,7 +3161,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             __f17 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<f64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<f64>>::default(),
                                     )?,
                             );
                         }
@@ -3160,7 +3172,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             __f18 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3179,7 +3191,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             __f20 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3192,7 +3204,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             __f21 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3205,7 +3217,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             __f22 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<UpdateRequestFieldsUtmMedium>,
                                         >::default(),
                                     )?,
@@ -3220,7 +3232,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             __f23 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3231,7 +3243,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             __f24 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3242,7 +3254,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             __f25 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<Vec<::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -3289,11 +3301,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
     }
 }
 
-impl crate::runtime::loose::Loose for UpdateRequestFields {
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -3337,7 +3349,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsOpened {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -3348,11 +3360,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsOpened {
     }
 }
 
-impl crate::runtime::loose::Loose for UpdateRequestFieldsOpened {
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsOpened {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -3396,7 +3408,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsUtmMedium {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "CPC" => Self::Cpc,
@@ -3407,20 +3419,20 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsUtmMedium {
     }
 }
 
-impl crate::runtime::loose::Loose for UpdateRequestFieldsUtmMedium {
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsUtmMedium {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
 /// The `result` of `crm.company.update`.
 pub type UpdateResponse = bool;
 
-impl crate::runtime::Method for UpdateRequest {
+impl ::bitrix24_runtime::Method for UpdateRequest {
     const NAME: &'static str = "crm.company.update";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["ERROR_CORE"];
     type Response = UpdateResponse;

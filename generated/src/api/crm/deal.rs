@@ -29,9 +29,9 @@ pub mod userfield;
 /// Scope `crm`; at most 2 calls per second.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn add(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &AddRequest,
-) -> Result<AddResponse, crate::runtime::Error> {
+) -> Result<AddResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -79,7 +79,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<AddRequestFields>,
                                         >::default(),
                                     )?,
@@ -92,7 +92,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<AddRequestParams>,
                                         >::default(),
                                     )?,
@@ -115,11 +115,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequest {
+impl ::bitrix24_runtime::loose::Loose for AddRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -284,7 +284,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -305,7 +305,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -324,7 +324,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<AddRequestFieldsClosed>,
                                         >::default(),
                                     )?,
@@ -339,7 +339,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -350,7 +350,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -379,7 +379,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             __f9 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<Vec<::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -402,7 +402,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             __f11 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<AddRequestFieldsIsManualOpportunity>,
                                         >::default(),
                                     )?,
@@ -417,7 +417,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             __f12 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<AddRequestFieldsIsRecurring>,
                                         >::default(),
                                     )?,
@@ -432,7 +432,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             __f13 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<AddRequestFieldsIsRepeatedApproach>,
                                         >::default(),
                                     )?,
@@ -447,7 +447,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             __f14 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<AddRequestFieldsIsReturnCustomer>,
                                         >::default(),
                                     )?,
@@ -468,7 +468,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             __f16 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<AddRequestFieldsOpened>,
                                         >::default(),
                                     )?,
@@ -483,7 +483,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             __f17 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<f64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<f64>>::default(),
                                     )?,
                             );
                         }
@@ -496,7 +496,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             __f18 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -509,7 +509,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             __f19 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -530,7 +530,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             __f21 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -543,7 +543,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             __f22 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -570,7 +570,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             __f25 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<f64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<f64>>::default(),
                                     )?,
                             );
                         }
@@ -581,7 +581,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             __f26 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -592,7 +592,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             __f27 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -619,7 +619,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             __f30 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -632,7 +632,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             __f31 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -645,7 +645,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             __f32 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<AddRequestFieldsUtmMedium>,
                                         >::default(),
                                     )?,
@@ -660,7 +660,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             __f33 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -671,7 +671,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             __f34 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -725,11 +725,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequestFields {
+impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -773,7 +773,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsClosed {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -784,11 +784,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsClosed {
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequestFieldsClosed {
+impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsClosed {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -832,7 +832,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsIsManualOpportunity {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -843,11 +843,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsIsManualOpportunity {
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequestFieldsIsManualOpportunity {
+impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsIsManualOpportunity {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -891,7 +891,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsIsRecurring {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -902,11 +902,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsIsRecurring {
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequestFieldsIsRecurring {
+impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsIsRecurring {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -950,7 +950,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsIsRepeatedApproach {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -961,11 +961,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsIsRepeatedApproach {
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequestFieldsIsRepeatedApproach {
+impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsIsRepeatedApproach {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -1009,7 +1009,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsIsReturnCustomer {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -1020,11 +1020,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsIsReturnCustomer {
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequestFieldsIsReturnCustomer {
+impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsIsReturnCustomer {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -1068,7 +1068,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsOpened {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -1079,11 +1079,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsOpened {
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequestFieldsOpened {
+impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsOpened {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -1127,7 +1127,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsUtmMedium {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "CPC" => Self::Cpc,
@@ -1138,11 +1138,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsUtmMedium {
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequestFieldsUtmMedium {
+impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsUtmMedium {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -1188,7 +1188,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParams {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -1208,20 +1208,20 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParams {
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequestParams {
+impl ::bitrix24_runtime::loose::Loose for AddRequestParams {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `crm.deal.add`.
 pub type AddResponse = i64;
 
-impl crate::runtime::Method for AddRequest {
+impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "crm.deal.add";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = AddResponse;
 }
@@ -1231,9 +1231,9 @@ impl crate::runtime::Method for AddRequest {
 /// Scope `crm`; at most 2 calls per second.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn delete(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &DeleteRequest,
-) -> Result<DeleteResponse, crate::runtime::Error> {
+) -> Result<DeleteResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -1276,7 +1276,9 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         _ => {
@@ -1295,20 +1297,20 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for DeleteRequest {
+impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `crm.deal.delete`.
 pub type DeleteResponse = bool;
 
-impl crate::runtime::Method for DeleteRequest {
+impl ::bitrix24_runtime::Method for DeleteRequest {
     const NAME: &'static str = "crm.deal.delete";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = DeleteResponse;
 }
@@ -1318,9 +1320,9 @@ impl crate::runtime::Method for DeleteRequest {
 /// Scope `crm`; at most 2 calls per second.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn fields(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &FieldsRequest,
-) -> Result<FieldsResponse, crate::runtime::Error> {
+) -> Result<FieldsResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -1366,11 +1368,11 @@ impl<'de> ::serde::Deserialize<'de> for FieldsRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for FieldsRequest {
+impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -1549,7 +1551,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<FieldsResponseAdditionalInfo>,
                                         >::default(),
                                     )?,
@@ -1564,7 +1566,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<FieldsResponseAssignedById>,
                                         >::default(),
                                     )?,
@@ -1579,7 +1581,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<FieldsResponseBegindate>,
                                         >::default(),
                                     )?,
@@ -1594,7 +1596,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<FieldsResponseCategoryId>,
                                         >::default(),
                                     )?,
@@ -1607,7 +1609,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<FieldsResponseClosed>,
                                         >::default(),
                                     )?,
@@ -1622,7 +1624,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<FieldsResponseClosedate>,
                                         >::default(),
                                     )?,
@@ -1635,7 +1637,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<FieldsResponseComments>,
                                         >::default(),
                                     )?,
@@ -1650,7 +1652,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<FieldsResponseCompanyId>,
                                         >::default(),
                                     )?,
@@ -1665,7 +1667,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f8 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<FieldsResponseContactId>,
                                         >::default(),
                                     )?,
@@ -1680,7 +1682,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f9 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<FieldsResponseContactIds>,
                                         >::default(),
                                     )?,
@@ -1695,7 +1697,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f10 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<FieldsResponseCreatedById>,
                                         >::default(),
                                     )?,
@@ -1710,7 +1712,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f11 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<FieldsResponseCurrencyId>,
                                         >::default(),
                                     )?,
@@ -1725,7 +1727,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f12 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<FieldsResponseDateCreate>,
                                         >::default(),
                                     )?,
@@ -1740,7 +1742,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f13 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<FieldsResponseDateModify>,
                                         >::default(),
                                     )?,
@@ -1753,7 +1755,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f14 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<FieldsResponseId>,
                                         >::default(),
                                     )?,
@@ -1768,7 +1770,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f15 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<FieldsResponseIsManualOpportunity>,
                                         >::default(),
                                     )?,
@@ -1781,7 +1783,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f16 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<FieldsResponseIsNew>,
                                         >::default(),
                                     )?,
@@ -1796,7 +1798,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f17 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<FieldsResponseIsRecurring>,
                                         >::default(),
                                     )?,
@@ -1811,7 +1813,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f18 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<FieldsResponseIsRepeatedApproach>,
                                         >::default(),
                                     )?,
@@ -1826,7 +1828,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f19 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<FieldsResponseIsReturnCustomer>,
                                         >::default(),
                                     )?,
@@ -1841,7 +1843,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f20 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<FieldsResponseLastActivityBy>,
                                         >::default(),
                                     )?,
@@ -1856,7 +1858,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f21 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<FieldsResponseLastActivityTime>,
                                         >::default(),
                                     )?,
@@ -1869,7 +1871,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f22 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<FieldsResponseLeadId>,
                                         >::default(),
                                     )?,
@@ -1884,7 +1886,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f23 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<FieldsResponseLocationId>,
                                         >::default(),
                                     )?,
@@ -1899,7 +1901,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f24 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<FieldsResponseModifyById>,
                                         >::default(),
                                     )?,
@@ -1914,7 +1916,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f25 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<FieldsResponseMovedById>,
                                         >::default(),
                                     )?,
@@ -1929,7 +1931,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f26 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<FieldsResponseMovedTime>,
                                         >::default(),
                                     )?,
@@ -1942,7 +1944,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f27 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<FieldsResponseOpened>,
                                         >::default(),
                                     )?,
@@ -1957,7 +1959,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f28 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<FieldsResponseOpportunity>,
                                         >::default(),
                                     )?,
@@ -1972,7 +1974,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f29 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<FieldsResponseOriginatorId>,
                                         >::default(),
                                     )?,
@@ -1987,7 +1989,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f30 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<FieldsResponseOriginId>,
                                         >::default(),
                                     )?,
@@ -2002,7 +2004,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f31 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<FieldsResponseProbability>,
                                         >::default(),
                                     )?,
@@ -2015,7 +2017,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f32 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<FieldsResponseQuoteId>,
                                         >::default(),
                                     )?,
@@ -2030,7 +2032,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f33 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<FieldsResponseSourceDescription>,
                                         >::default(),
                                     )?,
@@ -2045,7 +2047,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f34 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<FieldsResponseSourceId>,
                                         >::default(),
                                     )?,
@@ -2058,7 +2060,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f35 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<FieldsResponseStageId>,
                                         >::default(),
                                     )?,
@@ -2073,7 +2075,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f36 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<FieldsResponseStageSemanticId>,
                                         >::default(),
                                     )?,
@@ -2088,7 +2090,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f37 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<FieldsResponseTaxValue>,
                                         >::default(),
                                     )?,
@@ -2101,7 +2103,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f38 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<FieldsResponseTitle>,
                                         >::default(),
                                     )?,
@@ -2114,7 +2116,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f39 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<FieldsResponseTypeId>,
                                         >::default(),
                                     )?,
@@ -2129,7 +2131,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f40 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<FieldsResponseUtmCampaign>,
                                         >::default(),
                                     )?,
@@ -2144,7 +2146,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f41 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<FieldsResponseUtmContent>,
                                         >::default(),
                                     )?,
@@ -2159,7 +2161,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f42 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<FieldsResponseUtmMedium>,
                                         >::default(),
                                     )?,
@@ -2174,7 +2176,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f43 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<FieldsResponseUtmSource>,
                                         >::default(),
                                     )?,
@@ -2187,7 +2189,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f44 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<FieldsResponseUtmTerm>,
                                         >::default(),
                                     )?,
@@ -2253,11 +2255,11 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
     }
 }
 
-impl crate::runtime::loose::Loose for FieldsResponse {
+impl ::bitrix24_runtime::loose::Loose for FieldsResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -2321,7 +2323,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseAdditionalInfo {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -2334,7 +2336,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseAdditionalInfo {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -2347,7 +2349,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseAdditionalInfo {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -2360,7 +2362,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseAdditionalInfo {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -2373,7 +2375,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseAdditionalInfo {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -2384,7 +2386,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseAdditionalInfo {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2395,7 +2397,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseAdditionalInfo {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2421,11 +2423,11 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseAdditionalInfo {
     }
 }
 
-impl crate::runtime::loose::Loose for FieldsResponseAdditionalInfo {
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseAdditionalInfo {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -2489,7 +2491,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseAssignedById {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -2502,7 +2504,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseAssignedById {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -2515,7 +2517,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseAssignedById {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -2528,7 +2530,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseAssignedById {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -2541,7 +2543,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseAssignedById {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -2552,7 +2554,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseAssignedById {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2563,7 +2565,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseAssignedById {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2589,11 +2591,11 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseAssignedById {
     }
 }
 
-impl crate::runtime::loose::Loose for FieldsResponseAssignedById {
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseAssignedById {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -2657,7 +2659,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseBegindate {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -2670,7 +2672,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseBegindate {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -2683,7 +2685,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseBegindate {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -2696,7 +2698,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseBegindate {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -2709,7 +2711,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseBegindate {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -2720,7 +2722,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseBegindate {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2731,7 +2733,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseBegindate {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2757,11 +2759,11 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseBegindate {
     }
 }
 
-impl crate::runtime::loose::Loose for FieldsResponseBegindate {
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseBegindate {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -2825,7 +2827,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseCategoryId {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -2838,7 +2840,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseCategoryId {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -2851,7 +2853,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseCategoryId {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -2864,7 +2866,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseCategoryId {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -2877,7 +2879,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseCategoryId {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -2888,7 +2890,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseCategoryId {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2899,7 +2901,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseCategoryId {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2925,11 +2927,11 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseCategoryId {
     }
 }
 
-impl crate::runtime::loose::Loose for FieldsResponseCategoryId {
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseCategoryId {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -2993,7 +2995,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseClosed {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -3006,7 +3008,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseClosed {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -3019,7 +3021,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseClosed {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -3032,7 +3034,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseClosed {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -3045,7 +3047,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseClosed {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -3056,7 +3058,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseClosed {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3067,7 +3069,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseClosed {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3093,11 +3095,11 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseClosed {
     }
 }
 
-impl crate::runtime::loose::Loose for FieldsResponseClosed {
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseClosed {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -3161,7 +3163,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseClosedate {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -3174,7 +3176,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseClosedate {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -3187,7 +3189,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseClosedate {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -3200,7 +3202,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseClosedate {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -3213,7 +3215,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseClosedate {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -3224,7 +3226,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseClosedate {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3235,7 +3237,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseClosedate {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3261,11 +3263,11 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseClosedate {
     }
 }
 
-impl crate::runtime::loose::Loose for FieldsResponseClosedate {
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseClosedate {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -3329,7 +3331,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseComments {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -3342,7 +3344,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseComments {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -3355,7 +3357,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseComments {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -3368,7 +3370,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseComments {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -3381,7 +3383,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseComments {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -3392,7 +3394,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseComments {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3403,7 +3405,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseComments {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3429,11 +3431,11 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseComments {
     }
 }
 
-impl crate::runtime::loose::Loose for FieldsResponseComments {
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseComments {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -3502,7 +3504,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseCompanyId {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -3515,7 +3517,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseCompanyId {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -3528,7 +3530,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseCompanyId {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -3541,7 +3543,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseCompanyId {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -3554,7 +3556,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseCompanyId {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -3565,7 +3567,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseCompanyId {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -3578,7 +3580,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseCompanyId {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3589,7 +3591,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseCompanyId {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3616,11 +3618,11 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseCompanyId {
     }
 }
 
-impl crate::runtime::loose::Loose for FieldsResponseCompanyId {
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseCompanyId {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -3687,7 +3689,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseContactId {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -3700,7 +3702,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseContactId {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -3713,7 +3715,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseContactId {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -3726,7 +3728,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseContactId {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -3739,7 +3741,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseContactId {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -3752,7 +3754,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseContactId {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -3763,7 +3765,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseContactId {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3774,7 +3776,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseContactId {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3801,11 +3803,11 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseContactId {
     }
 }
 
-impl crate::runtime::loose::Loose for FieldsResponseContactId {
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseContactId {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -3869,7 +3871,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseContactIds {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -3882,7 +3884,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseContactIds {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -3895,7 +3897,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseContactIds {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -3908,7 +3910,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseContactIds {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -3921,7 +3923,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseContactIds {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -3932,7 +3934,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseContactIds {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3943,7 +3945,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseContactIds {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3969,11 +3971,11 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseContactIds {
     }
 }
 
-impl crate::runtime::loose::Loose for FieldsResponseContactIds {
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseContactIds {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -4037,7 +4039,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseCreatedById {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -4050,7 +4052,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseCreatedById {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -4063,7 +4065,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseCreatedById {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -4076,7 +4078,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseCreatedById {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -4089,7 +4091,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseCreatedById {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -4100,7 +4102,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseCreatedById {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4111,7 +4113,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseCreatedById {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4137,11 +4139,11 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseCreatedById {
     }
 }
 
-impl crate::runtime::loose::Loose for FieldsResponseCreatedById {
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseCreatedById {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -4205,7 +4207,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseCurrencyId {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -4218,7 +4220,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseCurrencyId {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -4231,7 +4233,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseCurrencyId {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -4244,7 +4246,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseCurrencyId {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -4257,7 +4259,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseCurrencyId {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -4268,7 +4270,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseCurrencyId {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4279,7 +4281,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseCurrencyId {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4305,11 +4307,11 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseCurrencyId {
     }
 }
 
-impl crate::runtime::loose::Loose for FieldsResponseCurrencyId {
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseCurrencyId {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -4373,7 +4375,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseDateCreate {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -4386,7 +4388,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseDateCreate {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -4399,7 +4401,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseDateCreate {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -4412,7 +4414,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseDateCreate {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -4425,7 +4427,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseDateCreate {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -4436,7 +4438,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseDateCreate {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4447,7 +4449,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseDateCreate {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4473,11 +4475,11 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseDateCreate {
     }
 }
 
-impl crate::runtime::loose::Loose for FieldsResponseDateCreate {
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseDateCreate {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -4541,7 +4543,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseDateModify {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -4554,7 +4556,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseDateModify {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -4567,7 +4569,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseDateModify {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -4580,7 +4582,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseDateModify {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -4593,7 +4595,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseDateModify {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -4604,7 +4606,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseDateModify {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4615,7 +4617,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseDateModify {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4641,11 +4643,11 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseDateModify {
     }
 }
 
-impl crate::runtime::loose::Loose for FieldsResponseDateModify {
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseDateModify {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -4709,7 +4711,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseId {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -4722,7 +4724,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseId {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -4735,7 +4737,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseId {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -4748,7 +4750,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseId {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -4761,7 +4763,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseId {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -4772,7 +4774,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseId {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4783,7 +4785,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseId {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4809,11 +4811,11 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseId {
     }
 }
 
-impl crate::runtime::loose::Loose for FieldsResponseId {
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseId {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -4877,7 +4879,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseIsManualOpportunity {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -4890,7 +4892,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseIsManualOpportunity {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -4903,7 +4905,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseIsManualOpportunity {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -4916,7 +4918,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseIsManualOpportunity {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -4929,7 +4931,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseIsManualOpportunity {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -4940,7 +4942,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseIsManualOpportunity {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4951,7 +4953,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseIsManualOpportunity {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4977,11 +4979,11 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseIsManualOpportunity {
     }
 }
 
-impl crate::runtime::loose::Loose for FieldsResponseIsManualOpportunity {
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseIsManualOpportunity {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -5045,7 +5047,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseIsNew {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -5058,7 +5060,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseIsNew {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -5071,7 +5073,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseIsNew {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -5084,7 +5086,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseIsNew {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -5097,7 +5099,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseIsNew {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -5108,7 +5110,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseIsNew {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5119,7 +5121,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseIsNew {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5145,11 +5147,11 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseIsNew {
     }
 }
 
-impl crate::runtime::loose::Loose for FieldsResponseIsNew {
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseIsNew {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -5213,7 +5215,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseIsRecurring {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -5226,7 +5228,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseIsRecurring {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -5239,7 +5241,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseIsRecurring {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -5252,7 +5254,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseIsRecurring {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -5265,7 +5267,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseIsRecurring {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -5276,7 +5278,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseIsRecurring {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5287,7 +5289,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseIsRecurring {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5313,11 +5315,11 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseIsRecurring {
     }
 }
 
-impl crate::runtime::loose::Loose for FieldsResponseIsRecurring {
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseIsRecurring {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -5381,7 +5383,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseIsRepeatedApproach {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -5394,7 +5396,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseIsRepeatedApproach {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -5407,7 +5409,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseIsRepeatedApproach {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -5420,7 +5422,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseIsRepeatedApproach {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -5433,7 +5435,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseIsRepeatedApproach {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -5444,7 +5446,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseIsRepeatedApproach {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5455,7 +5457,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseIsRepeatedApproach {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5481,11 +5483,11 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseIsRepeatedApproach {
     }
 }
 
-impl crate::runtime::loose::Loose for FieldsResponseIsRepeatedApproach {
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseIsRepeatedApproach {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -5549,7 +5551,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseIsReturnCustomer {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -5562,7 +5564,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseIsReturnCustomer {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -5575,7 +5577,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseIsReturnCustomer {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -5588,7 +5590,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseIsReturnCustomer {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -5601,7 +5603,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseIsReturnCustomer {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -5612,7 +5614,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseIsReturnCustomer {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5623,7 +5625,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseIsReturnCustomer {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5649,11 +5651,11 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseIsReturnCustomer {
     }
 }
 
-impl crate::runtime::loose::Loose for FieldsResponseIsReturnCustomer {
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseIsReturnCustomer {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -5717,7 +5719,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseLastActivityBy {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -5730,7 +5732,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseLastActivityBy {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -5743,7 +5745,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseLastActivityBy {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -5756,7 +5758,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseLastActivityBy {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -5769,7 +5771,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseLastActivityBy {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -5780,7 +5782,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseLastActivityBy {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5791,7 +5793,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseLastActivityBy {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5817,11 +5819,11 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseLastActivityBy {
     }
 }
 
-impl crate::runtime::loose::Loose for FieldsResponseLastActivityBy {
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseLastActivityBy {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -5885,7 +5887,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseLastActivityTime {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -5898,7 +5900,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseLastActivityTime {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -5911,7 +5913,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseLastActivityTime {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -5924,7 +5926,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseLastActivityTime {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -5937,7 +5939,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseLastActivityTime {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -5948,7 +5950,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseLastActivityTime {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5959,7 +5961,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseLastActivityTime {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5985,11 +5987,11 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseLastActivityTime {
     }
 }
 
-impl crate::runtime::loose::Loose for FieldsResponseLastActivityTime {
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseLastActivityTime {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -6058,7 +6060,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseLeadId {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -6071,7 +6073,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseLeadId {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -6084,7 +6086,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseLeadId {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -6097,7 +6099,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseLeadId {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -6110,7 +6112,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseLeadId {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -6121,7 +6123,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseLeadId {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -6134,7 +6136,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseLeadId {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -6145,7 +6147,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseLeadId {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -6172,11 +6174,11 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseLeadId {
     }
 }
 
-impl crate::runtime::loose::Loose for FieldsResponseLeadId {
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseLeadId {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -6240,7 +6242,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseLocationId {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -6253,7 +6255,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseLocationId {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -6266,7 +6268,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseLocationId {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -6279,7 +6281,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseLocationId {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -6292,7 +6294,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseLocationId {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -6303,7 +6305,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseLocationId {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -6314,7 +6316,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseLocationId {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -6340,11 +6342,11 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseLocationId {
     }
 }
 
-impl crate::runtime::loose::Loose for FieldsResponseLocationId {
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseLocationId {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -6408,7 +6410,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseModifyById {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -6421,7 +6423,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseModifyById {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -6434,7 +6436,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseModifyById {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -6447,7 +6449,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseModifyById {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -6460,7 +6462,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseModifyById {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -6471,7 +6473,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseModifyById {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -6482,7 +6484,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseModifyById {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -6508,11 +6510,11 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseModifyById {
     }
 }
 
-impl crate::runtime::loose::Loose for FieldsResponseModifyById {
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseModifyById {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -6576,7 +6578,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseMovedById {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -6589,7 +6591,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseMovedById {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -6602,7 +6604,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseMovedById {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -6615,7 +6617,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseMovedById {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -6628,7 +6630,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseMovedById {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -6639,7 +6641,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseMovedById {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -6650,7 +6652,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseMovedById {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -6676,11 +6678,11 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseMovedById {
     }
 }
 
-impl crate::runtime::loose::Loose for FieldsResponseMovedById {
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseMovedById {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -6744,7 +6746,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseMovedTime {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -6757,7 +6759,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseMovedTime {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -6770,7 +6772,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseMovedTime {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -6783,7 +6785,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseMovedTime {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -6796,7 +6798,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseMovedTime {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -6807,7 +6809,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseMovedTime {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -6818,7 +6820,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseMovedTime {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -6844,11 +6846,11 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseMovedTime {
     }
 }
 
-impl crate::runtime::loose::Loose for FieldsResponseMovedTime {
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseMovedTime {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -6912,7 +6914,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseOpened {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -6925,7 +6927,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseOpened {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -6938,7 +6940,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseOpened {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -6951,7 +6953,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseOpened {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -6964,7 +6966,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseOpened {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -6975,7 +6977,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseOpened {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -6986,7 +6988,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseOpened {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -7012,11 +7014,11 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseOpened {
     }
 }
 
-impl crate::runtime::loose::Loose for FieldsResponseOpened {
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseOpened {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -7080,7 +7082,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseOpportunity {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -7093,7 +7095,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseOpportunity {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -7106,7 +7108,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseOpportunity {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -7119,7 +7121,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseOpportunity {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -7132,7 +7134,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseOpportunity {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -7143,7 +7145,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseOpportunity {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -7154,7 +7156,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseOpportunity {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -7180,11 +7182,11 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseOpportunity {
     }
 }
 
-impl crate::runtime::loose::Loose for FieldsResponseOpportunity {
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseOpportunity {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -7248,7 +7250,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseOriginatorId {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -7261,7 +7263,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseOriginatorId {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -7274,7 +7276,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseOriginatorId {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -7287,7 +7289,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseOriginatorId {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -7300,7 +7302,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseOriginatorId {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -7311,7 +7313,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseOriginatorId {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -7322,7 +7324,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseOriginatorId {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -7348,11 +7350,11 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseOriginatorId {
     }
 }
 
-impl crate::runtime::loose::Loose for FieldsResponseOriginatorId {
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseOriginatorId {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -7416,7 +7418,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseOriginId {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -7429,7 +7431,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseOriginId {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -7442,7 +7444,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseOriginId {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -7455,7 +7457,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseOriginId {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -7468,7 +7470,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseOriginId {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -7479,7 +7481,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseOriginId {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -7490,7 +7492,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseOriginId {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -7516,11 +7518,11 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseOriginId {
     }
 }
 
-impl crate::runtime::loose::Loose for FieldsResponseOriginId {
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseOriginId {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -7584,7 +7586,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseProbability {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -7597,7 +7599,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseProbability {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -7610,7 +7612,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseProbability {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -7623,7 +7625,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseProbability {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -7636,7 +7638,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseProbability {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -7647,7 +7649,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseProbability {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -7658,7 +7660,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseProbability {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -7684,11 +7686,11 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseProbability {
     }
 }
 
-impl crate::runtime::loose::Loose for FieldsResponseProbability {
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseProbability {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -7757,7 +7759,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseQuoteId {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -7770,7 +7772,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseQuoteId {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -7783,7 +7785,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseQuoteId {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -7796,7 +7798,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseQuoteId {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -7809,7 +7811,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseQuoteId {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -7820,7 +7822,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseQuoteId {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -7833,7 +7835,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseQuoteId {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -7844,7 +7846,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseQuoteId {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -7871,11 +7873,11 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseQuoteId {
     }
 }
 
-impl crate::runtime::loose::Loose for FieldsResponseQuoteId {
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseQuoteId {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -7939,7 +7941,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseSourceDescription {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -7952,7 +7954,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseSourceDescription {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -7965,7 +7967,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseSourceDescription {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -7978,7 +7980,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseSourceDescription {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -7991,7 +7993,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseSourceDescription {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -8002,7 +8004,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseSourceDescription {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -8013,7 +8015,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseSourceDescription {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -8039,11 +8041,11 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseSourceDescription {
     }
 }
 
-impl crate::runtime::loose::Loose for FieldsResponseSourceDescription {
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseSourceDescription {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -8110,7 +8112,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseSourceId {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -8123,7 +8125,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseSourceId {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -8136,7 +8138,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseSourceId {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -8149,7 +8151,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseSourceId {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -8162,7 +8164,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseSourceId {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -8175,7 +8177,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseSourceId {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -8186,7 +8188,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseSourceId {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -8197,7 +8199,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseSourceId {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -8224,11 +8226,11 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseSourceId {
     }
 }
 
-impl crate::runtime::loose::Loose for FieldsResponseSourceId {
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseSourceId {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -8295,7 +8297,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseStageId {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -8308,7 +8310,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseStageId {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -8321,7 +8323,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseStageId {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -8334,7 +8336,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseStageId {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -8347,7 +8349,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseStageId {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -8360,7 +8362,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseStageId {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -8371,7 +8373,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseStageId {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -8382,7 +8384,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseStageId {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -8409,11 +8411,11 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseStageId {
     }
 }
 
-impl crate::runtime::loose::Loose for FieldsResponseStageId {
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseStageId {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -8477,7 +8479,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseStageSemanticId {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -8490,7 +8492,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseStageSemanticId {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -8503,7 +8505,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseStageSemanticId {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -8516,7 +8518,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseStageSemanticId {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -8529,7 +8531,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseStageSemanticId {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -8540,7 +8542,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseStageSemanticId {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -8551,7 +8553,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseStageSemanticId {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -8577,11 +8579,11 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseStageSemanticId {
     }
 }
 
-impl crate::runtime::loose::Loose for FieldsResponseStageSemanticId {
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseStageSemanticId {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -8645,7 +8647,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseTaxValue {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -8658,7 +8660,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseTaxValue {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -8671,7 +8673,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseTaxValue {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -8684,7 +8686,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseTaxValue {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -8697,7 +8699,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseTaxValue {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -8708,7 +8710,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseTaxValue {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -8719,7 +8721,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseTaxValue {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -8745,11 +8747,11 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseTaxValue {
     }
 }
 
-impl crate::runtime::loose::Loose for FieldsResponseTaxValue {
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseTaxValue {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -8813,7 +8815,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseTitle {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -8826,7 +8828,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseTitle {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -8839,7 +8841,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseTitle {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -8852,7 +8854,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseTitle {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -8865,7 +8867,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseTitle {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -8876,7 +8878,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseTitle {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -8887,7 +8889,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseTitle {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -8913,11 +8915,11 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseTitle {
     }
 }
 
-impl crate::runtime::loose::Loose for FieldsResponseTitle {
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseTitle {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -8984,7 +8986,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseTypeId {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -8997,7 +8999,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseTypeId {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -9010,7 +9012,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseTypeId {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -9023,7 +9025,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseTypeId {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -9036,7 +9038,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseTypeId {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -9049,7 +9051,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseTypeId {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -9060,7 +9062,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseTypeId {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -9071,7 +9073,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseTypeId {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -9098,11 +9100,11 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseTypeId {
     }
 }
 
-impl crate::runtime::loose::Loose for FieldsResponseTypeId {
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseTypeId {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -9166,7 +9168,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseUtmCampaign {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -9179,7 +9181,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseUtmCampaign {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -9192,7 +9194,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseUtmCampaign {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -9205,7 +9207,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseUtmCampaign {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -9218,7 +9220,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseUtmCampaign {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -9229,7 +9231,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseUtmCampaign {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -9240,7 +9242,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseUtmCampaign {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -9266,11 +9268,11 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseUtmCampaign {
     }
 }
 
-impl crate::runtime::loose::Loose for FieldsResponseUtmCampaign {
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseUtmCampaign {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -9334,7 +9336,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseUtmContent {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -9347,7 +9349,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseUtmContent {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -9360,7 +9362,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseUtmContent {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -9373,7 +9375,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseUtmContent {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -9386,7 +9388,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseUtmContent {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -9397,7 +9399,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseUtmContent {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -9408,7 +9410,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseUtmContent {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -9434,11 +9436,11 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseUtmContent {
     }
 }
 
-impl crate::runtime::loose::Loose for FieldsResponseUtmContent {
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseUtmContent {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -9502,7 +9504,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseUtmMedium {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -9515,7 +9517,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseUtmMedium {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -9528,7 +9530,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseUtmMedium {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -9541,7 +9543,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseUtmMedium {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -9554,7 +9556,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseUtmMedium {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -9565,7 +9567,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseUtmMedium {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -9576,7 +9578,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseUtmMedium {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -9602,11 +9604,11 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseUtmMedium {
     }
 }
 
-impl crate::runtime::loose::Loose for FieldsResponseUtmMedium {
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseUtmMedium {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -9670,7 +9672,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseUtmSource {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -9683,7 +9685,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseUtmSource {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -9696,7 +9698,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseUtmSource {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -9709,7 +9711,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseUtmSource {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -9722,7 +9724,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseUtmSource {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -9733,7 +9735,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseUtmSource {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -9744,7 +9746,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseUtmSource {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -9770,11 +9772,11 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseUtmSource {
     }
 }
 
-impl crate::runtime::loose::Loose for FieldsResponseUtmSource {
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseUtmSource {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -9838,7 +9840,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseUtmTerm {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -9851,7 +9853,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseUtmTerm {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -9864,7 +9866,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseUtmTerm {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -9877,7 +9879,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseUtmTerm {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -9890,7 +9892,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseUtmTerm {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -9901,7 +9903,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseUtmTerm {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -9912,7 +9914,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseUtmTerm {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -9938,17 +9940,17 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseUtmTerm {
     }
 }
 
-impl crate::runtime::loose::Loose for FieldsResponseUtmTerm {
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseUtmTerm {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl crate::runtime::Method for FieldsRequest {
+impl ::bitrix24_runtime::Method for FieldsRequest {
     const NAME: &'static str = "crm.deal.fields";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = FieldsResponse;
 }
@@ -9958,9 +9960,9 @@ impl crate::runtime::Method for FieldsRequest {
 /// Scope `crm`; at most 2 calls per second.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn get(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &GetRequest,
-) -> Result<GetResponse, crate::runtime::Error> {
+) -> Result<GetResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -10003,7 +10005,9 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         _ => {
@@ -10022,20 +10026,20 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for GetRequest {
+impl ::bitrix24_runtime::loose::Loose for GetRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `crm.deal.get`.
 pub type GetResponse = ::serde_json::Value;
 
-impl crate::runtime::Method for GetRequest {
+impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "crm.deal.get";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = GetResponse;
 }
@@ -10047,9 +10051,9 @@ impl crate::runtime::Method for GetRequest {
 /// Pages of 50 rows: set `start` to the offset; the envelope's `next` and `total` say what is left.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn list(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &ListRequest,
-) -> Result<crate::runtime::Envelope<ListResponse>, crate::runtime::Error> {
+) -> Result<::bitrix24_runtime::Envelope<ListResponse>, ::bitrix24_runtime::Error> {
     client.call_envelope(request).await
 }
 
@@ -10115,7 +10119,9 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<Vec<String>>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<
+                                            Option<Vec<String>>,
+                                        >::default(),
                                     )?,
                             );
                         }
@@ -10126,7 +10132,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -10149,20 +10155,20 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for ListRequest {
+impl ::bitrix24_runtime::loose::Loose for ListRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `crm.deal.list`.
 pub type ListResponse = Vec<::serde_json::Value>;
 
-impl crate::runtime::Method for ListRequest {
+impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "crm.deal.list";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::Start;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::Start;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = ListResponse;
 }
@@ -10172,9 +10178,9 @@ impl crate::runtime::Method for ListRequest {
 /// Scope `crm`; at most 2 calls per second.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn update(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &UpdateRequest,
-) -> Result<UpdateResponse, crate::runtime::Error> {
+) -> Result<UpdateResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -10224,7 +10230,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<UpdateRequestFields>,
                                         >::default(),
                                     )?,
@@ -10236,7 +10242,9 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             }
                             __f1 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "params" => {
@@ -10246,7 +10254,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<UpdateRequestParams>,
                                         >::default(),
                                     )?,
@@ -10270,11 +10278,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for UpdateRequest {
+impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -10430,7 +10438,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -10451,7 +10459,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -10462,7 +10470,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<UpdateRequestFieldsClosed>,
                                         >::default(),
                                     )?,
@@ -10477,7 +10485,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -10488,7 +10496,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -10517,7 +10525,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             __f8 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<Vec<::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -10540,7 +10548,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             __f10 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<UpdateRequestFieldsIsManualOpportunity>,
                                         >::default(),
                                     )?,
@@ -10555,7 +10563,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             __f11 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<UpdateRequestFieldsIsRecurring>,
                                         >::default(),
                                     )?,
@@ -10570,7 +10578,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             __f12 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<UpdateRequestFieldsIsRepeatedApproach>,
                                         >::default(),
                                     )?,
@@ -10585,7 +10593,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             __f13 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<UpdateRequestFieldsIsReturnCustomer>,
                                         >::default(),
                                     )?,
@@ -10606,7 +10614,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             __f15 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<UpdateRequestFieldsOpened>,
                                         >::default(),
                                     )?,
@@ -10621,7 +10629,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             __f16 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<f64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<f64>>::default(),
                                     )?,
                             );
                         }
@@ -10634,7 +10642,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             __f17 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -10647,7 +10655,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             __f18 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -10668,7 +10676,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             __f20 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -10681,7 +10689,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             __f21 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -10708,7 +10716,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             __f24 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<f64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<f64>>::default(),
                                     )?,
                             );
                         }
@@ -10719,7 +10727,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             __f25 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -10746,7 +10754,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             __f28 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -10759,7 +10767,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             __f29 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -10772,7 +10780,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             __f30 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<UpdateRequestFieldsUtmMedium>,
                                         >::default(),
                                     )?,
@@ -10787,7 +10795,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             __f31 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -10798,7 +10806,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             __f32 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -10850,11 +10858,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
     }
 }
 
-impl crate::runtime::loose::Loose for UpdateRequestFields {
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -10898,7 +10906,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsClosed {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -10909,11 +10917,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsClosed {
     }
 }
 
-impl crate::runtime::loose::Loose for UpdateRequestFieldsClosed {
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsClosed {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -10957,7 +10965,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsIsManualOpportunity {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -10968,11 +10976,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsIsManualOpportunity {
     }
 }
 
-impl crate::runtime::loose::Loose for UpdateRequestFieldsIsManualOpportunity {
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsIsManualOpportunity {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -11016,7 +11024,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsIsRecurring {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -11027,11 +11035,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsIsRecurring {
     }
 }
 
-impl crate::runtime::loose::Loose for UpdateRequestFieldsIsRecurring {
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsIsRecurring {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -11075,7 +11083,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsIsRepeatedApproach {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -11086,11 +11094,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsIsRepeatedApproach {
     }
 }
 
-impl crate::runtime::loose::Loose for UpdateRequestFieldsIsRepeatedApproach {
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsIsRepeatedApproach {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -11134,7 +11142,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsIsReturnCustomer {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -11145,11 +11153,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsIsReturnCustomer {
     }
 }
 
-impl crate::runtime::loose::Loose for UpdateRequestFieldsIsReturnCustomer {
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsIsReturnCustomer {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -11193,7 +11201,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsOpened {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -11204,11 +11212,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsOpened {
     }
 }
 
-impl crate::runtime::loose::Loose for UpdateRequestFieldsOpened {
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsOpened {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -11252,7 +11260,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsUtmMedium {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "CPC" => Self::Cpc,
@@ -11263,11 +11271,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsUtmMedium {
     }
 }
 
-impl crate::runtime::loose::Loose for UpdateRequestFieldsUtmMedium {
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsUtmMedium {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -11318,7 +11326,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestParams {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -11331,7 +11339,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestParams {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -11352,20 +11360,20 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestParams {
     }
 }
 
-impl crate::runtime::loose::Loose for UpdateRequestParams {
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestParams {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `crm.deal.update`.
 pub type UpdateResponse = bool;
 
-impl crate::runtime::Method for UpdateRequest {
+impl ::bitrix24_runtime::Method for UpdateRequest {
     const NAME: &'static str = "crm.deal.update";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = UpdateResponse;
 }

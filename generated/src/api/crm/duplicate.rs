@@ -11,9 +11,9 @@ pub mod volatile_type;
 ///
 /// Scope `crm`; at most 2 calls per second.
 pub async fn findbycomm(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &FindbycommRequest,
-) -> Result<FindbycommResponse, crate::runtime::Error> {
+) -> Result<FindbycommResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -65,7 +65,7 @@ impl<'de> ::serde::Deserialize<'de> for FindbycommRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<FindbycommRequestEntityType>,
                                         >::default(),
                                     )?,
@@ -78,7 +78,9 @@ impl<'de> ::serde::Deserialize<'de> for FindbycommRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<FindbycommRequestType>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<
+                                            FindbycommRequestType,
+                                        >::default(),
                                     )?,
                             );
                         }
@@ -89,7 +91,7 @@ impl<'de> ::serde::Deserialize<'de> for FindbycommRequest {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Vec<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Vec<String>>::default(),
                                     )?,
                             );
                         }
@@ -113,11 +115,11 @@ impl<'de> ::serde::Deserialize<'de> for FindbycommRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for FindbycommRequest {
+impl ::bitrix24_runtime::loose::Loose for FindbycommRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -164,7 +166,7 @@ impl<'de> ::serde::Deserialize<'de> for FindbycommRequestEntityType {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "LEAD" => Self::Lead,
@@ -176,11 +178,11 @@ impl<'de> ::serde::Deserialize<'de> for FindbycommRequestEntityType {
     }
 }
 
-impl crate::runtime::loose::Loose for FindbycommRequestEntityType {
+impl ::bitrix24_runtime::loose::Loose for FindbycommRequestEntityType {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -224,7 +226,7 @@ impl<'de> ::serde::Deserialize<'de> for FindbycommRequestType {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "EMAIL" => Self::Email,
@@ -235,11 +237,11 @@ impl<'de> ::serde::Deserialize<'de> for FindbycommRequestType {
     }
 }
 
-impl crate::runtime::loose::Loose for FindbycommRequestType {
+impl ::bitrix24_runtime::loose::Loose for FindbycommRequestType {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -290,7 +292,9 @@ impl<'de> ::serde::Deserialize<'de> for FindbycommResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<Vec<i64>>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<
+                                            Option<Vec<i64>>,
+                                        >::default(),
                                     )?,
                             );
                         }
@@ -301,7 +305,9 @@ impl<'de> ::serde::Deserialize<'de> for FindbycommResponse {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<Vec<i64>>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<
+                                            Option<Vec<i64>>,
+                                        >::default(),
                                     )?,
                             );
                         }
@@ -312,7 +318,9 @@ impl<'de> ::serde::Deserialize<'de> for FindbycommResponse {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<Vec<i64>>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<
+                                            Option<Vec<i64>>,
+                                        >::default(),
                                     )?,
                             );
                         }
@@ -334,17 +342,17 @@ impl<'de> ::serde::Deserialize<'de> for FindbycommResponse {
     }
 }
 
-impl crate::runtime::loose::Loose for FindbycommResponse {
+impl ::bitrix24_runtime::loose::Loose for FindbycommResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl crate::runtime::Method for FindbycommRequest {
+impl ::bitrix24_runtime::Method for FindbycommRequest {
     const NAME: &'static str = "crm.duplicate.findbycomm";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["403", "400"];
     type Response = FindbycommResponse;

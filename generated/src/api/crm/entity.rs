@@ -8,9 +8,9 @@
 ///
 /// Scope `crm`; at most 2 calls per second.
 pub async fn merge_batch(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &MergeBatchRequest,
-) -> Result<MergeBatchResponse, crate::runtime::Error> {
+) -> Result<MergeBatchResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -54,7 +54,7 @@ impl<'de> ::serde::Deserialize<'de> for MergeBatchRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             MergeBatchRequestParams,
                                         >::default(),
                                     )?,
@@ -77,11 +77,11 @@ impl<'de> ::serde::Deserialize<'de> for MergeBatchRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for MergeBatchRequest {
+impl ::bitrix24_runtime::loose::Loose for MergeBatchRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -130,7 +130,7 @@ impl<'de> ::serde::Deserialize<'de> for MergeBatchRequestParams {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Vec<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Vec<i64>>::default(),
                                     )?,
                             );
                         }
@@ -143,7 +143,7 @@ impl<'de> ::serde::Deserialize<'de> for MergeBatchRequestParams {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             MergeBatchRequestParamsEntityTypeId,
                                         >::default(),
                                     )?,
@@ -170,11 +170,11 @@ impl<'de> ::serde::Deserialize<'de> for MergeBatchRequestParams {
     }
 }
 
-impl crate::runtime::loose::Loose for MergeBatchRequestParams {
+impl ::bitrix24_runtime::loose::Loose for MergeBatchRequestParams {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -227,7 +227,7 @@ impl<'de> ::serde::Deserialize<'de> for MergeBatchRequestParamsEntityTypeId {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: i64 = crate::runtime::loose::de(deserializer)?;
+        let value: i64 = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value {
                 1 => Self::V1,
@@ -243,11 +243,11 @@ impl<'de> ::serde::Deserialize<'de> for MergeBatchRequestParamsEntityTypeId {
     }
 }
 
-impl crate::runtime::loose::Loose for MergeBatchRequestParamsEntityTypeId {
+impl ::bitrix24_runtime::loose::Loose for MergeBatchRequestParamsEntityTypeId {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -297,7 +297,9 @@ impl<'de> ::serde::Deserialize<'de> for MergeBatchResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<Vec<i64>>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<
+                                            Option<Vec<i64>>,
+                                        >::default(),
                                     )?,
                             );
                         }
@@ -308,7 +310,7 @@ impl<'de> ::serde::Deserialize<'de> for MergeBatchResponse {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<MergeBatchResponseStatus>,
                                         >::default(),
                                     )?,
@@ -331,11 +333,11 @@ impl<'de> ::serde::Deserialize<'de> for MergeBatchResponse {
     }
 }
 
-impl crate::runtime::loose::Loose for MergeBatchResponse {
+impl ::bitrix24_runtime::loose::Loose for MergeBatchResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -382,7 +384,7 @@ impl<'de> ::serde::Deserialize<'de> for MergeBatchResponseStatus {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "SUCCESS" => Self::Success,
@@ -394,17 +396,17 @@ impl<'de> ::serde::Deserialize<'de> for MergeBatchResponseStatus {
     }
 }
 
-impl crate::runtime::loose::Loose for MergeBatchResponseStatus {
+impl ::bitrix24_runtime::loose::Loose for MergeBatchResponseStatus {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
-impl crate::runtime::Method for MergeBatchRequest {
+impl ::bitrix24_runtime::Method for MergeBatchRequest {
     const NAME: &'static str = "crm.entity.mergeBatch";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["403", "400"];
     type Response = MergeBatchResponse;

@@ -21,9 +21,9 @@ pub mod settings;
 /// Scope `crm`; at most 2 calls per second.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn activitydirection(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &ActivitydirectionRequest,
-) -> Result<ActivitydirectionResponse, crate::runtime::Error> {
+) -> Result<ActivitydirectionResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -69,11 +69,11 @@ impl<'de> ::serde::Deserialize<'de> for ActivitydirectionRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for ActivitydirectionRequest {
+impl ::bitrix24_runtime::loose::Loose for ActivitydirectionRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -129,7 +129,7 @@ impl<'de> ::serde::Deserialize<'de> for ActivitydirectionResponseItem {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -140,7 +140,7 @@ impl<'de> ::serde::Deserialize<'de> for ActivitydirectionResponseItem {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -153,7 +153,7 @@ impl<'de> ::serde::Deserialize<'de> for ActivitydirectionResponseItem {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -166,7 +166,7 @@ impl<'de> ::serde::Deserialize<'de> for ActivitydirectionResponseItem {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -189,17 +189,17 @@ impl<'de> ::serde::Deserialize<'de> for ActivitydirectionResponseItem {
     }
 }
 
-impl crate::runtime::loose::Loose for ActivitydirectionResponseItem {
+impl ::bitrix24_runtime::loose::Loose for ActivitydirectionResponseItem {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl crate::runtime::Method for ActivitydirectionRequest {
+impl ::bitrix24_runtime::Method for ActivitydirectionRequest {
     const NAME: &'static str = "crm.enum.activitydirection";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = ActivitydirectionResponse;
 }
@@ -209,9 +209,9 @@ impl crate::runtime::Method for ActivitydirectionRequest {
 /// Scope `crm`; at most 2 calls per second.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn activitynotifytype(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &ActivitynotifytypeRequest,
-) -> Result<ActivitynotifytypeResponse, crate::runtime::Error> {
+) -> Result<ActivitynotifytypeResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -257,11 +257,11 @@ impl<'de> ::serde::Deserialize<'de> for ActivitynotifytypeRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for ActivitynotifytypeRequest {
+impl ::bitrix24_runtime::loose::Loose for ActivitynotifytypeRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -317,7 +317,7 @@ impl<'de> ::serde::Deserialize<'de> for ActivitynotifytypeResponseItem {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -328,7 +328,7 @@ impl<'de> ::serde::Deserialize<'de> for ActivitynotifytypeResponseItem {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -341,7 +341,7 @@ impl<'de> ::serde::Deserialize<'de> for ActivitynotifytypeResponseItem {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -354,7 +354,7 @@ impl<'de> ::serde::Deserialize<'de> for ActivitynotifytypeResponseItem {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -377,17 +377,17 @@ impl<'de> ::serde::Deserialize<'de> for ActivitynotifytypeResponseItem {
     }
 }
 
-impl crate::runtime::loose::Loose for ActivitynotifytypeResponseItem {
+impl ::bitrix24_runtime::loose::Loose for ActivitynotifytypeResponseItem {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl crate::runtime::Method for ActivitynotifytypeRequest {
+impl ::bitrix24_runtime::Method for ActivitynotifytypeRequest {
     const NAME: &'static str = "crm.enum.activitynotifytype";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = ActivitynotifytypeResponse;
 }
@@ -397,9 +397,9 @@ impl crate::runtime::Method for ActivitynotifytypeRequest {
 /// Scope `crm`; at most 2 calls per second.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn activitypriority(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &ActivitypriorityRequest,
-) -> Result<ActivitypriorityResponse, crate::runtime::Error> {
+) -> Result<ActivitypriorityResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -445,11 +445,11 @@ impl<'de> ::serde::Deserialize<'de> for ActivitypriorityRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for ActivitypriorityRequest {
+impl ::bitrix24_runtime::loose::Loose for ActivitypriorityRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -505,7 +505,7 @@ impl<'de> ::serde::Deserialize<'de> for ActivitypriorityResponseItem {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -516,7 +516,7 @@ impl<'de> ::serde::Deserialize<'de> for ActivitypriorityResponseItem {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -529,7 +529,7 @@ impl<'de> ::serde::Deserialize<'de> for ActivitypriorityResponseItem {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -542,7 +542,7 @@ impl<'de> ::serde::Deserialize<'de> for ActivitypriorityResponseItem {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -565,17 +565,17 @@ impl<'de> ::serde::Deserialize<'de> for ActivitypriorityResponseItem {
     }
 }
 
-impl crate::runtime::loose::Loose for ActivitypriorityResponseItem {
+impl ::bitrix24_runtime::loose::Loose for ActivitypriorityResponseItem {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl crate::runtime::Method for ActivitypriorityRequest {
+impl ::bitrix24_runtime::Method for ActivitypriorityRequest {
     const NAME: &'static str = "crm.enum.activitypriority";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = ActivitypriorityResponse;
 }
@@ -585,9 +585,9 @@ impl crate::runtime::Method for ActivitypriorityRequest {
 /// Scope `crm`; at most 2 calls per second.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn activitystatus(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &ActivitystatusRequest,
-) -> Result<ActivitystatusResponse, crate::runtime::Error> {
+) -> Result<ActivitystatusResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -633,11 +633,11 @@ impl<'de> ::serde::Deserialize<'de> for ActivitystatusRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for ActivitystatusRequest {
+impl ::bitrix24_runtime::loose::Loose for ActivitystatusRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -693,7 +693,7 @@ impl<'de> ::serde::Deserialize<'de> for ActivitystatusResponseItem {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -704,7 +704,7 @@ impl<'de> ::serde::Deserialize<'de> for ActivitystatusResponseItem {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -717,7 +717,7 @@ impl<'de> ::serde::Deserialize<'de> for ActivitystatusResponseItem {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -730,7 +730,7 @@ impl<'de> ::serde::Deserialize<'de> for ActivitystatusResponseItem {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -753,17 +753,17 @@ impl<'de> ::serde::Deserialize<'de> for ActivitystatusResponseItem {
     }
 }
 
-impl crate::runtime::loose::Loose for ActivitystatusResponseItem {
+impl ::bitrix24_runtime::loose::Loose for ActivitystatusResponseItem {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl crate::runtime::Method for ActivitystatusRequest {
+impl ::bitrix24_runtime::Method for ActivitystatusRequest {
     const NAME: &'static str = "crm.enum.activitystatus";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = ActivitystatusResponse;
 }
@@ -773,9 +773,9 @@ impl crate::runtime::Method for ActivitystatusRequest {
 /// Scope `crm`; at most 2 calls per second.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn activitytype(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &ActivitytypeRequest,
-) -> Result<ActivitytypeResponse, crate::runtime::Error> {
+) -> Result<ActivitytypeResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -821,11 +821,11 @@ impl<'de> ::serde::Deserialize<'de> for ActivitytypeRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for ActivitytypeRequest {
+impl ::bitrix24_runtime::loose::Loose for ActivitytypeRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -881,7 +881,7 @@ impl<'de> ::serde::Deserialize<'de> for ActivitytypeResponseItem {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -892,7 +892,7 @@ impl<'de> ::serde::Deserialize<'de> for ActivitytypeResponseItem {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -905,7 +905,7 @@ impl<'de> ::serde::Deserialize<'de> for ActivitytypeResponseItem {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -918,7 +918,7 @@ impl<'de> ::serde::Deserialize<'de> for ActivitytypeResponseItem {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -941,17 +941,17 @@ impl<'de> ::serde::Deserialize<'de> for ActivitytypeResponseItem {
     }
 }
 
-impl crate::runtime::loose::Loose for ActivitytypeResponseItem {
+impl ::bitrix24_runtime::loose::Loose for ActivitytypeResponseItem {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl crate::runtime::Method for ActivitytypeRequest {
+impl ::bitrix24_runtime::Method for ActivitytypeRequest {
     const NAME: &'static str = "crm.enum.activitytype";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = ActivitytypeResponse;
 }
@@ -960,9 +960,9 @@ impl crate::runtime::Method for ActivitytypeRequest {
 ///
 /// Scope `crm`; at most 2 calls per second.
 pub async fn addresstype(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &AddresstypeRequest,
-) -> Result<AddresstypeResponse, crate::runtime::Error> {
+) -> Result<AddresstypeResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -1008,11 +1008,11 @@ impl<'de> ::serde::Deserialize<'de> for AddresstypeRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for AddresstypeRequest {
+impl ::bitrix24_runtime::loose::Loose for AddresstypeRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -1068,7 +1068,7 @@ impl<'de> ::serde::Deserialize<'de> for AddresstypeResponseItem {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1079,7 +1079,7 @@ impl<'de> ::serde::Deserialize<'de> for AddresstypeResponseItem {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1092,7 +1092,7 @@ impl<'de> ::serde::Deserialize<'de> for AddresstypeResponseItem {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1105,7 +1105,7 @@ impl<'de> ::serde::Deserialize<'de> for AddresstypeResponseItem {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1128,17 +1128,17 @@ impl<'de> ::serde::Deserialize<'de> for AddresstypeResponseItem {
     }
 }
 
-impl crate::runtime::loose::Loose for AddresstypeResponseItem {
+impl ::bitrix24_runtime::loose::Loose for AddresstypeResponseItem {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl crate::runtime::Method for AddresstypeRequest {
+impl ::bitrix24_runtime::Method for AddresstypeRequest {
     const NAME: &'static str = "crm.enum.addresstype";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = AddresstypeResponse;
 }
@@ -1148,9 +1148,9 @@ impl crate::runtime::Method for AddresstypeRequest {
 /// Scope `crm`; at most 2 calls per second.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn contenttype(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &ContenttypeRequest,
-) -> Result<ContenttypeResponse, crate::runtime::Error> {
+) -> Result<ContenttypeResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -1196,11 +1196,11 @@ impl<'de> ::serde::Deserialize<'de> for ContenttypeRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for ContenttypeRequest {
+impl ::bitrix24_runtime::loose::Loose for ContenttypeRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -1256,7 +1256,7 @@ impl<'de> ::serde::Deserialize<'de> for ContenttypeResponseItem {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1267,7 +1267,7 @@ impl<'de> ::serde::Deserialize<'de> for ContenttypeResponseItem {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1280,7 +1280,7 @@ impl<'de> ::serde::Deserialize<'de> for ContenttypeResponseItem {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1293,7 +1293,7 @@ impl<'de> ::serde::Deserialize<'de> for ContenttypeResponseItem {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1316,17 +1316,17 @@ impl<'de> ::serde::Deserialize<'de> for ContenttypeResponseItem {
     }
 }
 
-impl crate::runtime::loose::Loose for ContenttypeResponseItem {
+impl ::bitrix24_runtime::loose::Loose for ContenttypeResponseItem {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl crate::runtime::Method for ContenttypeRequest {
+impl ::bitrix24_runtime::Method for ContenttypeRequest {
     const NAME: &'static str = "crm.enum.contenttype";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = ContenttypeResponse;
 }
@@ -1335,9 +1335,9 @@ impl crate::runtime::Method for ContenttypeRequest {
 ///
 /// Scope `crm`; at most 2 calls per second.
 pub async fn fields(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &FieldsRequest,
-) -> Result<FieldsResponse, crate::runtime::Error> {
+) -> Result<FieldsResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -1383,11 +1383,11 @@ impl<'de> ::serde::Deserialize<'de> for FieldsRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for FieldsRequest {
+impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -1487,17 +1487,17 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
     }
 }
 
-impl crate::runtime::loose::Loose for FieldsResponse {
+impl ::bitrix24_runtime::loose::Loose for FieldsResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl crate::runtime::Method for FieldsRequest {
+impl ::bitrix24_runtime::Method for FieldsRequest {
     const NAME: &'static str = "crm.enum.fields";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = FieldsResponse;
 }
@@ -1506,9 +1506,9 @@ impl crate::runtime::Method for FieldsRequest {
 ///
 /// Scope `crm`; at most 2 calls per second.
 pub async fn getorderownertypes(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &GetorderownertypesRequest,
-) -> Result<GetorderownertypesResponse, crate::runtime::Error> {
+) -> Result<GetorderownertypesResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -1554,11 +1554,11 @@ impl<'de> ::serde::Deserialize<'de> for GetorderownertypesRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for GetorderownertypesRequest {
+impl ::bitrix24_runtime::loose::Loose for GetorderownertypesRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -1616,7 +1616,7 @@ impl<'de> ::serde::Deserialize<'de> for GetorderownertypesResponseItem {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1627,7 +1627,7 @@ impl<'de> ::serde::Deserialize<'de> for GetorderownertypesResponseItem {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1638,7 +1638,7 @@ impl<'de> ::serde::Deserialize<'de> for GetorderownertypesResponseItem {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1649,7 +1649,7 @@ impl<'de> ::serde::Deserialize<'de> for GetorderownertypesResponseItem {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1672,17 +1672,17 @@ impl<'de> ::serde::Deserialize<'de> for GetorderownertypesResponseItem {
     }
 }
 
-impl crate::runtime::loose::Loose for GetorderownertypesResponseItem {
+impl ::bitrix24_runtime::loose::Loose for GetorderownertypesResponseItem {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl crate::runtime::Method for GetorderownertypesRequest {
+impl ::bitrix24_runtime::Method for GetorderownertypesRequest {
     const NAME: &'static str = "crm.enum.getorderownertypes";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = GetorderownertypesResponse;
 }
@@ -1691,9 +1691,9 @@ impl crate::runtime::Method for GetorderownertypesRequest {
 ///
 /// Scope `crm`; at most 2 calls per second.
 pub async fn ownertype(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &OwnertypeRequest,
-) -> Result<OwnertypeResponse, crate::runtime::Error> {
+) -> Result<OwnertypeResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -1739,11 +1739,11 @@ impl<'de> ::serde::Deserialize<'de> for OwnertypeRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for OwnertypeRequest {
+impl ::bitrix24_runtime::loose::Loose for OwnertypeRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -1799,7 +1799,7 @@ impl<'de> ::serde::Deserialize<'de> for OwnertypeResponseItem {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1810,7 +1810,7 @@ impl<'de> ::serde::Deserialize<'de> for OwnertypeResponseItem {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1823,7 +1823,7 @@ impl<'de> ::serde::Deserialize<'de> for OwnertypeResponseItem {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1836,7 +1836,7 @@ impl<'de> ::serde::Deserialize<'de> for OwnertypeResponseItem {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1859,17 +1859,17 @@ impl<'de> ::serde::Deserialize<'de> for OwnertypeResponseItem {
     }
 }
 
-impl crate::runtime::loose::Loose for OwnertypeResponseItem {
+impl ::bitrix24_runtime::loose::Loose for OwnertypeResponseItem {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl crate::runtime::Method for OwnertypeRequest {
+impl ::bitrix24_runtime::Method for OwnertypeRequest {
     const NAME: &'static str = "crm.enum.ownertype";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = OwnertypeResponse;
 }

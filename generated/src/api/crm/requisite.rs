@@ -25,9 +25,9 @@ pub mod userfield;
 ///
 /// Scope `crm`; at most 2 calls per second.
 pub async fn add(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &AddRequest,
-) -> Result<AddResponse, crate::runtime::Error> {
+) -> Result<AddResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -87,20 +87,20 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequest {
+impl ::bitrix24_runtime::loose::Loose for AddRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `crm.requisite.add`.
 pub type AddResponse = i64;
 
-impl crate::runtime::Method for AddRequest {
+impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "crm.requisite.add";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = AddResponse;
 }
@@ -109,9 +109,9 @@ impl crate::runtime::Method for AddRequest {
 ///
 /// Scope `crm`; at most 2 calls per second.
 pub async fn delete(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &DeleteRequest,
-) -> Result<DeleteResponse, crate::runtime::Error> {
+) -> Result<DeleteResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -154,7 +154,9 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         _ => {
@@ -173,20 +175,20 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for DeleteRequest {
+impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `crm.requisite.delete`.
 pub type DeleteResponse = bool;
 
-impl crate::runtime::Method for DeleteRequest {
+impl ::bitrix24_runtime::Method for DeleteRequest {
     const NAME: &'static str = "crm.requisite.delete";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = DeleteResponse;
 }
@@ -195,9 +197,9 @@ impl crate::runtime::Method for DeleteRequest {
 ///
 /// Scope `crm`; at most 2 calls per second.
 pub async fn fields(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &FieldsRequest,
-) -> Result<FieldsResponse, crate::runtime::Error> {
+) -> Result<FieldsResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -243,11 +245,11 @@ impl<'de> ::serde::Deserialize<'de> for FieldsRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for FieldsRequest {
+impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -526,7 +528,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<FieldsResponseActive>,
                                         >::default(),
                                     )?,
@@ -541,7 +543,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<FieldsResponseAddressOnly>,
                                         >::default(),
                                     )?,
@@ -554,7 +556,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<FieldsResponseCode>,
                                         >::default(),
                                     )?,
@@ -569,7 +571,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<FieldsResponseCreatedById>,
                                         >::default(),
                                     )?,
@@ -584,7 +586,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<FieldsResponseDateCreate>,
                                         >::default(),
                                     )?,
@@ -599,7 +601,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<FieldsResponseDateModify>,
                                         >::default(),
                                     )?,
@@ -614,7 +616,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<FieldsResponseEntityId>,
                                         >::default(),
                                     )?,
@@ -629,7 +631,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<FieldsResponseEntityTypeId>,
                                         >::default(),
                                     )?,
@@ -642,7 +644,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f8 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<FieldsResponseId>,
                                         >::default(),
                                     )?,
@@ -657,7 +659,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f9 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<FieldsResponseModifyById>,
                                         >::default(),
                                     )?,
@@ -670,7 +672,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f10 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<FieldsResponseName>,
                                         >::default(),
                                     )?,
@@ -685,7 +687,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f11 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<FieldsResponseOriginatorId>,
                                         >::default(),
                                     )?,
@@ -700,7 +702,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f12 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<FieldsResponsePresetId>,
                                         >::default(),
                                     )?,
@@ -715,7 +717,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f13 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<FieldsResponseRqAccountant>,
                                         >::default(),
                                     )?,
@@ -730,7 +732,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f14 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<FieldsResponseRqBaseDoc>,
                                         >::default(),
                                     )?,
@@ -743,7 +745,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f15 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<FieldsResponseRqBin>,
                                         >::default(),
                                     )?,
@@ -758,7 +760,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f16 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<FieldsResponseRqCapital>,
                                         >::default(),
                                     )?,
@@ -773,7 +775,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f17 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<FieldsResponseRqCeoName>,
                                         >::default(),
                                     )?,
@@ -788,7 +790,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f18 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<FieldsResponseRqCeoWorkPos>,
                                         >::default(),
                                     )?,
@@ -801,7 +803,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f19 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<FieldsResponseRqCnpj>,
                                         >::default(),
                                     )?,
@@ -816,7 +818,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f20 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<FieldsResponseRqCompanyFullName>,
                                         >::default(),
                                     )?,
@@ -831,7 +833,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f21 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<FieldsResponseRqCompanyId>,
                                         >::default(),
                                     )?,
@@ -846,7 +848,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f22 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<FieldsResponseRqCompanyName>,
                                         >::default(),
                                     )?,
@@ -861,7 +863,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f23 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<FieldsResponseRqCompanyRegDate>,
                                         >::default(),
                                     )?,
@@ -876,7 +878,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f24 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<FieldsResponseRqContact>,
                                         >::default(),
                                     )?,
@@ -889,7 +891,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f25 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<FieldsResponseRqCpf>,
                                         >::default(),
                                     )?,
@@ -904,7 +906,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f26 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<FieldsResponseRqDirector>,
                                         >::default(),
                                     )?,
@@ -917,7 +919,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f27 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<FieldsResponseRqDrfo>,
                                         >::default(),
                                     )?,
@@ -932,7 +934,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f28 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<FieldsResponseRqEdrpou>,
                                         >::default(),
                                     )?,
@@ -945,7 +947,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f29 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<FieldsResponseRqEmail>,
                                         >::default(),
                                     )?,
@@ -958,7 +960,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f30 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<FieldsResponseRqFax>,
                                         >::default(),
                                     )?,
@@ -973,7 +975,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f31 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<FieldsResponseRqFirstName>,
                                         >::default(),
                                     )?,
@@ -988,7 +990,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f32 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<FieldsResponseRqIdentDoc>,
                                         >::default(),
                                     )?,
@@ -1003,7 +1005,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f33 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<FieldsResponseRqIdentDocDate>,
                                         >::default(),
                                     )?,
@@ -1018,7 +1020,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f34 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<FieldsResponseRqIdentDocDepCode>,
                                         >::default(),
                                     )?,
@@ -1035,7 +1037,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f35 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<FieldsResponseRqIdentDocIssuedBy>,
                                         >::default(),
                                     )?,
@@ -1050,7 +1052,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f36 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<FieldsResponseRqIdentDocNum>,
                                         >::default(),
                                     )?,
@@ -1065,7 +1067,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f37 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<FieldsResponseRqIdentDocPersNum>,
                                         >::default(),
                                     )?,
@@ -1080,7 +1082,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f38 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<FieldsResponseRqIdentDocSer>,
                                         >::default(),
                                     )?,
@@ -1095,7 +1097,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f39 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<FieldsResponseRqIdentType>,
                                         >::default(),
                                     )?,
@@ -1108,7 +1110,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f40 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<FieldsResponseRqIfns>,
                                         >::default(),
                                     )?,
@@ -1121,7 +1123,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f41 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<FieldsResponseRqIin>,
                                         >::default(),
                                     )?,
@@ -1134,7 +1136,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f42 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<FieldsResponseRqInn>,
                                         >::default(),
                                     )?,
@@ -1147,7 +1149,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f43 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<FieldsResponseRqKbe>,
                                         >::default(),
                                     )?,
@@ -1160,7 +1162,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f44 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<FieldsResponseRqKpp>,
                                         >::default(),
                                     )?,
@@ -1173,7 +1175,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f45 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<FieldsResponseRqKrs>,
                                         >::default(),
                                     )?,
@@ -1188,7 +1190,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f46 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<FieldsResponseRqLastName>,
                                         >::default(),
                                     )?,
@@ -1203,7 +1205,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f47 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<FieldsResponseRqLegalForm>,
                                         >::default(),
                                     )?,
@@ -1218,7 +1220,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f48 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<FieldsResponseRqMnplReg>,
                                         >::default(),
                                     )?,
@@ -1231,7 +1233,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f49 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<FieldsResponseRqName>,
                                         >::default(),
                                     )?,
@@ -1244,7 +1246,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f50 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<FieldsResponseRqOgrn>,
                                         >::default(),
                                     )?,
@@ -1259,7 +1261,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f51 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<FieldsResponseRqOgrnip>,
                                         >::default(),
                                     )?,
@@ -1272,7 +1274,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f52 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<FieldsResponseRqOkpo>,
                                         >::default(),
                                     )?,
@@ -1285,7 +1287,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f53 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<FieldsResponseRqOktmo>,
                                         >::default(),
                                     )?,
@@ -1298,7 +1300,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f54 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<FieldsResponseRqOkved>,
                                         >::default(),
                                     )?,
@@ -1311,7 +1313,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f55 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<FieldsResponseRqPesel>,
                                         >::default(),
                                     )?,
@@ -1324,7 +1326,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f56 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<FieldsResponseRqPhone>,
                                         >::default(),
                                     )?,
@@ -1337,7 +1339,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f57 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<FieldsResponseRqRcs>,
                                         >::default(),
                                     )?,
@@ -1350,7 +1352,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f58 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<FieldsResponseRqRegon>,
                                         >::default(),
                                     )?,
@@ -1365,7 +1367,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f59 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<FieldsResponseRqResidenceCountry>,
                                         >::default(),
                                     )?,
@@ -1380,7 +1382,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f60 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<FieldsResponseRqSecondName>,
                                         >::default(),
                                     )?,
@@ -1393,7 +1395,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f61 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<FieldsResponseRqSiren>,
                                         >::default(),
                                     )?,
@@ -1406,7 +1408,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f62 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<FieldsResponseRqSiret>,
                                         >::default(),
                                     )?,
@@ -1421,7 +1423,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f63 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<FieldsResponseRqStateReg>,
                                         >::default(),
                                     )?,
@@ -1436,7 +1438,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f64 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<FieldsResponseRqStCertDate>,
                                         >::default(),
                                     )?,
@@ -1451,7 +1453,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f65 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<FieldsResponseRqStCertNum>,
                                         >::default(),
                                     )?,
@@ -1466,7 +1468,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f66 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<FieldsResponseRqStCertSer>,
                                         >::default(),
                                     )?,
@@ -1479,7 +1481,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f67 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<FieldsResponseRqUsrle>,
                                         >::default(),
                                     )?,
@@ -1494,7 +1496,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f68 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<FieldsResponseRqVatCertDate>,
                                         >::default(),
                                     )?,
@@ -1509,7 +1511,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f69 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<FieldsResponseRqVatCertNum>,
                                         >::default(),
                                     )?,
@@ -1524,7 +1526,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f70 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<FieldsResponseRqVatCertSer>,
                                         >::default(),
                                     )?,
@@ -1539,7 +1541,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f71 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<FieldsResponseRqVatId>,
                                         >::default(),
                                     )?,
@@ -1554,7 +1556,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f72 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<FieldsResponseRqVatPayer>,
                                         >::default(),
                                     )?,
@@ -1567,7 +1569,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f73 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<FieldsResponseSort>,
                                         >::default(),
                                     )?,
@@ -1582,7 +1584,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f74 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<FieldsResponseUfCrm1694526604>,
                                         >::default(),
                                     )?,
@@ -1597,7 +1599,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f75 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<FieldsResponseUfCrm1707997209>,
                                         >::default(),
                                     )?,
@@ -1612,7 +1614,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f76 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<FieldsResponseUfCrm1707997236>,
                                         >::default(),
                                     )?,
@@ -1627,7 +1629,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f77 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<FieldsResponseUfCrm1707997253>,
                                         >::default(),
                                     )?,
@@ -1640,7 +1642,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f78 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<FieldsResponseXmlId>,
                                         >::default(),
                                     )?,
@@ -1740,11 +1742,11 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
     }
 }
 
-impl crate::runtime::loose::Loose for FieldsResponse {
+impl ::bitrix24_runtime::loose::Loose for FieldsResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -1808,7 +1810,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseActive {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -1821,7 +1823,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseActive {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -1834,7 +1836,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseActive {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -1847,7 +1849,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseActive {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -1860,7 +1862,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseActive {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -1871,7 +1873,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseActive {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1882,7 +1884,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseActive {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1908,11 +1910,11 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseActive {
     }
 }
 
-impl crate::runtime::loose::Loose for FieldsResponseActive {
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseActive {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -1976,7 +1978,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseAddressOnly {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -1989,7 +1991,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseAddressOnly {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -2002,7 +2004,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseAddressOnly {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -2015,7 +2017,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseAddressOnly {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -2028,7 +2030,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseAddressOnly {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -2039,7 +2041,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseAddressOnly {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2050,7 +2052,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseAddressOnly {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2076,11 +2078,11 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseAddressOnly {
     }
 }
 
-impl crate::runtime::loose::Loose for FieldsResponseAddressOnly {
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseAddressOnly {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -2144,7 +2146,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseCode {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -2157,7 +2159,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseCode {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -2170,7 +2172,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseCode {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -2183,7 +2185,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseCode {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -2196,7 +2198,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseCode {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -2207,7 +2209,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseCode {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2218,7 +2220,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseCode {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2244,11 +2246,11 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseCode {
     }
 }
 
-impl crate::runtime::loose::Loose for FieldsResponseCode {
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseCode {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -2312,7 +2314,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseCreatedById {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -2325,7 +2327,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseCreatedById {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -2338,7 +2340,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseCreatedById {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -2351,7 +2353,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseCreatedById {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -2364,7 +2366,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseCreatedById {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -2375,7 +2377,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseCreatedById {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2386,7 +2388,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseCreatedById {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2412,11 +2414,11 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseCreatedById {
     }
 }
 
-impl crate::runtime::loose::Loose for FieldsResponseCreatedById {
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseCreatedById {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -2480,7 +2482,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseDateCreate {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -2493,7 +2495,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseDateCreate {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -2506,7 +2508,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseDateCreate {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -2519,7 +2521,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseDateCreate {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -2532,7 +2534,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseDateCreate {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -2543,7 +2545,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseDateCreate {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2554,7 +2556,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseDateCreate {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2580,11 +2582,11 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseDateCreate {
     }
 }
 
-impl crate::runtime::loose::Loose for FieldsResponseDateCreate {
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseDateCreate {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -2648,7 +2650,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseDateModify {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -2661,7 +2663,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseDateModify {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -2674,7 +2676,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseDateModify {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -2687,7 +2689,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseDateModify {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -2700,7 +2702,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseDateModify {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -2711,7 +2713,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseDateModify {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2722,7 +2724,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseDateModify {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2748,11 +2750,11 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseDateModify {
     }
 }
 
-impl crate::runtime::loose::Loose for FieldsResponseDateModify {
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseDateModify {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -2816,7 +2818,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseEntityId {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -2829,7 +2831,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseEntityId {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -2842,7 +2844,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseEntityId {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -2855,7 +2857,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseEntityId {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -2868,7 +2870,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseEntityId {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -2879,7 +2881,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseEntityId {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2890,7 +2892,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseEntityId {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2916,11 +2918,11 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseEntityId {
     }
 }
 
-impl crate::runtime::loose::Loose for FieldsResponseEntityId {
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseEntityId {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -2984,7 +2986,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseEntityTypeId {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -2997,7 +2999,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseEntityTypeId {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -3010,7 +3012,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseEntityTypeId {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -3023,7 +3025,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseEntityTypeId {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -3036,7 +3038,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseEntityTypeId {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -3047,7 +3049,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseEntityTypeId {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3058,7 +3060,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseEntityTypeId {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3084,11 +3086,11 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseEntityTypeId {
     }
 }
 
-impl crate::runtime::loose::Loose for FieldsResponseEntityTypeId {
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseEntityTypeId {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -3152,7 +3154,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseId {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -3165,7 +3167,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseId {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -3178,7 +3180,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseId {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -3191,7 +3193,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseId {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -3204,7 +3206,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseId {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -3215,7 +3217,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseId {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3226,7 +3228,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseId {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3252,11 +3254,11 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseId {
     }
 }
 
-impl crate::runtime::loose::Loose for FieldsResponseId {
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseId {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -3320,7 +3322,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseModifyById {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -3333,7 +3335,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseModifyById {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -3346,7 +3348,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseModifyById {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -3359,7 +3361,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseModifyById {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -3372,7 +3374,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseModifyById {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -3383,7 +3385,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseModifyById {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3394,7 +3396,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseModifyById {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3420,11 +3422,11 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseModifyById {
     }
 }
 
-impl crate::runtime::loose::Loose for FieldsResponseModifyById {
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseModifyById {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -3488,7 +3490,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseName {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -3501,7 +3503,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseName {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -3514,7 +3516,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseName {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -3527,7 +3529,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseName {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -3540,7 +3542,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseName {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -3551,7 +3553,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseName {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3562,7 +3564,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseName {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3588,11 +3590,11 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseName {
     }
 }
 
-impl crate::runtime::loose::Loose for FieldsResponseName {
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseName {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -3656,7 +3658,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseOriginatorId {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -3669,7 +3671,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseOriginatorId {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -3682,7 +3684,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseOriginatorId {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -3695,7 +3697,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseOriginatorId {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -3708,7 +3710,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseOriginatorId {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -3719,7 +3721,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseOriginatorId {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3730,7 +3732,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseOriginatorId {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3756,11 +3758,11 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseOriginatorId {
     }
 }
 
-impl crate::runtime::loose::Loose for FieldsResponseOriginatorId {
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseOriginatorId {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -3824,7 +3826,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponsePresetId {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -3837,7 +3839,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponsePresetId {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -3850,7 +3852,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponsePresetId {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -3863,7 +3865,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponsePresetId {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -3876,7 +3878,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponsePresetId {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -3887,7 +3889,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponsePresetId {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3898,7 +3900,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponsePresetId {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3924,11 +3926,11 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponsePresetId {
     }
 }
 
-impl crate::runtime::loose::Loose for FieldsResponsePresetId {
+impl ::bitrix24_runtime::loose::Loose for FieldsResponsePresetId {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -3992,7 +3994,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqAccountant {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -4005,7 +4007,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqAccountant {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -4018,7 +4020,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqAccountant {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -4031,7 +4033,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqAccountant {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -4044,7 +4046,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqAccountant {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -4055,7 +4057,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqAccountant {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4066,7 +4068,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqAccountant {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4092,11 +4094,11 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqAccountant {
     }
 }
 
-impl crate::runtime::loose::Loose for FieldsResponseRqAccountant {
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseRqAccountant {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -4160,7 +4162,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqBaseDoc {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -4173,7 +4175,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqBaseDoc {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -4186,7 +4188,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqBaseDoc {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -4199,7 +4201,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqBaseDoc {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -4212,7 +4214,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqBaseDoc {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -4223,7 +4225,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqBaseDoc {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4234,7 +4236,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqBaseDoc {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4260,11 +4262,11 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqBaseDoc {
     }
 }
 
-impl crate::runtime::loose::Loose for FieldsResponseRqBaseDoc {
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseRqBaseDoc {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -4328,7 +4330,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqBin {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -4341,7 +4343,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqBin {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -4354,7 +4356,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqBin {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -4367,7 +4369,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqBin {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -4380,7 +4382,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqBin {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -4391,7 +4393,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqBin {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4402,7 +4404,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqBin {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4428,11 +4430,11 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqBin {
     }
 }
 
-impl crate::runtime::loose::Loose for FieldsResponseRqBin {
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseRqBin {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -4496,7 +4498,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqCapital {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -4509,7 +4511,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqCapital {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -4522,7 +4524,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqCapital {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -4535,7 +4537,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqCapital {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -4548,7 +4550,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqCapital {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -4559,7 +4561,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqCapital {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4570,7 +4572,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqCapital {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4596,11 +4598,11 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqCapital {
     }
 }
 
-impl crate::runtime::loose::Loose for FieldsResponseRqCapital {
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseRqCapital {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -4664,7 +4666,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqCeoName {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -4677,7 +4679,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqCeoName {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -4690,7 +4692,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqCeoName {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -4703,7 +4705,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqCeoName {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -4716,7 +4718,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqCeoName {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -4727,7 +4729,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqCeoName {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4738,7 +4740,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqCeoName {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4764,11 +4766,11 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqCeoName {
     }
 }
 
-impl crate::runtime::loose::Loose for FieldsResponseRqCeoName {
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseRqCeoName {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -4832,7 +4834,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqCeoWorkPos {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -4845,7 +4847,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqCeoWorkPos {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -4858,7 +4860,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqCeoWorkPos {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -4871,7 +4873,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqCeoWorkPos {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -4884,7 +4886,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqCeoWorkPos {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -4895,7 +4897,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqCeoWorkPos {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4906,7 +4908,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqCeoWorkPos {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4932,11 +4934,11 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqCeoWorkPos {
     }
 }
 
-impl crate::runtime::loose::Loose for FieldsResponseRqCeoWorkPos {
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseRqCeoWorkPos {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -5000,7 +5002,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqCnpj {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -5013,7 +5015,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqCnpj {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -5026,7 +5028,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqCnpj {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -5039,7 +5041,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqCnpj {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -5052,7 +5054,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqCnpj {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -5063,7 +5065,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqCnpj {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5074,7 +5076,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqCnpj {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5100,11 +5102,11 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqCnpj {
     }
 }
 
-impl crate::runtime::loose::Loose for FieldsResponseRqCnpj {
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseRqCnpj {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -5168,7 +5170,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqCompanyFullName {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -5181,7 +5183,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqCompanyFullName {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -5194,7 +5196,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqCompanyFullName {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -5207,7 +5209,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqCompanyFullName {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -5220,7 +5222,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqCompanyFullName {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -5231,7 +5233,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqCompanyFullName {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5242,7 +5244,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqCompanyFullName {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5268,11 +5270,11 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqCompanyFullName {
     }
 }
 
-impl crate::runtime::loose::Loose for FieldsResponseRqCompanyFullName {
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseRqCompanyFullName {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -5336,7 +5338,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqCompanyId {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -5349,7 +5351,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqCompanyId {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -5362,7 +5364,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqCompanyId {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -5375,7 +5377,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqCompanyId {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -5388,7 +5390,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqCompanyId {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -5399,7 +5401,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqCompanyId {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5410,7 +5412,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqCompanyId {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5436,11 +5438,11 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqCompanyId {
     }
 }
 
-impl crate::runtime::loose::Loose for FieldsResponseRqCompanyId {
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseRqCompanyId {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -5504,7 +5506,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqCompanyName {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -5517,7 +5519,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqCompanyName {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -5530,7 +5532,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqCompanyName {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -5543,7 +5545,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqCompanyName {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -5556,7 +5558,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqCompanyName {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -5567,7 +5569,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqCompanyName {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5578,7 +5580,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqCompanyName {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5604,11 +5606,11 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqCompanyName {
     }
 }
 
-impl crate::runtime::loose::Loose for FieldsResponseRqCompanyName {
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseRqCompanyName {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -5672,7 +5674,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqCompanyRegDate {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -5685,7 +5687,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqCompanyRegDate {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -5698,7 +5700,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqCompanyRegDate {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -5711,7 +5713,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqCompanyRegDate {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -5724,7 +5726,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqCompanyRegDate {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -5735,7 +5737,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqCompanyRegDate {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5746,7 +5748,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqCompanyRegDate {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5772,11 +5774,11 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqCompanyRegDate {
     }
 }
 
-impl crate::runtime::loose::Loose for FieldsResponseRqCompanyRegDate {
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseRqCompanyRegDate {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -5840,7 +5842,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqContact {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -5853,7 +5855,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqContact {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -5866,7 +5868,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqContact {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -5879,7 +5881,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqContact {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -5892,7 +5894,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqContact {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -5903,7 +5905,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqContact {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5914,7 +5916,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqContact {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5940,11 +5942,11 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqContact {
     }
 }
 
-impl crate::runtime::loose::Loose for FieldsResponseRqContact {
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseRqContact {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -6008,7 +6010,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqCpf {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -6021,7 +6023,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqCpf {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -6034,7 +6036,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqCpf {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -6047,7 +6049,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqCpf {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -6060,7 +6062,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqCpf {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -6071,7 +6073,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqCpf {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -6082,7 +6084,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqCpf {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -6108,11 +6110,11 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqCpf {
     }
 }
 
-impl crate::runtime::loose::Loose for FieldsResponseRqCpf {
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseRqCpf {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -6176,7 +6178,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqDirector {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -6189,7 +6191,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqDirector {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -6202,7 +6204,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqDirector {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -6215,7 +6217,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqDirector {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -6228,7 +6230,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqDirector {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -6239,7 +6241,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqDirector {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -6250,7 +6252,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqDirector {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -6276,11 +6278,11 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqDirector {
     }
 }
 
-impl crate::runtime::loose::Loose for FieldsResponseRqDirector {
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseRqDirector {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -6344,7 +6346,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqDrfo {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -6357,7 +6359,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqDrfo {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -6370,7 +6372,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqDrfo {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -6383,7 +6385,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqDrfo {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -6396,7 +6398,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqDrfo {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -6407,7 +6409,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqDrfo {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -6418,7 +6420,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqDrfo {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -6444,11 +6446,11 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqDrfo {
     }
 }
 
-impl crate::runtime::loose::Loose for FieldsResponseRqDrfo {
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseRqDrfo {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -6512,7 +6514,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqEdrpou {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -6525,7 +6527,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqEdrpou {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -6538,7 +6540,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqEdrpou {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -6551,7 +6553,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqEdrpou {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -6564,7 +6566,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqEdrpou {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -6575,7 +6577,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqEdrpou {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -6586,7 +6588,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqEdrpou {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -6612,11 +6614,11 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqEdrpou {
     }
 }
 
-impl crate::runtime::loose::Loose for FieldsResponseRqEdrpou {
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseRqEdrpou {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -6680,7 +6682,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqEmail {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -6693,7 +6695,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqEmail {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -6706,7 +6708,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqEmail {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -6719,7 +6721,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqEmail {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -6732,7 +6734,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqEmail {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -6743,7 +6745,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqEmail {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -6754,7 +6756,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqEmail {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -6780,11 +6782,11 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqEmail {
     }
 }
 
-impl crate::runtime::loose::Loose for FieldsResponseRqEmail {
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseRqEmail {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -6848,7 +6850,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqFax {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -6861,7 +6863,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqFax {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -6874,7 +6876,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqFax {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -6887,7 +6889,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqFax {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -6900,7 +6902,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqFax {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -6911,7 +6913,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqFax {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -6922,7 +6924,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqFax {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -6948,11 +6950,11 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqFax {
     }
 }
 
-impl crate::runtime::loose::Loose for FieldsResponseRqFax {
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseRqFax {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -7016,7 +7018,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqFirstName {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -7029,7 +7031,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqFirstName {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -7042,7 +7044,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqFirstName {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -7055,7 +7057,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqFirstName {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -7068,7 +7070,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqFirstName {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -7079,7 +7081,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqFirstName {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -7090,7 +7092,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqFirstName {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -7116,11 +7118,11 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqFirstName {
     }
 }
 
-impl crate::runtime::loose::Loose for FieldsResponseRqFirstName {
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseRqFirstName {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -7184,7 +7186,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqIdentDoc {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -7197,7 +7199,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqIdentDoc {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -7210,7 +7212,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqIdentDoc {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -7223,7 +7225,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqIdentDoc {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -7236,7 +7238,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqIdentDoc {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -7247,7 +7249,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqIdentDoc {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -7258,7 +7260,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqIdentDoc {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -7284,11 +7286,11 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqIdentDoc {
     }
 }
 
-impl crate::runtime::loose::Loose for FieldsResponseRqIdentDoc {
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseRqIdentDoc {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -7352,7 +7354,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqIdentDocDate {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -7365,7 +7367,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqIdentDocDate {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -7378,7 +7380,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqIdentDocDate {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -7391,7 +7393,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqIdentDocDate {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -7404,7 +7406,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqIdentDocDate {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -7415,7 +7417,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqIdentDocDate {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -7426,7 +7428,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqIdentDocDate {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -7452,11 +7454,11 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqIdentDocDate {
     }
 }
 
-impl crate::runtime::loose::Loose for FieldsResponseRqIdentDocDate {
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseRqIdentDocDate {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -7520,7 +7522,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqIdentDocDepCode {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -7533,7 +7535,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqIdentDocDepCode {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -7546,7 +7548,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqIdentDocDepCode {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -7559,7 +7561,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqIdentDocDepCode {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -7572,7 +7574,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqIdentDocDepCode {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -7583,7 +7585,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqIdentDocDepCode {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -7594,7 +7596,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqIdentDocDepCode {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -7620,11 +7622,11 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqIdentDocDepCode {
     }
 }
 
-impl crate::runtime::loose::Loose for FieldsResponseRqIdentDocDepCode {
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseRqIdentDocDepCode {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -7688,7 +7690,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqIdentDocIssuedBy {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -7701,7 +7703,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqIdentDocIssuedBy {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -7714,7 +7716,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqIdentDocIssuedBy {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -7727,7 +7729,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqIdentDocIssuedBy {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -7740,7 +7742,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqIdentDocIssuedBy {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -7751,7 +7753,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqIdentDocIssuedBy {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -7762,7 +7764,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqIdentDocIssuedBy {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -7788,11 +7790,11 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqIdentDocIssuedBy {
     }
 }
 
-impl crate::runtime::loose::Loose for FieldsResponseRqIdentDocIssuedBy {
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseRqIdentDocIssuedBy {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -7856,7 +7858,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqIdentDocNum {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -7869,7 +7871,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqIdentDocNum {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -7882,7 +7884,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqIdentDocNum {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -7895,7 +7897,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqIdentDocNum {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -7908,7 +7910,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqIdentDocNum {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -7919,7 +7921,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqIdentDocNum {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -7930,7 +7932,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqIdentDocNum {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -7956,11 +7958,11 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqIdentDocNum {
     }
 }
 
-impl crate::runtime::loose::Loose for FieldsResponseRqIdentDocNum {
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseRqIdentDocNum {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -8024,7 +8026,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqIdentDocPersNum {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -8037,7 +8039,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqIdentDocPersNum {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -8050,7 +8052,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqIdentDocPersNum {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -8063,7 +8065,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqIdentDocPersNum {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -8076,7 +8078,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqIdentDocPersNum {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -8087,7 +8089,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqIdentDocPersNum {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -8098,7 +8100,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqIdentDocPersNum {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -8124,11 +8126,11 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqIdentDocPersNum {
     }
 }
 
-impl crate::runtime::loose::Loose for FieldsResponseRqIdentDocPersNum {
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseRqIdentDocPersNum {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -8192,7 +8194,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqIdentDocSer {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -8205,7 +8207,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqIdentDocSer {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -8218,7 +8220,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqIdentDocSer {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -8231,7 +8233,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqIdentDocSer {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -8244,7 +8246,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqIdentDocSer {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -8255,7 +8257,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqIdentDocSer {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -8266,7 +8268,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqIdentDocSer {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -8292,11 +8294,11 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqIdentDocSer {
     }
 }
 
-impl crate::runtime::loose::Loose for FieldsResponseRqIdentDocSer {
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseRqIdentDocSer {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -8363,7 +8365,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqIdentType {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -8376,7 +8378,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqIdentType {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -8389,7 +8391,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqIdentType {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -8402,7 +8404,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqIdentType {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -8415,7 +8417,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqIdentType {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -8428,7 +8430,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqIdentType {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<Vec<::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -8441,7 +8443,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqIdentType {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -8452,7 +8454,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqIdentType {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -8479,11 +8481,11 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqIdentType {
     }
 }
 
-impl crate::runtime::loose::Loose for FieldsResponseRqIdentType {
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseRqIdentType {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -8547,7 +8549,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqIfns {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -8560,7 +8562,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqIfns {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -8573,7 +8575,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqIfns {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -8586,7 +8588,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqIfns {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -8599,7 +8601,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqIfns {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -8610,7 +8612,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqIfns {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -8621,7 +8623,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqIfns {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -8647,11 +8649,11 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqIfns {
     }
 }
 
-impl crate::runtime::loose::Loose for FieldsResponseRqIfns {
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseRqIfns {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -8715,7 +8717,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqIin {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -8728,7 +8730,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqIin {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -8741,7 +8743,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqIin {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -8754,7 +8756,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqIin {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -8767,7 +8769,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqIin {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -8778,7 +8780,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqIin {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -8789,7 +8791,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqIin {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -8815,11 +8817,11 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqIin {
     }
 }
 
-impl crate::runtime::loose::Loose for FieldsResponseRqIin {
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseRqIin {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -8883,7 +8885,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqInn {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -8896,7 +8898,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqInn {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -8909,7 +8911,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqInn {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -8922,7 +8924,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqInn {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -8935,7 +8937,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqInn {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -8946,7 +8948,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqInn {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -8957,7 +8959,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqInn {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -8983,11 +8985,11 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqInn {
     }
 }
 
-impl crate::runtime::loose::Loose for FieldsResponseRqInn {
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseRqInn {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -9051,7 +9053,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqKbe {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -9064,7 +9066,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqKbe {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -9077,7 +9079,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqKbe {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -9090,7 +9092,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqKbe {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -9103,7 +9105,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqKbe {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -9114,7 +9116,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqKbe {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -9125,7 +9127,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqKbe {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -9151,11 +9153,11 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqKbe {
     }
 }
 
-impl crate::runtime::loose::Loose for FieldsResponseRqKbe {
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseRqKbe {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -9219,7 +9221,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqKpp {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -9232,7 +9234,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqKpp {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -9245,7 +9247,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqKpp {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -9258,7 +9260,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqKpp {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -9271,7 +9273,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqKpp {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -9282,7 +9284,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqKpp {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -9293,7 +9295,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqKpp {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -9319,11 +9321,11 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqKpp {
     }
 }
 
-impl crate::runtime::loose::Loose for FieldsResponseRqKpp {
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseRqKpp {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -9387,7 +9389,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqKrs {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -9400,7 +9402,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqKrs {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -9413,7 +9415,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqKrs {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -9426,7 +9428,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqKrs {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -9439,7 +9441,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqKrs {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -9450,7 +9452,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqKrs {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -9461,7 +9463,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqKrs {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -9487,11 +9489,11 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqKrs {
     }
 }
 
-impl crate::runtime::loose::Loose for FieldsResponseRqKrs {
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseRqKrs {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -9555,7 +9557,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqLastName {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -9568,7 +9570,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqLastName {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -9581,7 +9583,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqLastName {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -9594,7 +9596,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqLastName {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -9607,7 +9609,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqLastName {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -9618,7 +9620,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqLastName {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -9629,7 +9631,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqLastName {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -9655,11 +9657,11 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqLastName {
     }
 }
 
-impl crate::runtime::loose::Loose for FieldsResponseRqLastName {
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseRqLastName {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -9723,7 +9725,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqLegalForm {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -9736,7 +9738,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqLegalForm {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -9749,7 +9751,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqLegalForm {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -9762,7 +9764,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqLegalForm {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -9775,7 +9777,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqLegalForm {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -9786,7 +9788,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqLegalForm {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -9797,7 +9799,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqLegalForm {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -9823,11 +9825,11 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqLegalForm {
     }
 }
 
-impl crate::runtime::loose::Loose for FieldsResponseRqLegalForm {
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseRqLegalForm {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -9891,7 +9893,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqMnplReg {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -9904,7 +9906,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqMnplReg {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -9917,7 +9919,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqMnplReg {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -9930,7 +9932,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqMnplReg {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -9943,7 +9945,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqMnplReg {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -9954,7 +9956,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqMnplReg {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -9965,7 +9967,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqMnplReg {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -9991,11 +9993,11 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqMnplReg {
     }
 }
 
-impl crate::runtime::loose::Loose for FieldsResponseRqMnplReg {
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseRqMnplReg {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -10059,7 +10061,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqName {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -10072,7 +10074,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqName {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -10085,7 +10087,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqName {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -10098,7 +10100,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqName {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -10111,7 +10113,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqName {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -10122,7 +10124,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqName {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -10133,7 +10135,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqName {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -10159,11 +10161,11 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqName {
     }
 }
 
-impl crate::runtime::loose::Loose for FieldsResponseRqName {
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseRqName {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -10227,7 +10229,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqOgrn {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -10240,7 +10242,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqOgrn {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -10253,7 +10255,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqOgrn {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -10266,7 +10268,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqOgrn {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -10279,7 +10281,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqOgrn {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -10290,7 +10292,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqOgrn {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -10301,7 +10303,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqOgrn {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -10327,11 +10329,11 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqOgrn {
     }
 }
 
-impl crate::runtime::loose::Loose for FieldsResponseRqOgrn {
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseRqOgrn {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -10395,7 +10397,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqOgrnip {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -10408,7 +10410,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqOgrnip {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -10421,7 +10423,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqOgrnip {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -10434,7 +10436,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqOgrnip {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -10447,7 +10449,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqOgrnip {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -10458,7 +10460,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqOgrnip {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -10469,7 +10471,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqOgrnip {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -10495,11 +10497,11 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqOgrnip {
     }
 }
 
-impl crate::runtime::loose::Loose for FieldsResponseRqOgrnip {
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseRqOgrnip {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -10563,7 +10565,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqOkpo {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -10576,7 +10578,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqOkpo {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -10589,7 +10591,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqOkpo {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -10602,7 +10604,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqOkpo {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -10615,7 +10617,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqOkpo {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -10626,7 +10628,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqOkpo {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -10637,7 +10639,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqOkpo {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -10663,11 +10665,11 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqOkpo {
     }
 }
 
-impl crate::runtime::loose::Loose for FieldsResponseRqOkpo {
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseRqOkpo {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -10731,7 +10733,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqOktmo {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -10744,7 +10746,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqOktmo {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -10757,7 +10759,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqOktmo {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -10770,7 +10772,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqOktmo {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -10783,7 +10785,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqOktmo {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -10794,7 +10796,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqOktmo {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -10805,7 +10807,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqOktmo {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -10831,11 +10833,11 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqOktmo {
     }
 }
 
-impl crate::runtime::loose::Loose for FieldsResponseRqOktmo {
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseRqOktmo {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -10899,7 +10901,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqOkved {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -10912,7 +10914,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqOkved {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -10925,7 +10927,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqOkved {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -10938,7 +10940,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqOkved {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -10951,7 +10953,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqOkved {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -10962,7 +10964,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqOkved {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -10973,7 +10975,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqOkved {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -10999,11 +11001,11 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqOkved {
     }
 }
 
-impl crate::runtime::loose::Loose for FieldsResponseRqOkved {
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseRqOkved {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -11067,7 +11069,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqPesel {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -11080,7 +11082,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqPesel {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -11093,7 +11095,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqPesel {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -11106,7 +11108,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqPesel {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -11119,7 +11121,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqPesel {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -11130,7 +11132,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqPesel {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -11141,7 +11143,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqPesel {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -11167,11 +11169,11 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqPesel {
     }
 }
 
-impl crate::runtime::loose::Loose for FieldsResponseRqPesel {
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseRqPesel {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -11235,7 +11237,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqPhone {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -11248,7 +11250,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqPhone {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -11261,7 +11263,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqPhone {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -11274,7 +11276,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqPhone {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -11287,7 +11289,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqPhone {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -11298,7 +11300,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqPhone {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -11309,7 +11311,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqPhone {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -11335,11 +11337,11 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqPhone {
     }
 }
 
-impl crate::runtime::loose::Loose for FieldsResponseRqPhone {
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseRqPhone {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -11403,7 +11405,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqRcs {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -11416,7 +11418,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqRcs {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -11429,7 +11431,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqRcs {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -11442,7 +11444,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqRcs {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -11455,7 +11457,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqRcs {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -11466,7 +11468,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqRcs {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -11477,7 +11479,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqRcs {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -11503,11 +11505,11 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqRcs {
     }
 }
 
-impl crate::runtime::loose::Loose for FieldsResponseRqRcs {
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseRqRcs {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -11571,7 +11573,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqRegon {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -11584,7 +11586,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqRegon {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -11597,7 +11599,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqRegon {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -11610,7 +11612,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqRegon {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -11623,7 +11625,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqRegon {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -11634,7 +11636,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqRegon {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -11645,7 +11647,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqRegon {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -11671,11 +11673,11 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqRegon {
     }
 }
 
-impl crate::runtime::loose::Loose for FieldsResponseRqRegon {
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseRqRegon {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -11739,7 +11741,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqResidenceCountry {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -11752,7 +11754,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqResidenceCountry {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -11765,7 +11767,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqResidenceCountry {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -11778,7 +11780,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqResidenceCountry {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -11791,7 +11793,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqResidenceCountry {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -11802,7 +11804,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqResidenceCountry {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -11813,7 +11815,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqResidenceCountry {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -11839,11 +11841,11 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqResidenceCountry {
     }
 }
 
-impl crate::runtime::loose::Loose for FieldsResponseRqResidenceCountry {
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseRqResidenceCountry {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -11907,7 +11909,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqSecondName {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -11920,7 +11922,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqSecondName {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -11933,7 +11935,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqSecondName {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -11946,7 +11948,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqSecondName {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -11959,7 +11961,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqSecondName {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -11970,7 +11972,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqSecondName {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -11981,7 +11983,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqSecondName {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -12007,11 +12009,11 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqSecondName {
     }
 }
 
-impl crate::runtime::loose::Loose for FieldsResponseRqSecondName {
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseRqSecondName {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -12075,7 +12077,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqSiren {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -12088,7 +12090,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqSiren {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -12101,7 +12103,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqSiren {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -12114,7 +12116,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqSiren {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -12127,7 +12129,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqSiren {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -12138,7 +12140,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqSiren {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -12149,7 +12151,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqSiren {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -12175,11 +12177,11 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqSiren {
     }
 }
 
-impl crate::runtime::loose::Loose for FieldsResponseRqSiren {
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseRqSiren {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -12243,7 +12245,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqSiret {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -12256,7 +12258,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqSiret {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -12269,7 +12271,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqSiret {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -12282,7 +12284,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqSiret {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -12295,7 +12297,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqSiret {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -12306,7 +12308,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqSiret {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -12317,7 +12319,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqSiret {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -12343,11 +12345,11 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqSiret {
     }
 }
 
-impl crate::runtime::loose::Loose for FieldsResponseRqSiret {
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseRqSiret {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -12411,7 +12413,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqStateReg {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -12424,7 +12426,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqStateReg {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -12437,7 +12439,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqStateReg {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -12450,7 +12452,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqStateReg {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -12463,7 +12465,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqStateReg {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -12474,7 +12476,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqStateReg {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -12485,7 +12487,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqStateReg {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -12511,11 +12513,11 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqStateReg {
     }
 }
 
-impl crate::runtime::loose::Loose for FieldsResponseRqStateReg {
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseRqStateReg {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -12579,7 +12581,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqStCertDate {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -12592,7 +12594,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqStCertDate {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -12605,7 +12607,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqStCertDate {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -12618,7 +12620,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqStCertDate {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -12631,7 +12633,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqStCertDate {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -12642,7 +12644,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqStCertDate {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -12653,7 +12655,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqStCertDate {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -12679,11 +12681,11 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqStCertDate {
     }
 }
 
-impl crate::runtime::loose::Loose for FieldsResponseRqStCertDate {
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseRqStCertDate {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -12747,7 +12749,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqStCertNum {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -12760,7 +12762,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqStCertNum {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -12773,7 +12775,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqStCertNum {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -12786,7 +12788,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqStCertNum {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -12799,7 +12801,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqStCertNum {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -12810,7 +12812,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqStCertNum {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -12821,7 +12823,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqStCertNum {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -12847,11 +12849,11 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqStCertNum {
     }
 }
 
-impl crate::runtime::loose::Loose for FieldsResponseRqStCertNum {
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseRqStCertNum {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -12915,7 +12917,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqStCertSer {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -12928,7 +12930,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqStCertSer {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -12941,7 +12943,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqStCertSer {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -12954,7 +12956,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqStCertSer {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -12967,7 +12969,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqStCertSer {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -12978,7 +12980,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqStCertSer {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -12989,7 +12991,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqStCertSer {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -13015,11 +13017,11 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqStCertSer {
     }
 }
 
-impl crate::runtime::loose::Loose for FieldsResponseRqStCertSer {
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseRqStCertSer {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -13083,7 +13085,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqUsrle {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -13096,7 +13098,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqUsrle {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -13109,7 +13111,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqUsrle {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -13122,7 +13124,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqUsrle {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -13135,7 +13137,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqUsrle {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -13146,7 +13148,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqUsrle {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -13157,7 +13159,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqUsrle {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -13183,11 +13185,11 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqUsrle {
     }
 }
 
-impl crate::runtime::loose::Loose for FieldsResponseRqUsrle {
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseRqUsrle {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -13251,7 +13253,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqVatCertDate {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -13264,7 +13266,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqVatCertDate {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -13277,7 +13279,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqVatCertDate {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -13290,7 +13292,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqVatCertDate {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -13303,7 +13305,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqVatCertDate {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -13314,7 +13316,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqVatCertDate {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -13325,7 +13327,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqVatCertDate {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -13351,11 +13353,11 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqVatCertDate {
     }
 }
 
-impl crate::runtime::loose::Loose for FieldsResponseRqVatCertDate {
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseRqVatCertDate {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -13419,7 +13421,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqVatCertNum {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -13432,7 +13434,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqVatCertNum {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -13445,7 +13447,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqVatCertNum {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -13458,7 +13460,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqVatCertNum {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -13471,7 +13473,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqVatCertNum {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -13482,7 +13484,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqVatCertNum {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -13493,7 +13495,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqVatCertNum {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -13519,11 +13521,11 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqVatCertNum {
     }
 }
 
-impl crate::runtime::loose::Loose for FieldsResponseRqVatCertNum {
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseRqVatCertNum {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -13587,7 +13589,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqVatCertSer {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -13600,7 +13602,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqVatCertSer {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -13613,7 +13615,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqVatCertSer {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -13626,7 +13628,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqVatCertSer {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -13639,7 +13641,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqVatCertSer {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -13650,7 +13652,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqVatCertSer {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -13661,7 +13663,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqVatCertSer {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -13687,11 +13689,11 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqVatCertSer {
     }
 }
 
-impl crate::runtime::loose::Loose for FieldsResponseRqVatCertSer {
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseRqVatCertSer {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -13755,7 +13757,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqVatId {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -13768,7 +13770,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqVatId {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -13781,7 +13783,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqVatId {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -13794,7 +13796,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqVatId {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -13807,7 +13809,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqVatId {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -13818,7 +13820,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqVatId {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -13829,7 +13831,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqVatId {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -13855,11 +13857,11 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqVatId {
     }
 }
 
-impl crate::runtime::loose::Loose for FieldsResponseRqVatId {
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseRqVatId {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -13923,7 +13925,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqVatPayer {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -13936,7 +13938,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqVatPayer {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -13949,7 +13951,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqVatPayer {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -13962,7 +13964,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqVatPayer {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -13975,7 +13977,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqVatPayer {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -13986,7 +13988,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqVatPayer {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -13997,7 +13999,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqVatPayer {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -14023,11 +14025,11 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqVatPayer {
     }
 }
 
-impl crate::runtime::loose::Loose for FieldsResponseRqVatPayer {
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseRqVatPayer {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -14091,7 +14093,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseSort {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -14104,7 +14106,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseSort {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -14117,7 +14119,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseSort {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -14130,7 +14132,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseSort {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -14143,7 +14145,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseSort {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -14154,7 +14156,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseSort {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -14165,7 +14167,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseSort {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -14191,11 +14193,11 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseSort {
     }
 }
 
-impl crate::runtime::loose::Loose for FieldsResponseSort {
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseSort {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -14273,7 +14275,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseUfCrm1694526604 {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -14286,7 +14288,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseUfCrm1694526604 {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -14299,7 +14301,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseUfCrm1694526604 {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -14312,7 +14314,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseUfCrm1694526604 {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -14325,7 +14327,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseUfCrm1694526604 {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -14338,7 +14340,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseUfCrm1694526604 {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -14351,7 +14353,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseUfCrm1694526604 {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -14364,7 +14366,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseUfCrm1694526604 {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -14375,7 +14377,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseUfCrm1694526604 {
                             __f8 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -14388,7 +14390,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseUfCrm1694526604 {
                             __f9 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -14399,7 +14401,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseUfCrm1694526604 {
                             __f10 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -14429,11 +14431,11 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseUfCrm1694526604 {
     }
 }
 
-impl crate::runtime::loose::Loose for FieldsResponseUfCrm1694526604 {
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseUfCrm1694526604 {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -14511,7 +14513,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseUfCrm1707997209 {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -14524,7 +14526,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseUfCrm1707997209 {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -14537,7 +14539,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseUfCrm1707997209 {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -14550,7 +14552,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseUfCrm1707997209 {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -14563,7 +14565,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseUfCrm1707997209 {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -14576,7 +14578,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseUfCrm1707997209 {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -14589,7 +14591,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseUfCrm1707997209 {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -14602,7 +14604,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseUfCrm1707997209 {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -14613,7 +14615,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseUfCrm1707997209 {
                             __f8 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -14626,7 +14628,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseUfCrm1707997209 {
                             __f9 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -14637,7 +14639,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseUfCrm1707997209 {
                             __f10 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -14667,11 +14669,11 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseUfCrm1707997209 {
     }
 }
 
-impl crate::runtime::loose::Loose for FieldsResponseUfCrm1707997209 {
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseUfCrm1707997209 {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -14749,7 +14751,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseUfCrm1707997236 {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -14762,7 +14764,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseUfCrm1707997236 {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -14775,7 +14777,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseUfCrm1707997236 {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -14788,7 +14790,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseUfCrm1707997236 {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -14801,7 +14803,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseUfCrm1707997236 {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -14814,7 +14816,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseUfCrm1707997236 {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -14827,7 +14829,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseUfCrm1707997236 {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -14840,7 +14842,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseUfCrm1707997236 {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -14851,7 +14853,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseUfCrm1707997236 {
                             __f8 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -14864,7 +14866,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseUfCrm1707997236 {
                             __f9 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -14875,7 +14877,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseUfCrm1707997236 {
                             __f10 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -14905,11 +14907,11 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseUfCrm1707997236 {
     }
 }
 
-impl crate::runtime::loose::Loose for FieldsResponseUfCrm1707997236 {
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseUfCrm1707997236 {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -14987,7 +14989,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseUfCrm1707997253 {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -15000,7 +15002,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseUfCrm1707997253 {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -15013,7 +15015,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseUfCrm1707997253 {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -15026,7 +15028,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseUfCrm1707997253 {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -15039,7 +15041,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseUfCrm1707997253 {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -15052,7 +15054,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseUfCrm1707997253 {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -15065,7 +15067,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseUfCrm1707997253 {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -15078,7 +15080,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseUfCrm1707997253 {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -15089,7 +15091,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseUfCrm1707997253 {
                             __f8 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -15102,7 +15104,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseUfCrm1707997253 {
                             __f9 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -15113,7 +15115,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseUfCrm1707997253 {
                             __f10 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -15143,11 +15145,11 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseUfCrm1707997253 {
     }
 }
 
-impl crate::runtime::loose::Loose for FieldsResponseUfCrm1707997253 {
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseUfCrm1707997253 {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -15211,7 +15213,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseXmlId {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -15224,7 +15226,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseXmlId {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -15237,7 +15239,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseXmlId {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -15250,7 +15252,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseXmlId {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -15263,7 +15265,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseXmlId {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -15274,7 +15276,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseXmlId {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -15285,7 +15287,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseXmlId {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -15311,17 +15313,17 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseXmlId {
     }
 }
 
-impl crate::runtime::loose::Loose for FieldsResponseXmlId {
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseXmlId {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl crate::runtime::Method for FieldsRequest {
+impl ::bitrix24_runtime::Method for FieldsRequest {
     const NAME: &'static str = "crm.requisite.fields";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = FieldsResponse;
 }
@@ -15330,9 +15332,9 @@ impl crate::runtime::Method for FieldsRequest {
 ///
 /// Scope `crm`; at most 2 calls per second.
 pub async fn get(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &GetRequest,
-) -> Result<GetResponse, crate::runtime::Error> {
+) -> Result<GetResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -15375,7 +15377,9 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         _ => {
@@ -15394,11 +15398,11 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for GetRequest {
+impl ::bitrix24_runtime::loose::Loose for GetRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -15749,7 +15753,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -15762,7 +15766,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -15781,7 +15785,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -15794,7 +15798,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -15807,7 +15811,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -15820,7 +15824,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -15833,7 +15837,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -15844,7 +15848,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f8 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -15863,7 +15867,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f10 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -15884,7 +15888,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f12 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -15949,7 +15953,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f20 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -15970,7 +15974,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f22 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -15983,7 +15987,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f23 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -16010,7 +16014,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f26 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -16133,7 +16137,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f42 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -16150,7 +16154,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f44 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -16197,7 +16201,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f50 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -16358,7 +16362,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f72 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -16369,7 +16373,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f73 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -16380,7 +16384,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f74 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -16474,17 +16478,17 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
     }
 }
 
-impl crate::runtime::loose::Loose for GetResponse {
+impl ::bitrix24_runtime::loose::Loose for GetResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl crate::runtime::Method for GetRequest {
+impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "crm.requisite.get";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = GetResponse;
 }
@@ -16495,9 +16499,9 @@ impl crate::runtime::Method for GetRequest {
 ///
 /// Pages of 50 rows: set `start` to the offset; the envelope's `next` and `total` say what is left.
 pub async fn list(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &ListRequest,
-) -> Result<crate::runtime::Envelope<ListResponse>, crate::runtime::Error> {
+) -> Result<::bitrix24_runtime::Envelope<ListResponse>, ::bitrix24_runtime::Error> {
     client.call_envelope(request).await
 }
 
@@ -16569,7 +16573,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -16592,20 +16596,20 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for ListRequest {
+impl ::bitrix24_runtime::loose::Loose for ListRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `crm.requisite.list`.
 pub type ListResponse = ::serde_json::Value;
 
-impl crate::runtime::Method for ListRequest {
+impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "crm.requisite.list";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::Start;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::Start;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["0"];
     type Response = ListResponse;
@@ -16615,9 +16619,9 @@ impl crate::runtime::Method for ListRequest {
 ///
 /// Scope `crm`; at most 2 calls per second.
 pub async fn update(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &UpdateRequest,
-) -> Result<UpdateResponse, crate::runtime::Error> {
+) -> Result<UpdateResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -16668,7 +16672,9 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             }
                             __f1 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         _ => {
@@ -16689,20 +16695,20 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for UpdateRequest {
+impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `crm.requisite.update`.
 pub type UpdateResponse = bool;
 
-impl crate::runtime::Method for UpdateRequest {
+impl ::bitrix24_runtime::Method for UpdateRequest {
     const NAME: &'static str = "crm.requisite.update";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = UpdateResponse;
 }

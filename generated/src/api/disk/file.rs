@@ -20,9 +20,9 @@
 ///
 /// Scope `disk`; at most 2 calls per second.
 pub async fn copy_to(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &CopyToRequest,
-) -> Result<CopyToResponse, crate::runtime::Error> {
+) -> Result<CopyToResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -68,7 +68,9 @@ impl<'de> ::serde::Deserialize<'de> for CopyToRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "targetFolderId" => {
@@ -79,7 +81,9 @@ impl<'de> ::serde::Deserialize<'de> for CopyToRequest {
                             }
                             __f1 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         _ => {
@@ -102,20 +106,20 @@ impl<'de> ::serde::Deserialize<'de> for CopyToRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for CopyToRequest {
+impl ::bitrix24_runtime::loose::Loose for CopyToRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `disk.file.copyTo`.
 pub type CopyToResponse = ::serde_json::Value;
 
-impl crate::runtime::Method for CopyToRequest {
+impl ::bitrix24_runtime::Method for CopyToRequest {
     const NAME: &'static str = "disk.file.copyTo";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "ERROR_ARGUMENT",
@@ -131,9 +135,9 @@ impl crate::runtime::Method for CopyToRequest {
 ///
 /// Scope `disk`; at most 2 calls per second.
 pub async fn delete(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &DeleteRequest,
-) -> Result<DeleteResponse, crate::runtime::Error> {
+) -> Result<DeleteResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -176,7 +180,9 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         _ => {
@@ -195,20 +201,20 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for DeleteRequest {
+impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `disk.file.delete`.
 pub type DeleteResponse = bool;
 
-impl crate::runtime::Method for DeleteRequest {
+impl ::bitrix24_runtime::Method for DeleteRequest {
     const NAME: &'static str = "disk.file.delete";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "ERROR_ARGUMENT",
@@ -223,9 +229,9 @@ impl crate::runtime::Method for DeleteRequest {
 ///
 /// Scope `disk`; at most 2 calls per second.
 pub async fn get(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &GetRequest,
-) -> Result<GetResponse, crate::runtime::Error> {
+) -> Result<GetResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -268,7 +274,9 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         _ => {
@@ -287,20 +295,20 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for GetRequest {
+impl ::bitrix24_runtime::loose::Loose for GetRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `disk.file.get`.
 pub type GetResponse = ::serde_json::Value;
 
-impl crate::runtime::Method for GetRequest {
+impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "disk.file.get";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "ERROR_ARGUMENT",
@@ -314,9 +322,9 @@ impl crate::runtime::Method for GetRequest {
 ///
 /// Scope `disk`; at most 2 calls per second.
 pub async fn get_external_link(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &GetExternalLinkRequest,
-) -> Result<GetExternalLinkResponse, crate::runtime::Error> {
+) -> Result<GetExternalLinkResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -359,7 +367,9 @@ impl<'de> ::serde::Deserialize<'de> for GetExternalLinkRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         _ => {
@@ -378,20 +388,20 @@ impl<'de> ::serde::Deserialize<'de> for GetExternalLinkRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for GetExternalLinkRequest {
+impl ::bitrix24_runtime::loose::Loose for GetExternalLinkRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `disk.file.getExternalLink`.
 pub type GetExternalLinkResponse = String;
 
-impl crate::runtime::Method for GetExternalLinkRequest {
+impl ::bitrix24_runtime::Method for GetExternalLinkRequest {
     const NAME: &'static str = "disk.file.getExternalLink";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "ERROR_ARGUMENT",
@@ -405,9 +415,9 @@ impl crate::runtime::Method for GetExternalLinkRequest {
 ///
 /// Scope `disk`; at most 2 calls per second.
 pub async fn get_fields(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &GetFieldsRequest,
-) -> Result<GetFieldsResponse, crate::runtime::Error> {
+) -> Result<GetFieldsResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -453,20 +463,20 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for GetFieldsRequest {
+impl ::bitrix24_runtime::loose::Loose for GetFieldsRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `disk.file.getFields`.
 pub type GetFieldsResponse = ::serde_json::Value;
 
-impl crate::runtime::Method for GetFieldsRequest {
+impl ::bitrix24_runtime::Method for GetFieldsRequest {
     const NAME: &'static str = "disk.file.getFields";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = GetFieldsResponse;
 }
@@ -477,9 +487,12 @@ impl crate::runtime::Method for GetFieldsRequest {
 ///
 /// Pages of 50 rows: set `start` to the offset; the envelope's `next` and `total` say what is left.
 pub async fn get_versions(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &GetVersionsRequest,
-) -> Result<crate::runtime::Envelope<GetVersionsResponse>, crate::runtime::Error> {
+) -> Result<
+    ::bitrix24_runtime::Envelope<GetVersionsResponse>,
+    ::bitrix24_runtime::Error,
+> {
     client.call_envelope(request).await
 }
 
@@ -534,7 +547,9 @@ impl<'de> ::serde::Deserialize<'de> for GetVersionsRequest {
                             }
                             __f1 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "start" => {
@@ -544,7 +559,7 @@ impl<'de> ::serde::Deserialize<'de> for GetVersionsRequest {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -566,20 +581,20 @@ impl<'de> ::serde::Deserialize<'de> for GetVersionsRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for GetVersionsRequest {
+impl ::bitrix24_runtime::loose::Loose for GetVersionsRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `disk.file.getVersions`.
 pub type GetVersionsResponse = ::serde_json::Value;
 
-impl crate::runtime::Method for GetVersionsRequest {
+impl ::bitrix24_runtime::Method for GetVersionsRequest {
     const NAME: &'static str = "disk.file.getVersions";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::Start;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::Start;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "ERROR_ARGUMENT",
@@ -593,9 +608,9 @@ impl crate::runtime::Method for GetVersionsRequest {
 ///
 /// Scope `disk`; at most 2 calls per second.
 pub async fn mark_deleted(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &MarkDeletedRequest,
-) -> Result<MarkDeletedResponse, crate::runtime::Error> {
+) -> Result<MarkDeletedResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -638,7 +653,9 @@ impl<'de> ::serde::Deserialize<'de> for MarkDeletedRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         _ => {
@@ -657,20 +674,20 @@ impl<'de> ::serde::Deserialize<'de> for MarkDeletedRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for MarkDeletedRequest {
+impl ::bitrix24_runtime::loose::Loose for MarkDeletedRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `disk.file.markDeleted`.
 pub type MarkDeletedResponse = ::serde_json::Value;
 
-impl crate::runtime::Method for MarkDeletedRequest {
+impl ::bitrix24_runtime::Method for MarkDeletedRequest {
     const NAME: &'static str = "disk.file.markDeleted";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "ERROR_ARGUMENT",
@@ -684,9 +701,9 @@ impl crate::runtime::Method for MarkDeletedRequest {
 ///
 /// Scope `disk`; at most 2 calls per second.
 pub async fn move_to(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &MoveToRequest,
-) -> Result<MoveToResponse, crate::runtime::Error> {
+) -> Result<MoveToResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -732,7 +749,9 @@ impl<'de> ::serde::Deserialize<'de> for MoveToRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "targetFolderId" => {
@@ -743,7 +762,9 @@ impl<'de> ::serde::Deserialize<'de> for MoveToRequest {
                             }
                             __f1 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         _ => {
@@ -766,20 +787,20 @@ impl<'de> ::serde::Deserialize<'de> for MoveToRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for MoveToRequest {
+impl ::bitrix24_runtime::loose::Loose for MoveToRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `disk.file.moveTo`.
 pub type MoveToResponse = ::serde_json::Value;
 
-impl crate::runtime::Method for MoveToRequest {
+impl ::bitrix24_runtime::Method for MoveToRequest {
     const NAME: &'static str = "disk.file.moveTo";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "ERROR_ARGUMENT",
@@ -795,9 +816,9 @@ impl crate::runtime::Method for MoveToRequest {
 ///
 /// Scope `disk`; at most 2 calls per second.
 pub async fn rename(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &RenameRequest,
-) -> Result<RenameResponse, crate::runtime::Error> {
+) -> Result<RenameResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -843,7 +864,9 @@ impl<'de> ::serde::Deserialize<'de> for RenameRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "newName" => {
@@ -853,7 +876,7 @@ impl<'de> ::serde::Deserialize<'de> for RenameRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -875,20 +898,20 @@ impl<'de> ::serde::Deserialize<'de> for RenameRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for RenameRequest {
+impl ::bitrix24_runtime::loose::Loose for RenameRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `disk.file.rename`.
 pub type RenameResponse = ::serde_json::Value;
 
-impl crate::runtime::Method for RenameRequest {
+impl ::bitrix24_runtime::Method for RenameRequest {
     const NAME: &'static str = "disk.file.rename";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "ERROR_ARGUMENT",
@@ -904,9 +927,9 @@ impl crate::runtime::Method for RenameRequest {
 ///
 /// Scope `disk`; at most 2 calls per second.
 pub async fn restore(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &RestoreRequest,
-) -> Result<RestoreResponse, crate::runtime::Error> {
+) -> Result<RestoreResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -949,7 +972,9 @@ impl<'de> ::serde::Deserialize<'de> for RestoreRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         _ => {
@@ -968,20 +993,20 @@ impl<'de> ::serde::Deserialize<'de> for RestoreRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for RestoreRequest {
+impl ::bitrix24_runtime::loose::Loose for RestoreRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `disk.file.restore`.
 pub type RestoreResponse = ::serde_json::Value;
 
-impl crate::runtime::Method for RestoreRequest {
+impl ::bitrix24_runtime::Method for RestoreRequest {
     const NAME: &'static str = "disk.file.restore";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "ERROR_ARGUMENT",
@@ -995,9 +1020,9 @@ impl crate::runtime::Method for RestoreRequest {
 ///
 /// Scope `disk`; at most 2 calls per second.
 pub async fn restore_from_version(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &RestoreFromVersionRequest,
-) -> Result<RestoreFromVersionResponse, crate::runtime::Error> {
+) -> Result<RestoreFromVersionResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -1043,7 +1068,9 @@ impl<'de> ::serde::Deserialize<'de> for RestoreFromVersionRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "versionId" => {
@@ -1054,7 +1081,9 @@ impl<'de> ::serde::Deserialize<'de> for RestoreFromVersionRequest {
                             }
                             __f1 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         _ => {
@@ -1075,20 +1104,20 @@ impl<'de> ::serde::Deserialize<'de> for RestoreFromVersionRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for RestoreFromVersionRequest {
+impl ::bitrix24_runtime::loose::Loose for RestoreFromVersionRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `disk.file.restoreFromVersion`.
 pub type RestoreFromVersionResponse = ::serde_json::Value;
 
-impl crate::runtime::Method for RestoreFromVersionRequest {
+impl ::bitrix24_runtime::Method for RestoreFromVersionRequest {
     const NAME: &'static str = "disk.file.restoreFromVersion";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "ERROR_ARGUMENT",
@@ -1106,9 +1135,9 @@ impl crate::runtime::Method for RestoreFromVersionRequest {
 ///
 /// Pages of 50 rows: set `start` to the offset; the envelope's `next` and `total` say what is left.
 pub async fn search(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &SearchRequest,
-) -> Result<crate::runtime::Envelope<SearchResponse>, crate::runtime::Error> {
+) -> Result<::bitrix24_runtime::Envelope<SearchResponse>, ::bitrix24_runtime::Error> {
     client.call_envelope(request).await
 }
 
@@ -1162,7 +1191,7 @@ impl<'de> ::serde::Deserialize<'de> for SearchRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<SearchRequestFilter>,
                                         >::default(),
                                     )?,
@@ -1175,7 +1204,7 @@ impl<'de> ::serde::Deserialize<'de> for SearchRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -1186,7 +1215,7 @@ impl<'de> ::serde::Deserialize<'de> for SearchRequest {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<SearchRequestType>,
                                         >::default(),
                                     )?,
@@ -1199,7 +1228,7 @@ impl<'de> ::serde::Deserialize<'de> for SearchRequest {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1223,11 +1252,11 @@ impl<'de> ::serde::Deserialize<'de> for SearchRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for SearchRequest {
+impl ::bitrix24_runtime::loose::Loose for SearchRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -1276,7 +1305,7 @@ impl<'de> ::serde::Deserialize<'de> for SearchRequestFilter {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1289,7 +1318,7 @@ impl<'de> ::serde::Deserialize<'de> for SearchRequestFilter {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1310,11 +1339,11 @@ impl<'de> ::serde::Deserialize<'de> for SearchRequestFilter {
     }
 }
 
-impl crate::runtime::loose::Loose for SearchRequestFilter {
+impl ::bitrix24_runtime::loose::Loose for SearchRequestFilter {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -1361,7 +1390,7 @@ impl<'de> ::serde::Deserialize<'de> for SearchRequestType {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "file" => Self::File,
@@ -1373,11 +1402,11 @@ impl<'de> ::serde::Deserialize<'de> for SearchRequestType {
     }
 }
 
-impl crate::runtime::loose::Loose for SearchRequestType {
+impl ::bitrix24_runtime::loose::Loose for SearchRequestType {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -1481,7 +1510,7 @@ impl<'de> ::serde::Deserialize<'de> for SearchResponseItem {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1494,7 +1523,7 @@ impl<'de> ::serde::Deserialize<'de> for SearchResponseItem {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1507,7 +1536,7 @@ impl<'de> ::serde::Deserialize<'de> for SearchResponseItem {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1520,7 +1549,7 @@ impl<'de> ::serde::Deserialize<'de> for SearchResponseItem {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1533,7 +1562,7 @@ impl<'de> ::serde::Deserialize<'de> for SearchResponseItem {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1546,7 +1575,7 @@ impl<'de> ::serde::Deserialize<'de> for SearchResponseItem {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1559,7 +1588,7 @@ impl<'de> ::serde::Deserialize<'de> for SearchResponseItem {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1572,7 +1601,7 @@ impl<'de> ::serde::Deserialize<'de> for SearchResponseItem {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1583,7 +1612,7 @@ impl<'de> ::serde::Deserialize<'de> for SearchResponseItem {
                             __f8 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1598,7 +1627,7 @@ impl<'de> ::serde::Deserialize<'de> for SearchResponseItem {
                             __f9 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1609,7 +1638,7 @@ impl<'de> ::serde::Deserialize<'de> for SearchResponseItem {
                             __f10 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1620,7 +1649,7 @@ impl<'de> ::serde::Deserialize<'de> for SearchResponseItem {
                             __f11 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1633,7 +1662,7 @@ impl<'de> ::serde::Deserialize<'de> for SearchResponseItem {
                             __f12 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1646,7 +1675,7 @@ impl<'de> ::serde::Deserialize<'de> for SearchResponseItem {
                             __f13 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1657,7 +1686,7 @@ impl<'de> ::serde::Deserialize<'de> for SearchResponseItem {
                             __f14 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1670,7 +1699,7 @@ impl<'de> ::serde::Deserialize<'de> for SearchResponseItem {
                             __f15 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1681,7 +1710,7 @@ impl<'de> ::serde::Deserialize<'de> for SearchResponseItem {
                             __f16 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1694,7 +1723,7 @@ impl<'de> ::serde::Deserialize<'de> for SearchResponseItem {
                             __f17 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1707,7 +1736,7 @@ impl<'de> ::serde::Deserialize<'de> for SearchResponseItem {
                             __f18 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1745,17 +1774,17 @@ impl<'de> ::serde::Deserialize<'de> for SearchResponseItem {
     }
 }
 
-impl crate::runtime::loose::Loose for SearchResponseItem {
+impl ::bitrix24_runtime::loose::Loose for SearchResponseItem {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl crate::runtime::Method for SearchRequest {
+impl ::bitrix24_runtime::Method for SearchRequest {
     const NAME: &'static str = "disk.file.search";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::Start;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::Start;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "ERROR_ARGUMENT",
@@ -1772,9 +1801,9 @@ impl crate::runtime::Method for SearchRequest {
 ///
 /// Scope `disk`; at most 2 calls per second.
 pub async fn upload_version(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &UploadVersionRequest,
-) -> Result<UploadVersionResponse, crate::runtime::Error> {
+) -> Result<UploadVersionResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -1828,7 +1857,9 @@ impl<'de> ::serde::Deserialize<'de> for UploadVersionRequest {
                             }
                             __f1 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         _ => {
@@ -1851,20 +1882,20 @@ impl<'de> ::serde::Deserialize<'de> for UploadVersionRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for UploadVersionRequest {
+impl ::bitrix24_runtime::loose::Loose for UploadVersionRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `disk.file.uploadVersion`.
 pub type UploadVersionResponse = ::serde_json::Value;
 
-impl crate::runtime::Method for UploadVersionRequest {
+impl ::bitrix24_runtime::Method for UploadVersionRequest {
     const NAME: &'static str = "disk.file.uploadVersion";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "ERROR_ARGUMENT",

@@ -20,9 +20,9 @@
 ///
 /// Scope `disk`; at most 2 calls per second.
 pub async fn add_sub_folder(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &AddSubFolderRequest,
-) -> Result<AddSubFolderResponse, crate::runtime::Error> {
+) -> Result<AddSubFolderResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -73,7 +73,9 @@ impl<'de> ::serde::Deserialize<'de> for AddSubFolderRequest {
                             }
                             __f1 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         _ => {
@@ -93,20 +95,20 @@ impl<'de> ::serde::Deserialize<'de> for AddSubFolderRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for AddSubFolderRequest {
+impl ::bitrix24_runtime::loose::Loose for AddSubFolderRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `disk.folder.addSubFolder`.
 pub type AddSubFolderResponse = ::serde_json::Value;
 
-impl crate::runtime::Method for AddSubFolderRequest {
+impl ::bitrix24_runtime::Method for AddSubFolderRequest {
     const NAME: &'static str = "disk.folder.addSubFolder";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "ERROR_ARGUMENT",
@@ -121,9 +123,9 @@ impl crate::runtime::Method for AddSubFolderRequest {
 ///
 /// Scope `disk`; at most 2 calls per second.
 pub async fn copy_to(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &CopyToRequest,
-) -> Result<CopyToResponse, crate::runtime::Error> {
+) -> Result<CopyToResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -169,7 +171,9 @@ impl<'de> ::serde::Deserialize<'de> for CopyToRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "targetFolderId" => {
@@ -180,7 +184,9 @@ impl<'de> ::serde::Deserialize<'de> for CopyToRequest {
                             }
                             __f1 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         _ => {
@@ -203,20 +209,20 @@ impl<'de> ::serde::Deserialize<'de> for CopyToRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for CopyToRequest {
+impl ::bitrix24_runtime::loose::Loose for CopyToRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `disk.folder.copyTo`.
 pub type CopyToResponse = ::serde_json::Value;
 
-impl crate::runtime::Method for CopyToRequest {
+impl ::bitrix24_runtime::Method for CopyToRequest {
     const NAME: &'static str = "disk.folder.copyTo";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "ERROR_ARGUMENT",
@@ -231,9 +237,9 @@ impl crate::runtime::Method for CopyToRequest {
 ///
 /// Scope `disk`; at most 2 calls per second.
 pub async fn delete_tree(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &DeleteTreeRequest,
-) -> Result<DeleteTreeResponse, crate::runtime::Error> {
+) -> Result<DeleteTreeResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -276,7 +282,9 @@ impl<'de> ::serde::Deserialize<'de> for DeleteTreeRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         _ => {
@@ -295,20 +303,20 @@ impl<'de> ::serde::Deserialize<'de> for DeleteTreeRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for DeleteTreeRequest {
+impl ::bitrix24_runtime::loose::Loose for DeleteTreeRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `disk.folder.deleteTree`.
 pub type DeleteTreeResponse = bool;
 
-impl crate::runtime::Method for DeleteTreeRequest {
+impl ::bitrix24_runtime::Method for DeleteTreeRequest {
     const NAME: &'static str = "disk.folder.deleteTree";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "ERROR_ARGUMENT",
@@ -323,9 +331,9 @@ impl crate::runtime::Method for DeleteTreeRequest {
 ///
 /// Scope `disk`; at most 2 calls per second.
 pub async fn get(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &GetRequest,
-) -> Result<GetResponse, crate::runtime::Error> {
+) -> Result<GetResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -368,7 +376,9 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         _ => {
@@ -387,20 +397,20 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for GetRequest {
+impl ::bitrix24_runtime::loose::Loose for GetRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `disk.folder.get`.
 pub type GetResponse = ::serde_json::Value;
 
-impl crate::runtime::Method for GetRequest {
+impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "disk.folder.get";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "ERROR_ARGUMENT",
@@ -416,9 +426,12 @@ impl crate::runtime::Method for GetRequest {
 ///
 /// Pages of 50 rows: set `start` to the offset; the envelope's `next` and `total` say what is left.
 pub async fn get_children(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &GetChildrenRequest,
-) -> Result<crate::runtime::Envelope<GetChildrenResponse>, crate::runtime::Error> {
+) -> Result<
+    ::bitrix24_runtime::Envelope<GetChildrenResponse>,
+    ::bitrix24_runtime::Error,
+> {
     client.call_envelope(request).await
 }
 
@@ -476,7 +489,9 @@ impl<'de> ::serde::Deserialize<'de> for GetChildrenRequest {
                             }
                             __f1 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "order" => {
@@ -492,7 +507,7 @@ impl<'de> ::serde::Deserialize<'de> for GetChildrenRequest {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -515,20 +530,20 @@ impl<'de> ::serde::Deserialize<'de> for GetChildrenRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for GetChildrenRequest {
+impl ::bitrix24_runtime::loose::Loose for GetChildrenRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `disk.folder.getChildren`.
 pub type GetChildrenResponse = ::serde_json::Value;
 
-impl crate::runtime::Method for GetChildrenRequest {
+impl ::bitrix24_runtime::Method for GetChildrenRequest {
     const NAME: &'static str = "disk.folder.getChildren";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::Start;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::Start;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["ERROR_ARGUMENT", "ERROR_NOT_FOUND"];
     type Response = GetChildrenResponse;
@@ -538,9 +553,9 @@ impl crate::runtime::Method for GetChildrenRequest {
 ///
 /// Scope `disk`; at most 2 calls per second.
 pub async fn get_external_link(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &GetExternalLinkRequest,
-) -> Result<GetExternalLinkResponse, crate::runtime::Error> {
+) -> Result<GetExternalLinkResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -583,7 +598,9 @@ impl<'de> ::serde::Deserialize<'de> for GetExternalLinkRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         _ => {
@@ -602,20 +619,20 @@ impl<'de> ::serde::Deserialize<'de> for GetExternalLinkRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for GetExternalLinkRequest {
+impl ::bitrix24_runtime::loose::Loose for GetExternalLinkRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `disk.folder.getExternalLink`.
 pub type GetExternalLinkResponse = String;
 
-impl crate::runtime::Method for GetExternalLinkRequest {
+impl ::bitrix24_runtime::Method for GetExternalLinkRequest {
     const NAME: &'static str = "disk.folder.getExternalLink";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "ERROR_ARGUMENT",
@@ -629,9 +646,9 @@ impl crate::runtime::Method for GetExternalLinkRequest {
 ///
 /// Scope `disk`; at most 2 calls per second.
 pub async fn get_fields(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &GetFieldsRequest,
-) -> Result<GetFieldsResponse, crate::runtime::Error> {
+) -> Result<GetFieldsResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -677,20 +694,20 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for GetFieldsRequest {
+impl ::bitrix24_runtime::loose::Loose for GetFieldsRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `disk.folder.getFields`.
 pub type GetFieldsResponse = ::serde_json::Value;
 
-impl crate::runtime::Method for GetFieldsRequest {
+impl ::bitrix24_runtime::Method for GetFieldsRequest {
     const NAME: &'static str = "disk.folder.getFields";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = GetFieldsResponse;
 }
@@ -699,9 +716,9 @@ impl crate::runtime::Method for GetFieldsRequest {
 ///
 /// Scope `disk`; at most 2 calls per second.
 pub async fn mark_deleted(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &MarkDeletedRequest,
-) -> Result<MarkDeletedResponse, crate::runtime::Error> {
+) -> Result<MarkDeletedResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -744,7 +761,9 @@ impl<'de> ::serde::Deserialize<'de> for MarkDeletedRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         _ => {
@@ -763,20 +782,20 @@ impl<'de> ::serde::Deserialize<'de> for MarkDeletedRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for MarkDeletedRequest {
+impl ::bitrix24_runtime::loose::Loose for MarkDeletedRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `disk.folder.markDeleted`.
 pub type MarkDeletedResponse = ::serde_json::Value;
 
-impl crate::runtime::Method for MarkDeletedRequest {
+impl ::bitrix24_runtime::Method for MarkDeletedRequest {
     const NAME: &'static str = "disk.folder.markDeleted";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "ERROR_ARGUMENT",
@@ -791,9 +810,9 @@ impl crate::runtime::Method for MarkDeletedRequest {
 ///
 /// Scope `disk`; at most 2 calls per second.
 pub async fn move_to(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &MoveToRequest,
-) -> Result<MoveToResponse, crate::runtime::Error> {
+) -> Result<MoveToResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -839,7 +858,9 @@ impl<'de> ::serde::Deserialize<'de> for MoveToRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "targetFolderId" => {
@@ -850,7 +871,9 @@ impl<'de> ::serde::Deserialize<'de> for MoveToRequest {
                             }
                             __f1 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         _ => {
@@ -873,20 +896,20 @@ impl<'de> ::serde::Deserialize<'de> for MoveToRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for MoveToRequest {
+impl ::bitrix24_runtime::loose::Loose for MoveToRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `disk.folder.moveTo`.
 pub type MoveToResponse = ::serde_json::Value;
 
-impl crate::runtime::Method for MoveToRequest {
+impl ::bitrix24_runtime::Method for MoveToRequest {
     const NAME: &'static str = "disk.folder.moveTo";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "ERROR_ARGUMENT",
@@ -901,9 +924,9 @@ impl crate::runtime::Method for MoveToRequest {
 ///
 /// Scope `disk`; at most 2 calls per second.
 pub async fn rename(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &RenameRequest,
-) -> Result<RenameResponse, crate::runtime::Error> {
+) -> Result<RenameResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -949,7 +972,9 @@ impl<'de> ::serde::Deserialize<'de> for RenameRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "newName" => {
@@ -959,7 +984,7 @@ impl<'de> ::serde::Deserialize<'de> for RenameRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -981,20 +1006,20 @@ impl<'de> ::serde::Deserialize<'de> for RenameRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for RenameRequest {
+impl ::bitrix24_runtime::loose::Loose for RenameRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `disk.folder.rename`.
 pub type RenameResponse = ::serde_json::Value;
 
-impl crate::runtime::Method for RenameRequest {
+impl ::bitrix24_runtime::Method for RenameRequest {
     const NAME: &'static str = "disk.folder.rename";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "ERROR_ARGUMENT",
@@ -1008,9 +1033,9 @@ impl crate::runtime::Method for RenameRequest {
 ///
 /// Scope `disk`; at most 2 calls per second.
 pub async fn restore(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &RestoreRequest,
-) -> Result<RestoreResponse, crate::runtime::Error> {
+) -> Result<RestoreResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -1053,7 +1078,9 @@ impl<'de> ::serde::Deserialize<'de> for RestoreRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         _ => {
@@ -1072,20 +1099,20 @@ impl<'de> ::serde::Deserialize<'de> for RestoreRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for RestoreRequest {
+impl ::bitrix24_runtime::loose::Loose for RestoreRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `disk.folder.restore`.
 pub type RestoreResponse = ::serde_json::Value;
 
-impl crate::runtime::Method for RestoreRequest {
+impl ::bitrix24_runtime::Method for RestoreRequest {
     const NAME: &'static str = "disk.folder.restore";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "ERROR_ARGUMENT",
@@ -1099,9 +1126,9 @@ impl crate::runtime::Method for RestoreRequest {
 ///
 /// Scope `disk`; at most 2 calls per second.
 pub async fn share_to_user(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &ShareToUserRequest,
-) -> Result<ShareToUserResponse, crate::runtime::Error> {
+) -> Result<ShareToUserResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -1150,7 +1177,9 @@ impl<'de> ::serde::Deserialize<'de> for ShareToUserRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "taskName" => {
@@ -1160,7 +1189,7 @@ impl<'de> ::serde::Deserialize<'de> for ShareToUserRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             ShareToUserRequestTaskName,
                                         >::default(),
                                     )?,
@@ -1172,7 +1201,9 @@ impl<'de> ::serde::Deserialize<'de> for ShareToUserRequest {
                             }
                             __f2 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         _ => {
@@ -1195,11 +1226,11 @@ impl<'de> ::serde::Deserialize<'de> for ShareToUserRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for ShareToUserRequest {
+impl ::bitrix24_runtime::loose::Loose for ShareToUserRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -1249,7 +1280,7 @@ impl<'de> ::serde::Deserialize<'de> for ShareToUserRequestTaskName {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "disk_access_read" => Self::DiskAccessRead,
@@ -1262,20 +1293,20 @@ impl<'de> ::serde::Deserialize<'de> for ShareToUserRequestTaskName {
     }
 }
 
-impl crate::runtime::loose::Loose for ShareToUserRequestTaskName {
+impl ::bitrix24_runtime::loose::Loose for ShareToUserRequestTaskName {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
 /// The `result` of `disk.folder.shareToUser`.
 pub type ShareToUserResponse = bool;
 
-impl crate::runtime::Method for ShareToUserRequest {
+impl ::bitrix24_runtime::Method for ShareToUserRequest {
     const NAME: &'static str = "disk.folder.shareToUser";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "ERROR_ARGUMENT",
@@ -1289,9 +1320,9 @@ impl crate::runtime::Method for ShareToUserRequest {
 ///
 /// Scope `disk`; at most 2 calls per second.
 pub async fn upload_file(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &UploadFileRequest,
-) -> Result<UploadFileResponse, crate::runtime::Error> {
+) -> Result<UploadFileResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -1365,7 +1396,7 @@ impl<'de> ::serde::Deserialize<'de> for UploadFileRequest {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -1375,7 +1406,9 @@ impl<'de> ::serde::Deserialize<'de> for UploadFileRequest {
                             }
                             __f3 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "rights" => {
@@ -1404,20 +1437,20 @@ impl<'de> ::serde::Deserialize<'de> for UploadFileRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for UploadFileRequest {
+impl ::bitrix24_runtime::loose::Loose for UploadFileRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `disk.folder.uploadFile`.
 pub type UploadFileResponse = ::serde_json::Value;
 
-impl crate::runtime::Method for UploadFileRequest {
+impl ::bitrix24_runtime::Method for UploadFileRequest {
     const NAME: &'static str = "disk.folder.uploadFile";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "ERROR_ARGUMENT",

@@ -8,9 +8,9 @@
 ///
 /// Scope `disk`; at most 2 calls per second.
 pub async fn get_tasks(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &GetTasksRequest,
-) -> Result<GetTasksResponse, crate::runtime::Error> {
+) -> Result<GetTasksResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -56,20 +56,20 @@ impl<'de> ::serde::Deserialize<'de> for GetTasksRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for GetTasksRequest {
+impl ::bitrix24_runtime::loose::Loose for GetTasksRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `disk.rights.getTasks`.
 pub type GetTasksResponse = ::serde_json::Value;
 
-impl crate::runtime::Method for GetTasksRequest {
+impl ::bitrix24_runtime::Method for GetTasksRequest {
     const NAME: &'static str = "disk.rights.getTasks";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = GetTasksResponse;
 }

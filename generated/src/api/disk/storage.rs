@@ -16,9 +16,9 @@
 ///
 /// Scope `disk`; at most 2 calls per second.
 pub async fn add_folder(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &AddFolderRequest,
-) -> Result<AddFolderResponse, crate::runtime::Error> {
+) -> Result<AddFolderResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -72,7 +72,9 @@ impl<'de> ::serde::Deserialize<'de> for AddFolderRequest {
                             }
                             __f1 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "rights" => {
@@ -99,20 +101,20 @@ impl<'de> ::serde::Deserialize<'de> for AddFolderRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for AddFolderRequest {
+impl ::bitrix24_runtime::loose::Loose for AddFolderRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `disk.storage.addFolder`.
 pub type AddFolderResponse = ::serde_json::Value;
 
-impl crate::runtime::Method for AddFolderRequest {
+impl ::bitrix24_runtime::Method for AddFolderRequest {
     const NAME: &'static str = "disk.storage.addFolder";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "ERROR_ARGUMENT",
@@ -127,9 +129,9 @@ impl crate::runtime::Method for AddFolderRequest {
 ///
 /// Scope `disk`; at most 2 calls per second.
 pub async fn get(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &GetRequest,
-) -> Result<GetResponse, crate::runtime::Error> {
+) -> Result<GetResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -172,7 +174,9 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         _ => {
@@ -191,20 +195,20 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for GetRequest {
+impl ::bitrix24_runtime::loose::Loose for GetRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `disk.storage.get`.
 pub type GetResponse = ::serde_json::Value;
 
-impl crate::runtime::Method for GetRequest {
+impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "disk.storage.get";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "ERROR_ARGUMENT",
@@ -220,9 +224,12 @@ impl crate::runtime::Method for GetRequest {
 ///
 /// Pages of 50 rows: set `start` to the offset; the envelope's `next` and `total` say what is left.
 pub async fn get_children(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &GetChildrenRequest,
-) -> Result<crate::runtime::Envelope<GetChildrenResponse>, crate::runtime::Error> {
+) -> Result<
+    ::bitrix24_runtime::Envelope<GetChildrenResponse>,
+    ::bitrix24_runtime::Error,
+> {
     client.call_envelope(request).await
 }
 
@@ -280,7 +287,9 @@ impl<'de> ::serde::Deserialize<'de> for GetChildrenRequest {
                             }
                             __f1 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "order" => {
@@ -296,7 +305,7 @@ impl<'de> ::serde::Deserialize<'de> for GetChildrenRequest {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -319,20 +328,20 @@ impl<'de> ::serde::Deserialize<'de> for GetChildrenRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for GetChildrenRequest {
+impl ::bitrix24_runtime::loose::Loose for GetChildrenRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `disk.storage.getChildren`.
 pub type GetChildrenResponse = ::serde_json::Value;
 
-impl crate::runtime::Method for GetChildrenRequest {
+impl ::bitrix24_runtime::Method for GetChildrenRequest {
     const NAME: &'static str = "disk.storage.getChildren";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::Start;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::Start;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["ERROR_ARGUMENT", "ERROR_NOT_FOUND"];
     type Response = GetChildrenResponse;
@@ -342,9 +351,9 @@ impl crate::runtime::Method for GetChildrenRequest {
 ///
 /// Scope `disk`; at most 2 calls per second.
 pub async fn get_fields(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &GetFieldsRequest,
-) -> Result<GetFieldsResponse, crate::runtime::Error> {
+) -> Result<GetFieldsResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -390,20 +399,20 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for GetFieldsRequest {
+impl ::bitrix24_runtime::loose::Loose for GetFieldsRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `disk.storage.getFields`.
 pub type GetFieldsResponse = ::serde_json::Value;
 
-impl crate::runtime::Method for GetFieldsRequest {
+impl ::bitrix24_runtime::Method for GetFieldsRequest {
     const NAME: &'static str = "disk.storage.getFields";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = GetFieldsResponse;
 }
@@ -412,9 +421,9 @@ impl crate::runtime::Method for GetFieldsRequest {
 ///
 /// Scope `disk`; at most 2 calls per second.
 pub async fn get_for_app(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &GetForAppRequest,
-) -> Result<GetForAppResponse, crate::runtime::Error> {
+) -> Result<GetForAppResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -460,20 +469,20 @@ impl<'de> ::serde::Deserialize<'de> for GetForAppRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for GetForAppRequest {
+impl ::bitrix24_runtime::loose::Loose for GetForAppRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `disk.storage.getForApp`.
 pub type GetForAppResponse = ::serde_json::Value;
 
-impl crate::runtime::Method for GetForAppRequest {
+impl ::bitrix24_runtime::Method for GetForAppRequest {
     const NAME: &'static str = "disk.storage.getForApp";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["ACCESS_DENIED", "ERROR_NOT_FOUND"];
     type Response = GetForAppResponse;
@@ -485,9 +494,9 @@ impl crate::runtime::Method for GetForAppRequest {
 ///
 /// Pages of 50 rows: set `start` to the offset; the envelope's `next` and `total` say what is left.
 pub async fn get_list(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &GetListRequest,
-) -> Result<crate::runtime::Envelope<GetListResponse>, crate::runtime::Error> {
+) -> Result<::bitrix24_runtime::Envelope<GetListResponse>, ::bitrix24_runtime::Error> {
     client.call_envelope(request).await
 }
 
@@ -550,7 +559,7 @@ impl<'de> ::serde::Deserialize<'de> for GetListRequest {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -572,20 +581,20 @@ impl<'de> ::serde::Deserialize<'de> for GetListRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for GetListRequest {
+impl ::bitrix24_runtime::loose::Loose for GetListRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `disk.storage.getList`.
 pub type GetListResponse = ::serde_json::Value;
 
-impl crate::runtime::Method for GetListRequest {
+impl ::bitrix24_runtime::Method for GetListRequest {
     const NAME: &'static str = "disk.storage.getList";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::Start;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::Start;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = GetListResponse;
 }
@@ -594,9 +603,9 @@ impl crate::runtime::Method for GetListRequest {
 ///
 /// Scope `disk`; at most 2 calls per second.
 pub async fn get_types(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &GetTypesRequest,
-) -> Result<GetTypesResponse, crate::runtime::Error> {
+) -> Result<GetTypesResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -642,20 +651,20 @@ impl<'de> ::serde::Deserialize<'de> for GetTypesRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for GetTypesRequest {
+impl ::bitrix24_runtime::loose::Loose for GetTypesRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `disk.storage.getTypes`.
 pub type GetTypesResponse = ::serde_json::Value;
 
-impl crate::runtime::Method for GetTypesRequest {
+impl ::bitrix24_runtime::Method for GetTypesRequest {
     const NAME: &'static str = "disk.storage.getTypes";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = GetTypesResponse;
 }
@@ -664,9 +673,9 @@ impl crate::runtime::Method for GetTypesRequest {
 ///
 /// Scope `disk`; at most 2 calls per second.
 pub async fn rename(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &RenameRequest,
-) -> Result<RenameResponse, crate::runtime::Error> {
+) -> Result<RenameResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -712,7 +721,9 @@ impl<'de> ::serde::Deserialize<'de> for RenameRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "newName" => {
@@ -722,7 +733,7 @@ impl<'de> ::serde::Deserialize<'de> for RenameRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -744,20 +755,20 @@ impl<'de> ::serde::Deserialize<'de> for RenameRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for RenameRequest {
+impl ::bitrix24_runtime::loose::Loose for RenameRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `disk.storage.rename`.
 pub type RenameResponse = ::serde_json::Value;
 
-impl crate::runtime::Method for RenameRequest {
+impl ::bitrix24_runtime::Method for RenameRequest {
     const NAME: &'static str = "disk.storage.rename";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["ERROR_NOT_FOUND", "ACCESS_DENIED"];
     type Response = RenameResponse;
@@ -767,9 +778,9 @@ impl crate::runtime::Method for RenameRequest {
 ///
 /// Scope `disk`; at most 2 calls per second.
 pub async fn upload_file(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &UploadFileRequest,
-) -> Result<UploadFileResponse, crate::runtime::Error> {
+) -> Result<UploadFileResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -840,7 +851,7 @@ impl<'de> ::serde::Deserialize<'de> for UploadFileRequest {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -850,7 +861,9 @@ impl<'de> ::serde::Deserialize<'de> for UploadFileRequest {
                             }
                             __f3 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "rights" => {
@@ -882,20 +895,20 @@ impl<'de> ::serde::Deserialize<'de> for UploadFileRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for UploadFileRequest {
+impl ::bitrix24_runtime::loose::Loose for UploadFileRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `disk.storage.uploadFile`.
 pub type UploadFileResponse = ::serde_json::Value;
 
-impl crate::runtime::Method for UploadFileRequest {
+impl ::bitrix24_runtime::Method for UploadFileRequest {
     const NAME: &'static str = "disk.storage.uploadFile";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "ERROR_ARGUMENT",

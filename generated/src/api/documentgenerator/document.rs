@@ -14,9 +14,9 @@
 ///
 /// Scope `documentgenerator`; at most 2 calls per second.
 pub async fn add(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &AddRequest,
-) -> Result<AddResponse, crate::runtime::Error> {
+) -> Result<AddResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -75,7 +75,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<AddRequestFields>,
                                         >::default(),
                                     )?,
@@ -90,7 +90,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -103,7 +103,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<AddRequestStampsEnabled>,
                                         >::default(),
                                     )?,
@@ -117,7 +117,9 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             }
                             __f3 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "value" => {
@@ -127,7 +129,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -138,7 +140,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<AddRequestValues>,
                                         >::default(),
                                     )?,
@@ -167,11 +169,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequest {
+impl ::bitrix24_runtime::loose::Loose for AddRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -230,7 +232,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -241,7 +243,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -252,7 +254,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<AddRequestFieldsType>,
                                         >::default(),
                                     )?,
@@ -277,11 +279,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequestFields {
+impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -325,7 +327,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsType {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "DATE" => Self::Date,
@@ -336,11 +338,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsType {
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequestFieldsType {
+impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsType {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -378,7 +380,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestStampsEnabled {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: i64 = crate::runtime::loose::de(deserializer)?;
+        let value: i64 = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value {
                 1 => Self::V1,
@@ -389,11 +391,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestStampsEnabled {
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequestStampsEnabled {
+impl ::bitrix24_runtime::loose::Loose for AddRequestStampsEnabled {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -442,7 +444,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestValues {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -455,7 +457,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestValues {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -476,11 +478,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestValues {
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequestValues {
+impl ::bitrix24_runtime::loose::Loose for AddRequestValues {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -525,7 +527,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<AddResponseDocument>,
                                         >::default(),
                                     )?,
@@ -547,11 +549,11 @@ impl<'de> ::serde::Deserialize<'de> for AddResponse {
     }
 }
 
-impl crate::runtime::loose::Loose for AddResponse {
+impl ::bitrix24_runtime::loose::Loose for AddResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -650,7 +652,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseDocument {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -663,7 +665,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseDocument {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -676,7 +678,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseDocument {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -689,7 +691,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseDocument {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -702,7 +704,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseDocument {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -713,7 +715,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseDocument {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -726,7 +728,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseDocument {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -737,7 +739,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseDocument {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -748,7 +750,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseDocument {
                             __f8 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -761,7 +763,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseDocument {
                             __f9 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -772,7 +774,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseDocument {
                             __f10 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -785,7 +787,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseDocument {
                             __f11 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -798,7 +800,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseDocument {
                             __f12 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -809,7 +811,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseDocument {
                             __f13 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -822,7 +824,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseDocument {
                             __f14 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -835,7 +837,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseDocument {
                             __f15 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -846,7 +848,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseDocument {
                             __f16 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -857,7 +859,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseDocument {
                             __f17 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<AddResponseDocumentValues>,
                                         >::default(),
                                     )?,
@@ -896,11 +898,11 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseDocument {
     }
 }
 
-impl crate::runtime::loose::Loose for AddResponseDocument {
+impl ::bitrix24_runtime::loose::Loose for AddResponseDocument {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -949,7 +951,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseDocumentValues {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -962,7 +964,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseDocumentValues {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -983,17 +985,17 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseDocumentValues {
     }
 }
 
-impl crate::runtime::loose::Loose for AddResponseDocumentValues {
+impl ::bitrix24_runtime::loose::Loose for AddResponseDocumentValues {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl crate::runtime::Method for AddRequest {
+impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "documentgenerator.document.add";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["100", "0", "DOCGEN_ACCESS_ERROR"];
     type Response = AddResponse;
@@ -1003,9 +1005,9 @@ impl crate::runtime::Method for AddRequest {
 ///
 /// Scope `documentgenerator`; at most 2 calls per second.
 pub async fn delete(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &DeleteRequest,
-) -> Result<DeleteResponse, crate::runtime::Error> {
+) -> Result<DeleteResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -1048,7 +1050,9 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         _ => {
@@ -1067,20 +1071,20 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for DeleteRequest {
+impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `documentgenerator.document.delete`.
 pub type DeleteResponse = ::serde_json::Value;
 
-impl crate::runtime::Method for DeleteRequest {
+impl ::bitrix24_runtime::Method for DeleteRequest {
     const NAME: &'static str = "documentgenerator.document.delete";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["100", "0"];
     type Response = DeleteResponse;
@@ -1090,9 +1094,9 @@ impl crate::runtime::Method for DeleteRequest {
 ///
 /// Scope `documentgenerator`; at most 2 calls per second.
 pub async fn enablepublicurl(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &EnablepublicurlRequest,
-) -> Result<EnablepublicurlResponse, crate::runtime::Error> {
+) -> Result<EnablepublicurlResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -1138,7 +1142,9 @@ impl<'de> ::serde::Deserialize<'de> for EnablepublicurlRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "status" => {
@@ -1148,7 +1154,7 @@ impl<'de> ::serde::Deserialize<'de> for EnablepublicurlRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<EnablepublicurlRequestStatus>,
                                         >::default(),
                                     )?,
@@ -1171,11 +1177,11 @@ impl<'de> ::serde::Deserialize<'de> for EnablepublicurlRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for EnablepublicurlRequest {
+impl ::bitrix24_runtime::loose::Loose for EnablepublicurlRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -1213,7 +1219,7 @@ impl<'de> ::serde::Deserialize<'de> for EnablepublicurlRequestStatus {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: i64 = crate::runtime::loose::de(deserializer)?;
+        let value: i64 = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value {
                 1 => Self::V1,
@@ -1224,11 +1230,11 @@ impl<'de> ::serde::Deserialize<'de> for EnablepublicurlRequestStatus {
     }
 }
 
-impl crate::runtime::loose::Loose for EnablepublicurlRequestStatus {
+impl ::bitrix24_runtime::loose::Loose for EnablepublicurlRequestStatus {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -1275,7 +1281,7 @@ impl<'de> ::serde::Deserialize<'de> for EnablepublicurlResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1295,17 +1301,17 @@ impl<'de> ::serde::Deserialize<'de> for EnablepublicurlResponse {
     }
 }
 
-impl crate::runtime::loose::Loose for EnablepublicurlResponse {
+impl ::bitrix24_runtime::loose::Loose for EnablepublicurlResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl crate::runtime::Method for EnablepublicurlRequest {
+impl ::bitrix24_runtime::Method for EnablepublicurlRequest {
     const NAME: &'static str = "documentgenerator.document.enablepublicurl";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["100", "0"];
     type Response = EnablepublicurlResponse;
@@ -1315,9 +1321,9 @@ impl crate::runtime::Method for EnablepublicurlRequest {
 ///
 /// Scope `documentgenerator`; at most 2 calls per second.
 pub async fn get(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &GetRequest,
-) -> Result<GetResponse, crate::runtime::Error> {
+) -> Result<GetResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -1360,7 +1366,9 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         _ => {
@@ -1379,11 +1387,11 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for GetRequest {
+impl ::bitrix24_runtime::loose::Loose for GetRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -1428,7 +1436,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetResponseDocument>,
                                         >::default(),
                                     )?,
@@ -1450,11 +1458,11 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
     }
 }
 
-impl crate::runtime::loose::Loose for GetResponse {
+impl ::bitrix24_runtime::loose::Loose for GetResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -1598,7 +1606,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseDocument {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1611,7 +1619,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseDocument {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1624,7 +1632,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseDocument {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1637,7 +1645,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseDocument {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1650,7 +1658,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseDocument {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1661,7 +1669,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseDocument {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1672,7 +1680,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseDocument {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1683,7 +1691,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseDocument {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1694,7 +1702,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseDocument {
                             __f8 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1707,7 +1715,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseDocument {
                             __f9 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1720,7 +1728,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseDocument {
                             __f10 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -1731,7 +1739,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseDocument {
                             __f11 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1742,7 +1750,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseDocument {
                             __f12 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1753,7 +1761,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseDocument {
                             __f13 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1766,7 +1774,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseDocument {
                             __f14 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1777,7 +1785,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseDocument {
                             __f15 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1790,7 +1798,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseDocument {
                             __f16 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1801,7 +1809,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseDocument {
                             __f17 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1814,7 +1822,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseDocument {
                             __f18 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1827,7 +1835,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseDocument {
                             __f19 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetResponseDocumentPublicUrlView>,
                                         >::default(),
                                     )?,
@@ -1840,7 +1848,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseDocument {
                             __f20 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1853,7 +1861,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseDocument {
                             __f21 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -1866,7 +1874,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseDocument {
                             __f22 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1877,7 +1885,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseDocument {
                             __f23 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1892,7 +1900,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseDocument {
                             __f24 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1907,7 +1915,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseDocument {
                             __f25 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1922,7 +1930,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseDocument {
                             __f26 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1935,7 +1943,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseDocument {
                             __f27 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1948,7 +1956,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseDocument {
                             __f28 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1959,7 +1967,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseDocument {
                             __f29 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1970,7 +1978,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseDocument {
                             __f30 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetResponseDocumentValues>,
                                         >::default(),
                                     )?,
@@ -2022,11 +2030,11 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseDocument {
     }
 }
 
-impl crate::runtime::loose::Loose for GetResponseDocument {
+impl ::bitrix24_runtime::loose::Loose for GetResponseDocument {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -2071,7 +2079,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseDocumentPublicUrlView {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2091,11 +2099,11 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseDocumentPublicUrlView {
     }
 }
 
-impl crate::runtime::loose::Loose for GetResponseDocumentPublicUrlView {
+impl ::bitrix24_runtime::loose::Loose for GetResponseDocumentPublicUrlView {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -2144,7 +2152,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseDocumentValues {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2157,7 +2165,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseDocumentValues {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -2178,17 +2186,17 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseDocumentValues {
     }
 }
 
-impl crate::runtime::loose::Loose for GetResponseDocumentValues {
+impl ::bitrix24_runtime::loose::Loose for GetResponseDocumentValues {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl crate::runtime::Method for GetRequest {
+impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "documentgenerator.document.get";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["100", "0"];
     type Response = GetResponse;
@@ -2198,9 +2206,9 @@ impl crate::runtime::Method for GetRequest {
 ///
 /// Scope `documentgenerator`; at most 2 calls per second.
 pub async fn getfields(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &GetfieldsRequest,
-) -> Result<GetfieldsResponse, crate::runtime::Error> {
+) -> Result<GetfieldsResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -2246,7 +2254,9 @@ impl<'de> ::serde::Deserialize<'de> for GetfieldsRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "values" => {
@@ -2272,11 +2282,11 @@ impl<'de> ::serde::Deserialize<'de> for GetfieldsRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for GetfieldsRequest {
+impl ::bitrix24_runtime::loose::Loose for GetfieldsRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -2323,7 +2333,7 @@ impl<'de> ::serde::Deserialize<'de> for GetfieldsResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetfieldsResponseDocumentFields>,
                                         >::default(),
                                     )?,
@@ -2345,11 +2355,11 @@ impl<'de> ::serde::Deserialize<'de> for GetfieldsResponse {
     }
 }
 
-impl crate::runtime::loose::Loose for GetfieldsResponse {
+impl ::bitrix24_runtime::loose::Loose for GetfieldsResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -2411,7 +2421,7 @@ impl<'de> ::serde::Deserialize<'de> for GetfieldsResponseDocumentFields {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2422,7 +2432,7 @@ impl<'de> ::serde::Deserialize<'de> for GetfieldsResponseDocumentFields {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2439,7 +2449,7 @@ impl<'de> ::serde::Deserialize<'de> for GetfieldsResponseDocumentFields {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetfieldsResponseDocumentFieldsRequired>,
                                         >::default(),
                                     )?,
@@ -2452,7 +2462,7 @@ impl<'de> ::serde::Deserialize<'de> for GetfieldsResponseDocumentFields {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2463,7 +2473,7 @@ impl<'de> ::serde::Deserialize<'de> for GetfieldsResponseDocumentFields {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2474,7 +2484,7 @@ impl<'de> ::serde::Deserialize<'de> for GetfieldsResponseDocumentFields {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2500,11 +2510,11 @@ impl<'de> ::serde::Deserialize<'de> for GetfieldsResponseDocumentFields {
     }
 }
 
-impl crate::runtime::loose::Loose for GetfieldsResponseDocumentFields {
+impl ::bitrix24_runtime::loose::Loose for GetfieldsResponseDocumentFields {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -2548,7 +2558,7 @@ impl<'de> ::serde::Deserialize<'de> for GetfieldsResponseDocumentFieldsRequired 
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -2559,17 +2569,17 @@ impl<'de> ::serde::Deserialize<'de> for GetfieldsResponseDocumentFieldsRequired 
     }
 }
 
-impl crate::runtime::loose::Loose for GetfieldsResponseDocumentFieldsRequired {
+impl ::bitrix24_runtime::loose::Loose for GetfieldsResponseDocumentFieldsRequired {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
-impl crate::runtime::Method for GetfieldsRequest {
+impl ::bitrix24_runtime::Method for GetfieldsRequest {
     const NAME: &'static str = "documentgenerator.document.getfields";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["100", "0"];
     type Response = GetfieldsResponse;
@@ -2581,9 +2591,9 @@ impl crate::runtime::Method for GetfieldsRequest {
 ///
 /// Pages of 50 rows: set `start` to the offset; the envelope's `next` and `total` say what is left.
 pub async fn list(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &ListRequest,
-) -> Result<crate::runtime::Envelope<ListResponse>, crate::runtime::Error> {
+) -> Result<::bitrix24_runtime::Envelope<ListResponse>, ::bitrix24_runtime::Error> {
     client.call_envelope(request).await
 }
 
@@ -2649,7 +2659,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<Vec<ListRequestSelectItem>>,
                                         >::default(),
                                     )?,
@@ -2662,7 +2672,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -2685,11 +2695,11 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for ListRequest {
+impl ::bitrix24_runtime::loose::Loose for ListRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -2776,7 +2786,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestSelectItem {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2789,7 +2799,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestSelectItem {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -2800,7 +2810,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestSelectItem {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -2811,7 +2821,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestSelectItem {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -2822,7 +2832,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestSelectItem {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -2833,7 +2843,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestSelectItem {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2844,7 +2854,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestSelectItem {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -2855,7 +2865,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestSelectItem {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2868,7 +2878,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestSelectItem {
                             __f8 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -2879,7 +2889,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestSelectItem {
                             __f9 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2892,7 +2902,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestSelectItem {
                             __f10 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2905,7 +2915,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestSelectItem {
                             __f11 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -2916,7 +2926,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestSelectItem {
                             __f12 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2927,7 +2937,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestSelectItem {
                             __f13 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<ListRequestSelectItemValues>,
                                         >::default(),
                                     )?,
@@ -2962,11 +2972,11 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestSelectItem {
     }
 }
 
-impl crate::runtime::loose::Loose for ListRequestSelectItem {
+impl ::bitrix24_runtime::loose::Loose for ListRequestSelectItem {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -3015,7 +3025,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestSelectItemValues {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3028,7 +3038,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestSelectItemValues {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -3049,11 +3059,11 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestSelectItemValues {
     }
 }
 
-impl crate::runtime::loose::Loose for ListRequestSelectItemValues {
+impl ::bitrix24_runtime::loose::Loose for ListRequestSelectItemValues {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -3100,7 +3110,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<Vec<ListResponseDocumentsItem>>,
                                         >::default(),
                                     )?,
@@ -3122,11 +3132,11 @@ impl<'de> ::serde::Deserialize<'de> for ListResponse {
     }
 }
 
-impl crate::runtime::loose::Loose for ListResponse {
+impl ::bitrix24_runtime::loose::Loose for ListResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -3234,7 +3244,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseDocumentsItem {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3247,7 +3257,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseDocumentsItem {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3260,7 +3270,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseDocumentsItem {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3273,7 +3283,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseDocumentsItem {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3284,7 +3294,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseDocumentsItem {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -3295,7 +3305,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseDocumentsItem {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3306,7 +3316,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseDocumentsItem {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -3317,7 +3327,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseDocumentsItem {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3330,7 +3340,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseDocumentsItem {
                             __f8 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3341,7 +3351,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseDocumentsItem {
                             __f9 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3352,7 +3362,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseDocumentsItem {
                             __f10 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -3363,7 +3373,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseDocumentsItem {
                             __f11 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3376,7 +3386,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseDocumentsItem {
                             __f12 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3387,7 +3397,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseDocumentsItem {
                             __f13 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3400,7 +3410,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseDocumentsItem {
                             __f14 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -3413,7 +3423,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseDocumentsItem {
                             __f15 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3424,7 +3434,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseDocumentsItem {
                             __f16 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3437,7 +3447,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseDocumentsItem {
                             __f17 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3450,7 +3460,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseDocumentsItem {
                             __f18 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -3461,7 +3471,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseDocumentsItem {
                             __f19 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3472,7 +3482,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseDocumentsItem {
                             __f20 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<ListResponseDocumentsItemValues>,
                                         >::default(),
                                     )?,
@@ -3514,11 +3524,11 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseDocumentsItem {
     }
 }
 
-impl crate::runtime::loose::Loose for ListResponseDocumentsItem {
+impl ::bitrix24_runtime::loose::Loose for ListResponseDocumentsItem {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -3567,7 +3577,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseDocumentsItemValues {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3580,7 +3590,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseDocumentsItemValues {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -3601,17 +3611,17 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseDocumentsItemValues {
     }
 }
 
-impl crate::runtime::loose::Loose for ListResponseDocumentsItemValues {
+impl ::bitrix24_runtime::loose::Loose for ListResponseDocumentsItemValues {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl crate::runtime::Method for ListRequest {
+impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "documentgenerator.document.list";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::Start;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::Start;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["0"];
     type Response = ListResponse;
@@ -3621,9 +3631,9 @@ impl crate::runtime::Method for ListRequest {
 ///
 /// Scope `documentgenerator`; at most 2 calls per second.
 pub async fn update(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &UpdateRequest,
-) -> Result<UpdateResponse, crate::runtime::Error> {
+) -> Result<UpdateResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -3676,7 +3686,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<UpdateRequestFields>,
                                         >::default(),
                                     )?,
@@ -3688,7 +3698,9 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             }
                             __f1 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "stampsEnabled" => {
@@ -3700,7 +3712,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<UpdateRequestStampsEnabled>,
                                         >::default(),
                                     )?,
@@ -3713,7 +3725,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<UpdateRequestValues>,
                                         >::default(),
                                     )?,
@@ -3738,11 +3750,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for UpdateRequest {
+impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -3801,7 +3813,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3812,7 +3824,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3823,7 +3835,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<UpdateRequestFieldsType>,
                                         >::default(),
                                     )?,
@@ -3848,11 +3860,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
     }
 }
 
-impl crate::runtime::loose::Loose for UpdateRequestFields {
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -3896,7 +3908,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsType {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "DATE" => Self::Date,
@@ -3907,11 +3919,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsType {
     }
 }
 
-impl crate::runtime::loose::Loose for UpdateRequestFieldsType {
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsType {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -3949,7 +3961,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestStampsEnabled {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: i64 = crate::runtime::loose::de(deserializer)?;
+        let value: i64 = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value {
                 1 => Self::V1,
@@ -3960,11 +3972,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestStampsEnabled {
     }
 }
 
-impl crate::runtime::loose::Loose for UpdateRequestStampsEnabled {
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestStampsEnabled {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -4016,7 +4028,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestValues {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4029,7 +4041,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestValues {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4042,7 +4054,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestValues {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -4064,11 +4076,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestValues {
     }
 }
 
-impl crate::runtime::loose::Loose for UpdateRequestValues {
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestValues {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -4113,7 +4125,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<UpdateResponseDocument>,
                                         >::default(),
                                     )?,
@@ -4135,11 +4147,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponse {
     }
 }
 
-impl crate::runtime::loose::Loose for UpdateResponse {
+impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -4268,7 +4280,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseDocument {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4281,7 +4293,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseDocument {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4294,7 +4306,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseDocument {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4307,7 +4319,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseDocument {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4320,7 +4332,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseDocument {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -4331,7 +4343,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseDocument {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -4342,7 +4354,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseDocument {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4353,7 +4365,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseDocument {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -4364,7 +4376,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseDocument {
                             __f8 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4377,7 +4389,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseDocument {
                             __f9 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4390,7 +4402,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseDocument {
                             __f10 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -4401,7 +4413,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseDocument {
                             __f11 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4412,7 +4424,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseDocument {
                             __f12 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -4423,7 +4435,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseDocument {
                             __f13 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4436,7 +4448,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseDocument {
                             __f14 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4447,7 +4459,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseDocument {
                             __f15 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4460,7 +4472,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseDocument {
                             __f16 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4471,7 +4483,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseDocument {
                             __f17 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4484,7 +4496,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseDocument {
                             __f18 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4497,7 +4509,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseDocument {
                             __f19 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<UpdateResponseDocumentPublicUrlView>,
                                         >::default(),
                                     )?,
@@ -4510,7 +4522,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseDocument {
                             __f20 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4523,7 +4535,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseDocument {
                             __f21 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -4536,7 +4548,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseDocument {
                             __f22 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4547,7 +4559,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseDocument {
                             __f23 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4560,7 +4572,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseDocument {
                             __f24 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4573,7 +4585,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseDocument {
                             __f25 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -4584,7 +4596,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseDocument {
                             __f26 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4595,7 +4607,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseDocument {
                             __f27 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<UpdateResponseDocumentValues>,
                                         >::default(),
                                     )?,
@@ -4644,11 +4656,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseDocument {
     }
 }
 
-impl crate::runtime::loose::Loose for UpdateResponseDocument {
+impl ::bitrix24_runtime::loose::Loose for UpdateResponseDocument {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -4693,7 +4705,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseDocumentPublicUrlView {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4713,11 +4725,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseDocumentPublicUrlView {
     }
 }
 
-impl crate::runtime::loose::Loose for UpdateResponseDocumentPublicUrlView {
+impl ::bitrix24_runtime::loose::Loose for UpdateResponseDocumentPublicUrlView {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -4769,7 +4781,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseDocumentValues {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4782,7 +4794,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseDocumentValues {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4795,7 +4807,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseDocumentValues {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -4817,17 +4829,17 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseDocumentValues {
     }
 }
 
-impl crate::runtime::loose::Loose for UpdateResponseDocumentValues {
+impl ::bitrix24_runtime::loose::Loose for UpdateResponseDocumentValues {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl crate::runtime::Method for UpdateRequest {
+impl ::bitrix24_runtime::Method for UpdateRequest {
     const NAME: &'static str = "documentgenerator.document.update";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["100", "0"];
     type Response = UpdateResponse;

@@ -13,9 +13,9 @@
 ///
 /// Scope `documentgenerator`; at most 2 calls per second.
 pub async fn add(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &AddRequest,
-) -> Result<AddResponse, crate::runtime::Error> {
+) -> Result<AddResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -59,7 +59,9 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<AddRequestFields>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<
+                                            AddRequestFields,
+                                        >::default(),
                                     )?,
                             );
                         }
@@ -80,11 +82,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequest {
+impl ::bitrix24_runtime::loose::Loose for AddRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -133,7 +135,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -144,7 +146,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -157,7 +159,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<AddRequestFieldsPermissions>,
                                         >::default(),
                                     )?,
@@ -181,11 +183,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequestFields {
+impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -237,7 +239,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsPermissions {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<AddRequestFieldsPermissionsDocuments>,
                                         >::default(),
                                     )?,
@@ -250,7 +252,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsPermissions {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<AddRequestFieldsPermissionsSettings>,
                                         >::default(),
                                     )?,
@@ -265,7 +267,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsPermissions {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<AddRequestFieldsPermissionsTemplates>,
                                         >::default(),
                                     )?,
@@ -289,11 +291,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsPermissions {
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequestFieldsPermissions {
+impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsPermissions {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -340,7 +342,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsPermissionsDocuments {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -351,7 +353,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsPermissionsDocuments {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -372,11 +374,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsPermissionsDocuments {
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequestFieldsPermissionsDocuments {
+impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsPermissionsDocuments {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -420,7 +422,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsPermissionsSettings {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -440,11 +442,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsPermissionsSettings {
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequestFieldsPermissionsSettings {
+impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsPermissionsSettings {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -488,7 +490,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsPermissionsTemplates {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -508,11 +510,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsPermissionsTemplates {
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequestFieldsPermissionsTemplates {
+impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsPermissionsTemplates {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -557,7 +559,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<AddResponseRole>,
                                         >::default(),
                                     )?,
@@ -579,11 +581,11 @@ impl<'de> ::serde::Deserialize<'de> for AddResponse {
     }
 }
 
-impl crate::runtime::loose::Loose for AddResponse {
+impl ::bitrix24_runtime::loose::Loose for AddResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -636,7 +638,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseRole {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -647,7 +649,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseRole {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -658,7 +660,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseRole {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -671,7 +673,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseRole {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<AddResponseRolePermissions>,
                                         >::default(),
                                     )?,
@@ -696,11 +698,11 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseRole {
     }
 }
 
-impl crate::runtime::loose::Loose for AddResponseRole {
+impl ::bitrix24_runtime::loose::Loose for AddResponseRole {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -752,7 +754,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseRolePermissions {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<AddResponseRolePermissionsDocuments>,
                                         >::default(),
                                     )?,
@@ -765,7 +767,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseRolePermissions {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<AddResponseRolePermissionsSettings>,
                                         >::default(),
                                     )?,
@@ -780,7 +782,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseRolePermissions {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<AddResponseRolePermissionsTemplates>,
                                         >::default(),
                                     )?,
@@ -804,11 +806,11 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseRolePermissions {
     }
 }
 
-impl crate::runtime::loose::Loose for AddResponseRolePermissions {
+impl ::bitrix24_runtime::loose::Loose for AddResponseRolePermissions {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -855,7 +857,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseRolePermissionsDocuments {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -866,7 +868,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseRolePermissionsDocuments {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -887,11 +889,11 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseRolePermissionsDocuments {
     }
 }
 
-impl crate::runtime::loose::Loose for AddResponseRolePermissionsDocuments {
+impl ::bitrix24_runtime::loose::Loose for AddResponseRolePermissionsDocuments {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -935,7 +937,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseRolePermissionsSettings {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -955,11 +957,11 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseRolePermissionsSettings {
     }
 }
 
-impl crate::runtime::loose::Loose for AddResponseRolePermissionsSettings {
+impl ::bitrix24_runtime::loose::Loose for AddResponseRolePermissionsSettings {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -1003,7 +1005,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseRolePermissionsTemplates {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1023,17 +1025,17 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseRolePermissionsTemplates {
     }
 }
 
-impl crate::runtime::loose::Loose for AddResponseRolePermissionsTemplates {
+impl ::bitrix24_runtime::loose::Loose for AddResponseRolePermissionsTemplates {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl crate::runtime::Method for AddRequest {
+impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "documentgenerator.role.add";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "100",
@@ -1048,9 +1050,9 @@ impl crate::runtime::Method for AddRequest {
 ///
 /// Scope `documentgenerator`; at most 2 calls per second.
 pub async fn delete(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &DeleteRequest,
-) -> Result<DeleteResponse, crate::runtime::Error> {
+) -> Result<DeleteResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -1093,7 +1095,9 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         _ => {
@@ -1112,20 +1116,20 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for DeleteRequest {
+impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `documentgenerator.role.delete`.
 pub type DeleteResponse = ::serde_json::Value;
 
-impl crate::runtime::Method for DeleteRequest {
+impl ::bitrix24_runtime::Method for DeleteRequest {
     const NAME: &'static str = "documentgenerator.role.delete";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["100", "0", "DOCGEN_ACCESS_ERROR"];
     type Response = DeleteResponse;
@@ -1135,9 +1139,9 @@ impl crate::runtime::Method for DeleteRequest {
 ///
 /// Scope `documentgenerator`; at most 2 calls per second.
 pub async fn fillaccesses(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &FillaccessesRequest,
-) -> Result<FillaccessesResponse, crate::runtime::Error> {
+) -> Result<FillaccessesResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -1182,7 +1186,7 @@ impl<'de> ::serde::Deserialize<'de> for FillaccessesRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<Vec<FillaccessesRequestAccessesItem>>,
                                         >::default(),
                                     )?,
@@ -1204,11 +1208,11 @@ impl<'de> ::serde::Deserialize<'de> for FillaccessesRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for FillaccessesRequest {
+impl ::bitrix24_runtime::loose::Loose for FillaccessesRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -1257,7 +1261,7 @@ impl<'de> ::serde::Deserialize<'de> for FillaccessesRequestAccessesItem {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -1267,7 +1271,9 @@ impl<'de> ::serde::Deserialize<'de> for FillaccessesRequestAccessesItem {
                             }
                             __f1 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         _ => {
@@ -1289,20 +1295,20 @@ impl<'de> ::serde::Deserialize<'de> for FillaccessesRequestAccessesItem {
     }
 }
 
-impl crate::runtime::loose::Loose for FillaccessesRequestAccessesItem {
+impl ::bitrix24_runtime::loose::Loose for FillaccessesRequestAccessesItem {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `documentgenerator.role.fillaccesses`.
 pub type FillaccessesResponse = ::serde_json::Value;
 
-impl crate::runtime::Method for FillaccessesRequest {
+impl ::bitrix24_runtime::Method for FillaccessesRequest {
     const NAME: &'static str = "documentgenerator.role.fillaccesses";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "BX_EMPTY_REQUIRED",
@@ -1316,9 +1322,9 @@ impl crate::runtime::Method for FillaccessesRequest {
 ///
 /// Scope `documentgenerator`; at most 2 calls per second.
 pub async fn get(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &GetRequest,
-) -> Result<GetResponse, crate::runtime::Error> {
+) -> Result<GetResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -1361,7 +1367,9 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         _ => {
@@ -1380,11 +1388,11 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for GetRequest {
+impl ::bitrix24_runtime::loose::Loose for GetRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -1429,7 +1437,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetResponseRole>,
                                         >::default(),
                                     )?,
@@ -1451,11 +1459,11 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
     }
 }
 
-impl crate::runtime::loose::Loose for GetResponse {
+impl ::bitrix24_runtime::loose::Loose for GetResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -1508,7 +1516,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseRole {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1519,7 +1527,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseRole {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1530,7 +1538,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseRole {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1543,7 +1551,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseRole {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetResponseRolePermissions>,
                                         >::default(),
                                     )?,
@@ -1568,11 +1576,11 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseRole {
     }
 }
 
-impl crate::runtime::loose::Loose for GetResponseRole {
+impl ::bitrix24_runtime::loose::Loose for GetResponseRole {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -1624,7 +1632,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseRolePermissions {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetResponseRolePermissionsDocuments>,
                                         >::default(),
                                     )?,
@@ -1637,7 +1645,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseRolePermissions {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetResponseRolePermissionsSettings>,
                                         >::default(),
                                     )?,
@@ -1652,7 +1660,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseRolePermissions {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetResponseRolePermissionsTemplates>,
                                         >::default(),
                                     )?,
@@ -1676,11 +1684,11 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseRolePermissions {
     }
 }
 
-impl crate::runtime::loose::Loose for GetResponseRolePermissions {
+impl ::bitrix24_runtime::loose::Loose for GetResponseRolePermissions {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -1727,7 +1735,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseRolePermissionsDocuments {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1738,7 +1746,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseRolePermissionsDocuments {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1759,11 +1767,11 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseRolePermissionsDocuments {
     }
 }
 
-impl crate::runtime::loose::Loose for GetResponseRolePermissionsDocuments {
+impl ::bitrix24_runtime::loose::Loose for GetResponseRolePermissionsDocuments {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -1807,7 +1815,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseRolePermissionsSettings {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1827,11 +1835,11 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseRolePermissionsSettings {
     }
 }
 
-impl crate::runtime::loose::Loose for GetResponseRolePermissionsSettings {
+impl ::bitrix24_runtime::loose::Loose for GetResponseRolePermissionsSettings {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -1875,7 +1883,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseRolePermissionsTemplates {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1895,17 +1903,17 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseRolePermissionsTemplates {
     }
 }
 
-impl crate::runtime::loose::Loose for GetResponseRolePermissionsTemplates {
+impl ::bitrix24_runtime::loose::Loose for GetResponseRolePermissionsTemplates {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl crate::runtime::Method for GetRequest {
+impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "documentgenerator.role.get";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["100", "0", "DOCGEN_ACCESS_ERROR"];
     type Response = GetResponse;
@@ -1917,9 +1925,9 @@ impl crate::runtime::Method for GetRequest {
 ///
 /// Pages of 50 rows: set `start` to the offset; the envelope's `next` and `total` say what is left.
 pub async fn list(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &ListRequest,
-) -> Result<crate::runtime::Envelope<ListResponse>, crate::runtime::Error> {
+) -> Result<::bitrix24_runtime::Envelope<ListResponse>, ::bitrix24_runtime::Error> {
     client.call_envelope(request).await
 }
 
@@ -1964,7 +1972,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1984,11 +1992,11 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for ListRequest {
+impl ::bitrix24_runtime::loose::Loose for ListRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -2033,7 +2041,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<Vec<ListResponseRolesItem>>,
                                         >::default(),
                                     )?,
@@ -2055,11 +2063,11 @@ impl<'de> ::serde::Deserialize<'de> for ListResponse {
     }
 }
 
-impl crate::runtime::loose::Loose for ListResponse {
+impl ::bitrix24_runtime::loose::Loose for ListResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -2109,7 +2117,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseRolesItem {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2120,7 +2128,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseRolesItem {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -2131,7 +2139,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseRolesItem {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2153,17 +2161,17 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseRolesItem {
     }
 }
 
-impl crate::runtime::loose::Loose for ListResponseRolesItem {
+impl ::bitrix24_runtime::loose::Loose for ListResponseRolesItem {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl crate::runtime::Method for ListRequest {
+impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "documentgenerator.role.list";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::Start;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::Start;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["0", "DOCGEN_ACCESS_ERROR"];
     type Response = ListResponse;
@@ -2173,9 +2181,9 @@ impl crate::runtime::Method for ListRequest {
 ///
 /// Scope `documentgenerator`; at most 2 calls per second.
 pub async fn update(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &UpdateRequest,
-) -> Result<UpdateResponse, crate::runtime::Error> {
+) -> Result<UpdateResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -2221,7 +2229,9 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<UpdateRequestFields>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<
+                                            UpdateRequestFields,
+                                        >::default(),
                                     )?,
                             );
                         }
@@ -2231,7 +2241,9 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             }
                             __f1 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         _ => {
@@ -2252,11 +2264,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for UpdateRequest {
+impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -2306,7 +2318,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2317,7 +2329,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2330,7 +2342,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<UpdateRequestFieldsPermissions>,
                                         >::default(),
                                     )?,
@@ -2354,11 +2366,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
     }
 }
 
-impl crate::runtime::loose::Loose for UpdateRequestFields {
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -2410,7 +2422,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsPermissions {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<UpdateRequestFieldsPermissionsDocuments>,
                                         >::default(),
                                     )?,
@@ -2423,7 +2435,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsPermissions {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<UpdateRequestFieldsPermissionsSettings>,
                                         >::default(),
                                     )?,
@@ -2438,7 +2450,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsPermissions {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<UpdateRequestFieldsPermissionsTemplates>,
                                         >::default(),
                                     )?,
@@ -2462,11 +2474,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsPermissions {
     }
 }
 
-impl crate::runtime::loose::Loose for UpdateRequestFieldsPermissions {
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsPermissions {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -2513,7 +2525,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsPermissionsDocuments 
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2524,7 +2536,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsPermissionsDocuments 
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2545,11 +2557,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsPermissionsDocuments 
     }
 }
 
-impl crate::runtime::loose::Loose for UpdateRequestFieldsPermissionsDocuments {
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsPermissionsDocuments {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -2593,7 +2605,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsPermissionsSettings {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2613,11 +2625,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsPermissionsSettings {
     }
 }
 
-impl crate::runtime::loose::Loose for UpdateRequestFieldsPermissionsSettings {
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsPermissionsSettings {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -2661,7 +2673,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsPermissionsTemplates 
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2681,11 +2693,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsPermissionsTemplates 
     }
 }
 
-impl crate::runtime::loose::Loose for UpdateRequestFieldsPermissionsTemplates {
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsPermissionsTemplates {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -2730,7 +2742,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<UpdateResponseRole>,
                                         >::default(),
                                     )?,
@@ -2752,11 +2764,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponse {
     }
 }
 
-impl crate::runtime::loose::Loose for UpdateResponse {
+impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -2809,7 +2821,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseRole {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2820,7 +2832,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseRole {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -2831,7 +2843,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseRole {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2844,7 +2856,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseRole {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<UpdateResponseRolePermissions>,
                                         >::default(),
                                     )?,
@@ -2869,11 +2881,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseRole {
     }
 }
 
-impl crate::runtime::loose::Loose for UpdateResponseRole {
+impl ::bitrix24_runtime::loose::Loose for UpdateResponseRole {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -2925,7 +2937,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseRolePermissions {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<UpdateResponseRolePermissionsDocuments>,
                                         >::default(),
                                     )?,
@@ -2938,7 +2950,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseRolePermissions {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<UpdateResponseRolePermissionsSettings>,
                                         >::default(),
                                     )?,
@@ -2953,7 +2965,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseRolePermissions {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<UpdateResponseRolePermissionsTemplates>,
                                         >::default(),
                                     )?,
@@ -2977,11 +2989,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseRolePermissions {
     }
 }
 
-impl crate::runtime::loose::Loose for UpdateResponseRolePermissions {
+impl ::bitrix24_runtime::loose::Loose for UpdateResponseRolePermissions {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -3028,7 +3040,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseRolePermissionsDocuments {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3039,7 +3051,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseRolePermissionsDocuments {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3060,11 +3072,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseRolePermissionsDocuments {
     }
 }
 
-impl crate::runtime::loose::Loose for UpdateResponseRolePermissionsDocuments {
+impl ::bitrix24_runtime::loose::Loose for UpdateResponseRolePermissionsDocuments {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -3108,7 +3120,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseRolePermissionsSettings {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3128,11 +3140,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseRolePermissionsSettings {
     }
 }
 
-impl crate::runtime::loose::Loose for UpdateResponseRolePermissionsSettings {
+impl ::bitrix24_runtime::loose::Loose for UpdateResponseRolePermissionsSettings {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -3176,7 +3188,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseRolePermissionsTemplates {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3196,17 +3208,17 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseRolePermissionsTemplates {
     }
 }
 
-impl crate::runtime::loose::Loose for UpdateResponseRolePermissionsTemplates {
+impl ::bitrix24_runtime::loose::Loose for UpdateResponseRolePermissionsTemplates {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl crate::runtime::Method for UpdateRequest {
+impl ::bitrix24_runtime::Method for UpdateRequest {
     const NAME: &'static str = "documentgenerator.role.update";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["100", "0", "DOCGEN_ACCESS_ERROR"];
     type Response = UpdateResponse;

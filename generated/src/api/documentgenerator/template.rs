@@ -13,9 +13,9 @@
 ///
 /// Scope `documentgenerator`; at most 2 calls per second.
 pub async fn add(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &AddRequest,
-) -> Result<AddResponse, crate::runtime::Error> {
+) -> Result<AddResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -59,7 +59,9 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<AddRequestFields>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<
+                                            AddRequestFields,
+                                        >::default(),
                                     )?,
                             );
                         }
@@ -80,11 +82,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequest {
+impl ::bitrix24_runtime::loose::Loose for AddRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -152,7 +154,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<AddRequestFieldsActive>,
                                         >::default(),
                                     )?,
@@ -165,7 +167,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -181,7 +183,9 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             }
                             __f3 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "name" => {
@@ -191,7 +195,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -203,7 +207,9 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             }
                             __f5 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "region" => {
@@ -213,7 +219,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -224,7 +230,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -243,7 +249,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             __f9 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<AddRequestFieldsWithStamps>,
                                         >::default(),
                                     )?,
@@ -279,11 +285,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequestFields {
+impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -327,7 +333,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsActive {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -338,11 +344,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsActive {
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequestFieldsActive {
+impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsActive {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -386,7 +392,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsWithStamps {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -397,11 +403,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsWithStamps {
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequestFieldsWithStamps {
+impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsWithStamps {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -446,7 +452,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<AddResponseTemplate>,
                                         >::default(),
                                     )?,
@@ -468,11 +474,11 @@ impl<'de> ::serde::Deserialize<'de> for AddResponse {
     }
 }
 
-impl crate::runtime::loose::Loose for AddResponse {
+impl ::bitrix24_runtime::loose::Loose for AddResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -563,7 +569,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseTemplate {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<AddResponseTemplateActive>,
                                         >::default(),
                                     )?,
@@ -576,7 +582,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseTemplate {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -589,7 +595,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseTemplate {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -600,7 +606,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseTemplate {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -613,7 +619,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseTemplate {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -624,7 +630,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseTemplate {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -637,7 +643,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseTemplate {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<AddResponseTemplateIsDeleted>,
                                         >::default(),
                                     )?,
@@ -650,7 +656,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseTemplate {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -661,7 +667,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseTemplate {
                             __f8 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -674,7 +680,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseTemplate {
                             __f9 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -693,7 +699,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseTemplate {
                             __f11 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -704,7 +710,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseTemplate {
                             __f12 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -717,7 +723,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseTemplate {
                             __f13 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -736,7 +742,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseTemplate {
                             __f15 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<AddResponseTemplateWithStamps>,
                                         >::default(),
                                     )?,
@@ -773,11 +779,11 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseTemplate {
     }
 }
 
-impl crate::runtime::loose::Loose for AddResponseTemplate {
+impl ::bitrix24_runtime::loose::Loose for AddResponseTemplate {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -821,7 +827,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseTemplateActive {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -832,11 +838,11 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseTemplateActive {
     }
 }
 
-impl crate::runtime::loose::Loose for AddResponseTemplateActive {
+impl ::bitrix24_runtime::loose::Loose for AddResponseTemplateActive {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -880,7 +886,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseTemplateIsDeleted {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -891,11 +897,11 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseTemplateIsDeleted {
     }
 }
 
-impl crate::runtime::loose::Loose for AddResponseTemplateIsDeleted {
+impl ::bitrix24_runtime::loose::Loose for AddResponseTemplateIsDeleted {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -939,7 +945,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseTemplateWithStamps {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -950,17 +956,17 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseTemplateWithStamps {
     }
 }
 
-impl crate::runtime::loose::Loose for AddResponseTemplateWithStamps {
+impl ::bitrix24_runtime::loose::Loose for AddResponseTemplateWithStamps {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
-impl crate::runtime::Method for AddRequest {
+impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "documentgenerator.template.add";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["100", "0"];
     type Response = AddResponse;
@@ -970,9 +976,9 @@ impl crate::runtime::Method for AddRequest {
 ///
 /// Scope `documentgenerator`; at most 2 calls per second.
 pub async fn delete(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &DeleteRequest,
-) -> Result<DeleteResponse, crate::runtime::Error> {
+) -> Result<DeleteResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -1015,7 +1021,9 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         _ => {
@@ -1034,20 +1042,20 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for DeleteRequest {
+impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `documentgenerator.template.delete`.
 pub type DeleteResponse = ::serde_json::Value;
 
-impl crate::runtime::Method for DeleteRequest {
+impl ::bitrix24_runtime::Method for DeleteRequest {
     const NAME: &'static str = "documentgenerator.template.delete";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["100", "0"];
     type Response = DeleteResponse;
@@ -1057,9 +1065,9 @@ impl crate::runtime::Method for DeleteRequest {
 ///
 /// Scope `documentgenerator`; at most 2 calls per second.
 pub async fn get(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &GetRequest,
-) -> Result<GetResponse, crate::runtime::Error> {
+) -> Result<GetResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -1102,7 +1110,9 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         _ => {
@@ -1121,11 +1131,11 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for GetRequest {
+impl ::bitrix24_runtime::loose::Loose for GetRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -1170,7 +1180,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetResponseTemplate>,
                                         >::default(),
                                     )?,
@@ -1192,11 +1202,11 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
     }
 }
 
-impl crate::runtime::loose::Loose for GetResponse {
+impl ::bitrix24_runtime::loose::Loose for GetResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -1284,7 +1294,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseTemplate {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetResponseTemplateActive>,
                                         >::default(),
                                     )?,
@@ -1297,7 +1307,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseTemplate {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1310,7 +1320,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseTemplate {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1321,7 +1331,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseTemplate {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1332,7 +1342,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseTemplate {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1345,7 +1355,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseTemplate {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetResponseTemplateIsDeleted>,
                                         >::default(),
                                     )?,
@@ -1358,7 +1368,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseTemplate {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1369,7 +1379,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseTemplate {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1382,7 +1392,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseTemplate {
                             __f8 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1401,7 +1411,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseTemplate {
                             __f10 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1412,7 +1422,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseTemplate {
                             __f11 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1425,7 +1435,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseTemplate {
                             __f12 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1444,7 +1454,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseTemplate {
                             __f14 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetResponseTemplateWithStamps>,
                                         >::default(),
                                     )?,
@@ -1480,11 +1490,11 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseTemplate {
     }
 }
 
-impl crate::runtime::loose::Loose for GetResponseTemplate {
+impl ::bitrix24_runtime::loose::Loose for GetResponseTemplate {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -1528,7 +1538,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseTemplateActive {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -1539,11 +1549,11 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseTemplateActive {
     }
 }
 
-impl crate::runtime::loose::Loose for GetResponseTemplateActive {
+impl ::bitrix24_runtime::loose::Loose for GetResponseTemplateActive {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -1587,7 +1597,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseTemplateIsDeleted {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -1598,11 +1608,11 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseTemplateIsDeleted {
     }
 }
 
-impl crate::runtime::loose::Loose for GetResponseTemplateIsDeleted {
+impl ::bitrix24_runtime::loose::Loose for GetResponseTemplateIsDeleted {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -1646,7 +1656,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseTemplateWithStamps {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -1657,17 +1667,17 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseTemplateWithStamps {
     }
 }
 
-impl crate::runtime::loose::Loose for GetResponseTemplateWithStamps {
+impl ::bitrix24_runtime::loose::Loose for GetResponseTemplateWithStamps {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
-impl crate::runtime::Method for GetRequest {
+impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "documentgenerator.template.get";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["100", "0"];
     type Response = GetResponse;
@@ -1677,9 +1687,9 @@ impl crate::runtime::Method for GetRequest {
 ///
 /// Scope `documentgenerator`; at most 2 calls per second.
 pub async fn getfields(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &GetfieldsRequest,
-) -> Result<GetfieldsResponse, crate::runtime::Error> {
+) -> Result<GetfieldsResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -1722,7 +1732,9 @@ impl<'de> ::serde::Deserialize<'de> for GetfieldsRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         _ => {
@@ -1741,11 +1753,11 @@ impl<'de> ::serde::Deserialize<'de> for GetfieldsRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for GetfieldsRequest {
+impl ::bitrix24_runtime::loose::Loose for GetfieldsRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -1792,7 +1804,7 @@ impl<'de> ::serde::Deserialize<'de> for GetfieldsResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetfieldsResponseTemplateFields>,
                                         >::default(),
                                     )?,
@@ -1814,11 +1826,11 @@ impl<'de> ::serde::Deserialize<'de> for GetfieldsResponse {
     }
 }
 
-impl crate::runtime::loose::Loose for GetfieldsResponse {
+impl ::bitrix24_runtime::loose::Loose for GetfieldsResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -1880,7 +1892,7 @@ impl<'de> ::serde::Deserialize<'de> for GetfieldsResponseTemplateFields {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1903,7 +1915,7 @@ impl<'de> ::serde::Deserialize<'de> for GetfieldsResponseTemplateFields {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetfieldsResponseTemplateFieldsRequired>,
                                         >::default(),
                                     )?,
@@ -1916,7 +1928,7 @@ impl<'de> ::serde::Deserialize<'de> for GetfieldsResponseTemplateFields {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1927,7 +1939,7 @@ impl<'de> ::serde::Deserialize<'de> for GetfieldsResponseTemplateFields {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1959,11 +1971,11 @@ impl<'de> ::serde::Deserialize<'de> for GetfieldsResponseTemplateFields {
     }
 }
 
-impl crate::runtime::loose::Loose for GetfieldsResponseTemplateFields {
+impl ::bitrix24_runtime::loose::Loose for GetfieldsResponseTemplateFields {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -2007,7 +2019,7 @@ impl<'de> ::serde::Deserialize<'de> for GetfieldsResponseTemplateFieldsRequired 
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -2018,17 +2030,17 @@ impl<'de> ::serde::Deserialize<'de> for GetfieldsResponseTemplateFieldsRequired 
     }
 }
 
-impl crate::runtime::loose::Loose for GetfieldsResponseTemplateFieldsRequired {
+impl ::bitrix24_runtime::loose::Loose for GetfieldsResponseTemplateFieldsRequired {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
-impl crate::runtime::Method for GetfieldsRequest {
+impl ::bitrix24_runtime::Method for GetfieldsRequest {
     const NAME: &'static str = "documentgenerator.template.getfields";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["100", "0"];
     type Response = GetfieldsResponse;
@@ -2040,9 +2052,9 @@ impl crate::runtime::Method for GetfieldsRequest {
 ///
 /// Pages of 50 rows: set `start` to the offset; the envelope's `next` and `total` say what is left.
 pub async fn list(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &ListRequest,
-) -> Result<crate::runtime::Envelope<ListResponse>, crate::runtime::Error> {
+) -> Result<::bitrix24_runtime::Envelope<ListResponse>, ::bitrix24_runtime::Error> {
     client.call_envelope(request).await
 }
 
@@ -2108,7 +2120,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<Vec<ListRequestSelectItem>>,
                                         >::default(),
                                     )?,
@@ -2121,7 +2133,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -2144,11 +2156,11 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for ListRequest {
+impl ::bitrix24_runtime::loose::Loose for ListRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -2227,7 +2239,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestSelectItem {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<ListRequestSelectItemActive>,
                                         >::default(),
                                     )?,
@@ -2240,7 +2252,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestSelectItem {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2253,7 +2265,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestSelectItem {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2264,7 +2276,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestSelectItem {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -2275,7 +2287,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestSelectItem {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2288,7 +2300,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestSelectItem {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -2307,7 +2319,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestSelectItem {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2318,7 +2330,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestSelectItem {
                             __f8 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -2331,7 +2343,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestSelectItem {
                             __f9 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2350,7 +2362,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestSelectItem {
                             __f11 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<ListRequestSelectItemWithStamps>,
                                         >::default(),
                                     )?,
@@ -2383,11 +2395,11 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestSelectItem {
     }
 }
 
-impl crate::runtime::loose::Loose for ListRequestSelectItem {
+impl ::bitrix24_runtime::loose::Loose for ListRequestSelectItem {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -2431,7 +2443,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestSelectItemActive {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -2442,11 +2454,11 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestSelectItemActive {
     }
 }
 
-impl crate::runtime::loose::Loose for ListRequestSelectItemActive {
+impl ::bitrix24_runtime::loose::Loose for ListRequestSelectItemActive {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -2490,7 +2502,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestSelectItemWithStamps {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -2501,11 +2513,11 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestSelectItemWithStamps {
     }
 }
 
-impl crate::runtime::loose::Loose for ListRequestSelectItemWithStamps {
+impl ::bitrix24_runtime::loose::Loose for ListRequestSelectItemWithStamps {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -2552,7 +2564,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<ListResponseTemplates>,
                                         >::default(),
                                     )?,
@@ -2574,11 +2586,11 @@ impl<'de> ::serde::Deserialize<'de> for ListResponse {
     }
 }
 
-impl crate::runtime::loose::Loose for ListResponse {
+impl ::bitrix24_runtime::loose::Loose for ListResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -2687,7 +2699,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseTemplates {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<ListResponseTemplatesActive>,
                                         >::default(),
                                     )?,
@@ -2700,7 +2712,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseTemplates {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2711,7 +2723,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseTemplates {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2724,7 +2736,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseTemplates {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2737,7 +2749,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseTemplates {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2748,7 +2760,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseTemplates {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2761,7 +2773,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseTemplates {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2772,7 +2784,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseTemplates {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2783,7 +2795,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseTemplates {
                             __f8 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2796,7 +2808,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseTemplates {
                             __f9 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<ListResponseTemplatesIsDefault>,
                                         >::default(),
                                     )?,
@@ -2811,7 +2823,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseTemplates {
                             __f10 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<ListResponseTemplatesIsDeleted>,
                                         >::default(),
                                     )?,
@@ -2824,7 +2836,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseTemplates {
                             __f11 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2835,7 +2847,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseTemplates {
                             __f12 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2848,7 +2860,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseTemplates {
                             __f13 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2861,7 +2873,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseTemplates {
                             __f14 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2880,7 +2892,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseTemplates {
                             __f16 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2891,7 +2903,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseTemplates {
                             __f17 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2904,7 +2916,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseTemplates {
                             __f18 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2917,7 +2929,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseTemplates {
                             __f19 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2936,7 +2948,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseTemplates {
                             __f21 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<ListResponseTemplatesWithStamps>,
                                         >::default(),
                                     )?,
@@ -2979,11 +2991,11 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseTemplates {
     }
 }
 
-impl crate::runtime::loose::Loose for ListResponseTemplates {
+impl ::bitrix24_runtime::loose::Loose for ListResponseTemplates {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -3027,7 +3039,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseTemplatesActive {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -3038,11 +3050,11 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseTemplatesActive {
     }
 }
 
-impl crate::runtime::loose::Loose for ListResponseTemplatesActive {
+impl ::bitrix24_runtime::loose::Loose for ListResponseTemplatesActive {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -3086,7 +3098,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseTemplatesIsDefault {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -3097,11 +3109,11 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseTemplatesIsDefault {
     }
 }
 
-impl crate::runtime::loose::Loose for ListResponseTemplatesIsDefault {
+impl ::bitrix24_runtime::loose::Loose for ListResponseTemplatesIsDefault {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -3145,7 +3157,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseTemplatesIsDeleted {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -3156,11 +3168,11 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseTemplatesIsDeleted {
     }
 }
 
-impl crate::runtime::loose::Loose for ListResponseTemplatesIsDeleted {
+impl ::bitrix24_runtime::loose::Loose for ListResponseTemplatesIsDeleted {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -3204,7 +3216,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseTemplatesWithStamps {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -3215,17 +3227,17 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseTemplatesWithStamps {
     }
 }
 
-impl crate::runtime::loose::Loose for ListResponseTemplatesWithStamps {
+impl ::bitrix24_runtime::loose::Loose for ListResponseTemplatesWithStamps {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
-impl crate::runtime::Method for ListRequest {
+impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "documentgenerator.template.list";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::Start;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::Start;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["0"];
     type Response = ListResponse;
@@ -3235,9 +3247,9 @@ impl crate::runtime::Method for ListRequest {
 ///
 /// Scope `documentgenerator`; at most 2 calls per second.
 pub async fn update(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &UpdateRequest,
-) -> Result<UpdateResponse, crate::runtime::Error> {
+) -> Result<UpdateResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -3283,7 +3295,9 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<UpdateRequestFields>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<
+                                            UpdateRequestFields,
+                                        >::default(),
                                     )?,
                             );
                         }
@@ -3293,7 +3307,9 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             }
                             __f1 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         _ => {
@@ -3314,11 +3330,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for UpdateRequest {
+impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -3389,7 +3405,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<UpdateRequestFieldsActive>,
                                         >::default(),
                                     )?,
@@ -3402,7 +3418,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3419,7 +3435,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3432,7 +3448,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -3451,7 +3467,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3462,7 +3478,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -3481,7 +3497,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             __f9 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<UpdateRequestFieldsWithStamps>,
                                         >::default(),
                                     )?,
@@ -3512,11 +3528,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
     }
 }
 
-impl crate::runtime::loose::Loose for UpdateRequestFields {
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -3560,7 +3576,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsActive {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -3571,11 +3587,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsActive {
     }
 }
 
-impl crate::runtime::loose::Loose for UpdateRequestFieldsActive {
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsActive {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -3619,7 +3635,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsWithStamps {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -3630,11 +3646,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsWithStamps {
     }
 }
 
-impl crate::runtime::loose::Loose for UpdateRequestFieldsWithStamps {
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsWithStamps {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -3679,7 +3695,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<UpdateResponseTemplate>,
                                         >::default(),
                                     )?,
@@ -3701,11 +3717,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponse {
     }
 }
 
-impl crate::runtime::loose::Loose for UpdateResponse {
+impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -3796,7 +3812,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseTemplate {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<UpdateResponseTemplateActive>,
                                         >::default(),
                                     )?,
@@ -3809,7 +3825,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseTemplate {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3822,7 +3838,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseTemplate {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3833,7 +3849,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseTemplate {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3846,7 +3862,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseTemplate {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3857,7 +3873,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseTemplate {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3870,7 +3886,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseTemplate {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<UpdateResponseTemplateIsDeleted>,
                                         >::default(),
                                     )?,
@@ -3883,7 +3899,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseTemplate {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3894,7 +3910,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseTemplate {
                             __f8 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3907,7 +3923,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseTemplate {
                             __f9 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3926,7 +3942,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseTemplate {
                             __f11 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3937,7 +3953,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseTemplate {
                             __f12 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3950,7 +3966,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseTemplate {
                             __f13 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3969,7 +3985,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseTemplate {
                             __f15 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<UpdateResponseTemplateWithStamps>,
                                         >::default(),
                                     )?,
@@ -4006,11 +4022,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseTemplate {
     }
 }
 
-impl crate::runtime::loose::Loose for UpdateResponseTemplate {
+impl ::bitrix24_runtime::loose::Loose for UpdateResponseTemplate {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -4054,7 +4070,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseTemplateActive {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -4065,11 +4081,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseTemplateActive {
     }
 }
 
-impl crate::runtime::loose::Loose for UpdateResponseTemplateActive {
+impl ::bitrix24_runtime::loose::Loose for UpdateResponseTemplateActive {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -4113,7 +4129,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseTemplateIsDeleted {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -4124,11 +4140,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseTemplateIsDeleted {
     }
 }
 
-impl crate::runtime::loose::Loose for UpdateResponseTemplateIsDeleted {
+impl ::bitrix24_runtime::loose::Loose for UpdateResponseTemplateIsDeleted {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -4172,7 +4188,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseTemplateWithStamps {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -4183,17 +4199,17 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseTemplateWithStamps {
     }
 }
 
-impl crate::runtime::loose::Loose for UpdateResponseTemplateWithStamps {
+impl ::bitrix24_runtime::loose::Loose for UpdateResponseTemplateWithStamps {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
-impl crate::runtime::Method for UpdateRequest {
+impl ::bitrix24_runtime::Method for UpdateRequest {
     const NAME: &'static str = "documentgenerator.template.update";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["100", "0"];
     type Response = UpdateResponse;

@@ -14,9 +14,9 @@ pub mod field;
 ///
 /// Scope `humanresources`; at most 2 calls per second.
 pub async fn count(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &CountRequest,
-) -> Result<CountResponse, crate::runtime::Error> {
+) -> Result<CountResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -62,11 +62,11 @@ impl<'de> ::serde::Deserialize<'de> for CountRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for CountRequest {
+impl ::bitrix24_runtime::loose::Loose for CountRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -111,7 +111,7 @@ impl<'de> ::serde::Deserialize<'de> for CountResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -131,17 +131,17 @@ impl<'de> ::serde::Deserialize<'de> for CountResponse {
     }
 }
 
-impl crate::runtime::loose::Loose for CountResponse {
+impl ::bitrix24_runtime::loose::Loose for CountResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl crate::runtime::Method for CountRequest {
+impl ::bitrix24_runtime::Method for CountRequest {
     const NAME: &'static str = "humanresources.employee.count";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = CountResponse;
 }
@@ -150,9 +150,9 @@ impl crate::runtime::Method for CountRequest {
 ///
 /// Scope `humanresources`; at most 2 calls per second.
 pub async fn multidepartment(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &MultidepartmentRequest,
-) -> Result<MultidepartmentResponse, crate::runtime::Error> {
+) -> Result<MultidepartmentResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -198,11 +198,11 @@ impl<'de> ::serde::Deserialize<'de> for MultidepartmentRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for MultidepartmentRequest {
+impl ::bitrix24_runtime::loose::Loose for MultidepartmentRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -254,7 +254,7 @@ impl<'de> ::serde::Deserialize<'de> for MultidepartmentResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
                                         >::default(),
                                     )?,
@@ -267,7 +267,7 @@ impl<'de> ::serde::Deserialize<'de> for MultidepartmentResponse {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -288,17 +288,17 @@ impl<'de> ::serde::Deserialize<'de> for MultidepartmentResponse {
     }
 }
 
-impl crate::runtime::loose::Loose for MultidepartmentResponse {
+impl ::bitrix24_runtime::loose::Loose for MultidepartmentResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl crate::runtime::Method for MultidepartmentRequest {
+impl ::bitrix24_runtime::Method for MultidepartmentRequest {
     const NAME: &'static str = "humanresources.employee.multidepartment";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = MultidepartmentResponse;
 }
@@ -307,9 +307,9 @@ impl crate::runtime::Method for MultidepartmentRequest {
 ///
 /// Scope `humanresources`; at most 2 calls per second.
 pub async fn search(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &SearchRequest,
-) -> Result<SearchResponse, crate::runtime::Error> {
+) -> Result<SearchResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -359,7 +359,7 @@ impl<'de> ::serde::Deserialize<'de> for SearchRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -370,7 +370,7 @@ impl<'de> ::serde::Deserialize<'de> for SearchRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -398,11 +398,11 @@ impl<'de> ::serde::Deserialize<'de> for SearchRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for SearchRequest {
+impl ::bitrix24_runtime::loose::Loose for SearchRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -449,7 +449,7 @@ impl<'de> ::serde::Deserialize<'de> for SearchResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
                                         >::default(),
                                     )?,
@@ -471,17 +471,17 @@ impl<'de> ::serde::Deserialize<'de> for SearchResponse {
     }
 }
 
-impl crate::runtime::loose::Loose for SearchResponse {
+impl ::bitrix24_runtime::loose::Loose for SearchResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl crate::runtime::Method for SearchRequest {
+impl ::bitrix24_runtime::Method for SearchRequest {
     const NAME: &'static str = "humanresources.employee.search";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = SearchResponse;
 }
@@ -490,9 +490,9 @@ impl crate::runtime::Method for SearchRequest {
 ///
 /// Scope `humanresources`; at most 2 calls per second.
 pub async fn subordinates(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &SubordinatesRequest,
-) -> Result<SubordinatesResponse, crate::runtime::Error> {
+) -> Result<SubordinatesResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -535,7 +535,9 @@ impl<'de> ::serde::Deserialize<'de> for SubordinatesRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         _ => {
@@ -554,11 +556,11 @@ impl<'de> ::serde::Deserialize<'de> for SubordinatesRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for SubordinatesRequest {
+impl ::bitrix24_runtime::loose::Loose for SubordinatesRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -610,7 +612,7 @@ impl<'de> ::serde::Deserialize<'de> for SubordinatesResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
                                         >::default(),
                                     )?,
@@ -623,7 +625,7 @@ impl<'de> ::serde::Deserialize<'de> for SubordinatesResponse {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -644,17 +646,17 @@ impl<'de> ::serde::Deserialize<'de> for SubordinatesResponse {
     }
 }
 
-impl crate::runtime::loose::Loose for SubordinatesResponse {
+impl ::bitrix24_runtime::loose::Loose for SubordinatesResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl crate::runtime::Method for SubordinatesRequest {
+impl ::bitrix24_runtime::Method for SubordinatesRequest {
     const NAME: &'static str = "humanresources.employee.subordinates";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = SubordinatesResponse;
 }

@@ -18,9 +18,9 @@ pub mod user;
 ///
 /// Scope `im`; at most 2 calls per second.
 pub async fn add(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &AddRequest,
-) -> Result<AddResponse, crate::runtime::Error> {
+) -> Result<AddResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -92,7 +92,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -103,7 +103,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<AddRequestColor>,
                                         >::default(),
                                     )?,
@@ -118,7 +118,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -131,7 +131,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -144,7 +144,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<AddRequestEntityId>,
                                         >::default(),
                                     )?,
@@ -159,7 +159,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<AddRequestEntityType>,
                                         >::default(),
                                     )?,
@@ -172,7 +172,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -183,7 +183,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -194,7 +194,9 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             __f8 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<AddRequestType>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<
+                                            Option<AddRequestType>,
+                                        >::default(),
                                     )?,
                             );
                         }
@@ -229,11 +231,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequest {
+impl ::bitrix24_runtime::loose::Loose for AddRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -319,7 +321,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestColor {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "RED" => Self::Red,
@@ -344,11 +346,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestColor {
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequestColor {
+impl ::bitrix24_runtime::loose::Loose for AddRequestColor {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -404,7 +406,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestEntityId {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "CRM" => Self::Crm,
@@ -419,11 +421,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestEntityId {
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequestEntityId {
+impl ::bitrix24_runtime::loose::Loose for AddRequestEntityId {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -494,7 +496,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestEntityType {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "VIDEOCONF" => Self::Videoconf,
@@ -514,11 +516,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestEntityType {
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequestEntityType {
+impl ::bitrix24_runtime::loose::Loose for AddRequestEntityType {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -562,7 +564,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestType {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "OPEN" => Self::Open,
@@ -573,20 +575,20 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestType {
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequestType {
+impl ::bitrix24_runtime::loose::Loose for AddRequestType {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
 /// The `result` of `im.chat.add`.
 pub type AddResponse = i64;
 
-impl crate::runtime::Method for AddRequest {
+impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "im.chat.add";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = AddResponse;
 }
@@ -595,9 +597,9 @@ impl crate::runtime::Method for AddRequest {
 ///
 /// Scope `im`; at most 2 calls per second.
 pub async fn get(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &GetRequest,
-) -> Result<GetResponse, crate::runtime::Error> {
+) -> Result<GetResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -647,7 +649,9 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<GetRequestEntityId>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<
+                                            GetRequestEntityId,
+                                        >::default(),
                                     )?,
                             );
                         }
@@ -660,7 +664,9 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<GetRequestEntityType>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<
+                                            GetRequestEntityType,
+                                        >::default(),
                                     )?,
                             );
                         }
@@ -685,11 +691,11 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for GetRequest {
+impl ::bitrix24_runtime::loose::Loose for GetRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -745,7 +751,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestEntityId {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "CRM" => Self::Crm,
@@ -760,11 +766,11 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestEntityId {
     }
 }
 
-impl crate::runtime::loose::Loose for GetRequestEntityId {
+impl ::bitrix24_runtime::loose::Loose for GetRequestEntityId {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -838,7 +844,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestEntityType {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "VIDEOCONF" => Self::Videoconf,
@@ -859,11 +865,11 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestEntityType {
     }
 }
 
-impl crate::runtime::loose::Loose for GetRequestEntityType {
+impl ::bitrix24_runtime::loose::Loose for GetRequestEntityType {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -908,7 +914,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -928,17 +934,17 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
     }
 }
 
-impl crate::runtime::loose::Loose for GetResponse {
+impl ::bitrix24_runtime::loose::Loose for GetResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl crate::runtime::Method for GetRequest {
+impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "im.chat.get";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = GetResponse;
 }
@@ -947,9 +953,9 @@ impl crate::runtime::Method for GetRequest {
 ///
 /// Scope `im`; at most 2 calls per second.
 pub async fn leave(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &LeaveRequest,
-) -> Result<LeaveResponse, crate::runtime::Error> {
+) -> Result<LeaveResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -993,7 +999,9 @@ impl<'de> ::serde::Deserialize<'de> for LeaveRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         _ => {
@@ -1013,20 +1021,20 @@ impl<'de> ::serde::Deserialize<'de> for LeaveRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for LeaveRequest {
+impl ::bitrix24_runtime::loose::Loose for LeaveRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `im.chat.leave`.
 pub type LeaveResponse = bool;
 
-impl crate::runtime::Method for LeaveRequest {
+impl ::bitrix24_runtime::Method for LeaveRequest {
     const NAME: &'static str = "im.chat.leave";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "CHAT_ID_EMPTY",
@@ -1040,9 +1048,9 @@ impl crate::runtime::Method for LeaveRequest {
 ///
 /// Scope `im`; at most 2 calls per second.
 pub async fn mute(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &MuteRequest,
-) -> Result<MuteResponse, crate::runtime::Error> {
+) -> Result<MuteResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -1093,7 +1101,7 @@ impl<'de> ::serde::Deserialize<'de> for MuteRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1106,7 +1114,7 @@ impl<'de> ::serde::Deserialize<'de> for MuteRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<MuteRequestDialogId>,
                                         >::default(),
                                     )?,
@@ -1119,7 +1127,7 @@ impl<'de> ::serde::Deserialize<'de> for MuteRequest {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<MuteRequestMute>,
                                         >::default(),
                                     )?,
@@ -1143,11 +1151,11 @@ impl<'de> ::serde::Deserialize<'de> for MuteRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for MuteRequest {
+impl ::bitrix24_runtime::loose::Loose for MuteRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -1194,7 +1202,7 @@ impl<'de> ::serde::Deserialize<'de> for MuteRequestDialogId {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "chatXXX" => Self::ChatXxx,
@@ -1206,11 +1214,11 @@ impl<'de> ::serde::Deserialize<'de> for MuteRequestDialogId {
     }
 }
 
-impl crate::runtime::loose::Loose for MuteRequestDialogId {
+impl ::bitrix24_runtime::loose::Loose for MuteRequestDialogId {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -1254,7 +1262,7 @@ impl<'de> ::serde::Deserialize<'de> for MuteRequestMute {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -1265,20 +1273,20 @@ impl<'de> ::serde::Deserialize<'de> for MuteRequestMute {
     }
 }
 
-impl crate::runtime::loose::Loose for MuteRequestMute {
+impl ::bitrix24_runtime::loose::Loose for MuteRequestMute {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
 /// The `result` of `im.chat.mute`.
 pub type MuteResponse = bool;
 
-impl crate::runtime::Method for MuteRequest {
+impl ::bitrix24_runtime::Method for MuteRequest {
     const NAME: &'static str = "im.chat.mute";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "CHAT_ID_EMPTY",
@@ -1292,9 +1300,9 @@ impl crate::runtime::Method for MuteRequest {
 ///
 /// Scope `im`; at most 2 calls per second.
 pub async fn set_owner(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &SetOwnerRequest,
-) -> Result<SetOwnerResponse, crate::runtime::Error> {
+) -> Result<SetOwnerResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -1344,7 +1352,9 @@ impl<'de> ::serde::Deserialize<'de> for SetOwnerRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "DIALOG_ID" => {
@@ -1356,7 +1366,7 @@ impl<'de> ::serde::Deserialize<'de> for SetOwnerRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1366,7 +1376,9 @@ impl<'de> ::serde::Deserialize<'de> for SetOwnerRequest {
                             }
                             __f2 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         _ => {
@@ -1389,20 +1401,20 @@ impl<'de> ::serde::Deserialize<'de> for SetOwnerRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for SetOwnerRequest {
+impl ::bitrix24_runtime::loose::Loose for SetOwnerRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `im.chat.setOwner`.
 pub type SetOwnerResponse = bool;
 
-impl crate::runtime::Method for SetOwnerRequest {
+impl ::bitrix24_runtime::Method for SetOwnerRequest {
     const NAME: &'static str = "im.chat.setOwner";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "CHAT_ID_EMPTY",
@@ -1418,9 +1430,9 @@ impl crate::runtime::Method for SetOwnerRequest {
 ///
 /// Scope `im`; at most 2 calls per second.
 pub async fn update_avatar(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &UpdateAvatarRequest,
-) -> Result<UpdateAvatarResponse, crate::runtime::Error> {
+) -> Result<UpdateAvatarResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -1471,7 +1483,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateAvatarRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -1481,7 +1493,9 @@ impl<'de> ::serde::Deserialize<'de> for UpdateAvatarRequest {
                             }
                             __f1 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "DIALOG_ID" => {
@@ -1493,7 +1507,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateAvatarRequest {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1517,20 +1531,20 @@ impl<'de> ::serde::Deserialize<'de> for UpdateAvatarRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for UpdateAvatarRequest {
+impl ::bitrix24_runtime::loose::Loose for UpdateAvatarRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `im.chat.updateAvatar`.
 pub type UpdateAvatarResponse = bool;
 
-impl crate::runtime::Method for UpdateAvatarRequest {
+impl ::bitrix24_runtime::Method for UpdateAvatarRequest {
     const NAME: &'static str = "im.chat.updateAvatar";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "CHAT_ID_EMPTY",
@@ -1547,9 +1561,9 @@ impl crate::runtime::Method for UpdateAvatarRequest {
 ///
 /// Scope `im`; at most 2 calls per second.
 pub async fn update_color(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &UpdateColorRequest,
-) -> Result<UpdateColorResponse, crate::runtime::Error> {
+) -> Result<UpdateColorResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -1599,7 +1613,9 @@ impl<'de> ::serde::Deserialize<'de> for UpdateColorRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "COLOR" => {
@@ -1609,7 +1625,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateColorRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             UpdateColorRequestColor,
                                         >::default(),
                                     )?,
@@ -1624,7 +1640,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateColorRequest {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1648,11 +1664,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateColorRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for UpdateColorRequest {
+impl ::bitrix24_runtime::loose::Loose for UpdateColorRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -1738,7 +1754,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateColorRequestColor {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "RED" => Self::Red,
@@ -1763,20 +1779,20 @@ impl<'de> ::serde::Deserialize<'de> for UpdateColorRequestColor {
     }
 }
 
-impl crate::runtime::loose::Loose for UpdateColorRequestColor {
+impl ::bitrix24_runtime::loose::Loose for UpdateColorRequestColor {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
 /// The `result` of `im.chat.updateColor`.
 pub type UpdateColorResponse = bool;
 
-impl crate::runtime::Method for UpdateColorRequest {
+impl ::bitrix24_runtime::Method for UpdateColorRequest {
     const NAME: &'static str = "im.chat.updateColor";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "CHAT_ID_EMPTY",
@@ -1792,9 +1808,9 @@ impl crate::runtime::Method for UpdateColorRequest {
 ///
 /// Scope `im`; at most 2 calls per second.
 pub async fn update_title(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &UpdateTitleRequest,
-) -> Result<UpdateTitleResponse, crate::runtime::Error> {
+) -> Result<UpdateTitleResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -1844,7 +1860,9 @@ impl<'de> ::serde::Deserialize<'de> for UpdateTitleRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "DIALOG_ID" => {
@@ -1856,7 +1874,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateTitleRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1867,7 +1885,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateTitleRequest {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -1891,20 +1909,20 @@ impl<'de> ::serde::Deserialize<'de> for UpdateTitleRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for UpdateTitleRequest {
+impl ::bitrix24_runtime::loose::Loose for UpdateTitleRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `im.chat.updateTitle`.
 pub type UpdateTitleResponse = bool;
 
-impl crate::runtime::Method for UpdateTitleRequest {
+impl ::bitrix24_runtime::Method for UpdateTitleRequest {
     const NAME: &'static str = "im.chat.updateTitle";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "CHAT_ID_EMPTY",

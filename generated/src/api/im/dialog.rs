@@ -20,9 +20,9 @@ pub mod users;
 ///
 /// Scope `im`; at most 2 calls per second.
 pub async fn get(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &GetRequest,
-) -> Result<GetResponse, crate::runtime::Error> {
+) -> Result<GetResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -69,7 +69,9 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<GetRequestDialogId>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<
+                                            GetRequestDialogId,
+                                        >::default(),
                                     )?,
                             );
                         }
@@ -90,11 +92,11 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for GetRequest {
+impl ::bitrix24_runtime::loose::Loose for GetRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -141,7 +143,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestDialogId {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "chatXXX" => Self::ChatXxx,
@@ -153,11 +155,11 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestDialogId {
     }
 }
 
-impl crate::runtime::loose::Loose for GetRequestDialogId {
+impl ::bitrix24_runtime::loose::Loose for GetRequestDialogId {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -314,7 +316,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -327,7 +329,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -338,7 +340,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -349,7 +351,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -362,7 +364,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -375,7 +377,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -388,7 +390,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -401,7 +403,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -414,7 +416,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f8 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -427,7 +429,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f9 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -440,7 +442,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f10 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -453,7 +455,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f11 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -466,7 +468,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f12 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetResponseEntityLink>,
                                         >::default(),
                                     )?,
@@ -481,7 +483,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f13 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -492,7 +494,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f14 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -503,7 +505,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f15 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -514,7 +516,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f16 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -525,7 +527,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f17 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -538,7 +540,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f18 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -551,7 +553,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f19 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetResponseLastMessageViews>,
                                         >::default(),
                                     )?,
@@ -574,7 +576,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f21 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -587,7 +589,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f22 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -600,7 +602,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f23 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -619,7 +621,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f25 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -630,7 +632,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f26 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -643,7 +645,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f27 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -656,7 +658,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f28 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -669,7 +671,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f29 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetResponsePermissions>,
                                         >::default(),
                                     )?,
@@ -682,7 +684,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f30 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -695,7 +697,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f31 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<Vec<GetResponseReadedListItem>>,
                                         >::default(),
                                     )?,
@@ -710,7 +712,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f32 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetResponseRestrictions>,
                                         >::default(),
                                     )?,
@@ -723,7 +725,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f33 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -736,7 +738,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f34 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -747,7 +749,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f35 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -760,7 +762,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f36 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -773,7 +775,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f37 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -830,11 +832,11 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
     }
 }
 
-impl crate::runtime::loose::Loose for GetResponse {
+impl ::bitrix24_runtime::loose::Loose for GetResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -884,7 +886,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseEntityLink {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -895,7 +897,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseEntityLink {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -906,7 +908,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseEntityLink {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -928,11 +930,11 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseEntityLink {
     }
 }
 
-impl crate::runtime::loose::Loose for GetResponseEntityLink {
+impl ::bitrix24_runtime::loose::Loose for GetResponseEntityLink {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -984,7 +986,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseLastMessageViews {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1005,7 +1007,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseLastMessageViews {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1027,11 +1029,11 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseLastMessageViews {
     }
 }
 
-impl crate::runtime::loose::Loose for GetResponseLastMessageViews {
+impl ::bitrix24_runtime::loose::Loose for GetResponseLastMessageViews {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -1090,7 +1092,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponsePermissions {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1103,7 +1105,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponsePermissions {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1116,7 +1118,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponsePermissions {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1129,7 +1131,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponsePermissions {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1142,7 +1144,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponsePermissions {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1155,7 +1157,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponsePermissions {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1180,11 +1182,11 @@ impl<'de> ::serde::Deserialize<'de> for GetResponsePermissions {
     }
 }
 
-impl crate::runtime::loose::Loose for GetResponsePermissions {
+impl ::bitrix24_runtime::loose::Loose for GetResponsePermissions {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -1238,7 +1240,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseReadedListItem {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1251,7 +1253,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseReadedListItem {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1262,7 +1264,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseReadedListItem {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1275,7 +1277,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseReadedListItem {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1298,11 +1300,11 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseReadedListItem {
     }
 }
 
-impl crate::runtime::loose::Loose for GetResponseReadedListItem {
+impl ::bitrix24_runtime::loose::Loose for GetResponseReadedListItem {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -1376,7 +1378,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseRestrictions {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -1387,7 +1389,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseRestrictions {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -1398,7 +1400,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseRestrictions {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -1409,7 +1411,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseRestrictions {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -1422,7 +1424,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseRestrictions {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -1433,7 +1435,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseRestrictions {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -1444,7 +1446,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseRestrictions {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1457,7 +1459,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseRestrictions {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1468,7 +1470,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseRestrictions {
                             __f8 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -1479,7 +1481,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseRestrictions {
                             __f9 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -1492,7 +1494,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseRestrictions {
                             __f10 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -1522,17 +1524,17 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseRestrictions {
     }
 }
 
-impl crate::runtime::loose::Loose for GetResponseRestrictions {
+impl ::bitrix24_runtime::loose::Loose for GetResponseRestrictions {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl crate::runtime::Method for GetRequest {
+impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "im.dialog.get";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["DIALOG_ID_EMPTY", "ACCESS_ERROR"];
     type Response = GetResponse;
@@ -1542,9 +1544,9 @@ impl crate::runtime::Method for GetRequest {
 ///
 /// Scope `im`; at most 2 calls per second.
 pub async fn read(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &ReadRequest,
-) -> Result<ReadResponse, crate::runtime::Error> {
+) -> Result<ReadResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -1594,7 +1596,9 @@ impl<'de> ::serde::Deserialize<'de> for ReadRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<ReadRequestDialogId>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<
+                                            ReadRequestDialogId,
+                                        >::default(),
                                     )?,
                             );
                         }
@@ -1607,7 +1611,7 @@ impl<'de> ::serde::Deserialize<'de> for ReadRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1629,11 +1633,11 @@ impl<'de> ::serde::Deserialize<'de> for ReadRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for ReadRequest {
+impl ::bitrix24_runtime::loose::Loose for ReadRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -1680,7 +1684,7 @@ impl<'de> ::serde::Deserialize<'de> for ReadRequestDialogId {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "chatXXX" => Self::ChatXxx,
@@ -1692,11 +1696,11 @@ impl<'de> ::serde::Deserialize<'de> for ReadRequestDialogId {
     }
 }
 
-impl crate::runtime::loose::Loose for ReadRequestDialogId {
+impl ::bitrix24_runtime::loose::Loose for ReadRequestDialogId {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -1750,7 +1754,7 @@ impl<'de> ::serde::Deserialize<'de> for ReadResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1761,7 +1765,7 @@ impl<'de> ::serde::Deserialize<'de> for ReadResponse {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1772,7 +1776,7 @@ impl<'de> ::serde::Deserialize<'de> for ReadResponse {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1783,7 +1787,7 @@ impl<'de> ::serde::Deserialize<'de> for ReadResponse {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1806,17 +1810,17 @@ impl<'de> ::serde::Deserialize<'de> for ReadResponse {
     }
 }
 
-impl crate::runtime::loose::Loose for ReadResponse {
+impl ::bitrix24_runtime::loose::Loose for ReadResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl crate::runtime::Method for ReadRequest {
+impl ::bitrix24_runtime::Method for ReadRequest {
     const NAME: &'static str = "im.dialog.read";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["DIALOG_ID_EMPTY"];
     type Response = ReadResponse;
@@ -1826,9 +1830,9 @@ impl crate::runtime::Method for ReadRequest {
 ///
 /// Scope `im`; at most 2 calls per second.
 pub async fn unread(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &UnreadRequest,
-) -> Result<UnreadResponse, crate::runtime::Error> {
+) -> Result<UnreadResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -1878,7 +1882,9 @@ impl<'de> ::serde::Deserialize<'de> for UnreadRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<UnreadRequestDialogId>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<
+                                            UnreadRequestDialogId,
+                                        >::default(),
                                     )?,
                             );
                         }
@@ -1890,7 +1896,9 @@ impl<'de> ::serde::Deserialize<'de> for UnreadRequest {
                             }
                             __f1 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         _ => {
@@ -1912,11 +1920,11 @@ impl<'de> ::serde::Deserialize<'de> for UnreadRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for UnreadRequest {
+impl ::bitrix24_runtime::loose::Loose for UnreadRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -1963,7 +1971,7 @@ impl<'de> ::serde::Deserialize<'de> for UnreadRequestDialogId {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "chatXXX" => Self::ChatXxx,
@@ -1975,20 +1983,20 @@ impl<'de> ::serde::Deserialize<'de> for UnreadRequestDialogId {
     }
 }
 
-impl crate::runtime::loose::Loose for UnreadRequestDialogId {
+impl ::bitrix24_runtime::loose::Loose for UnreadRequestDialogId {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
 /// The `result` of `im.dialog.unread`.
 pub type UnreadResponse = bool;
 
-impl crate::runtime::Method for UnreadRequest {
+impl ::bitrix24_runtime::Method for UnreadRequest {
     const NAME: &'static str = "im.dialog.unread";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["MESSAGE_ID_ERROR", "DIALOG_ID_EMPTY"];
     type Response = UnreadResponse;
@@ -1998,9 +2006,9 @@ impl crate::runtime::Method for UnreadRequest {
 ///
 /// Scope `im`; at most 2 calls per second.
 pub async fn writing(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &WritingRequest,
-) -> Result<WritingResponse, crate::runtime::Error> {
+) -> Result<WritingResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -2047,7 +2055,9 @@ impl<'de> ::serde::Deserialize<'de> for WritingRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<WritingRequestDialogId>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<
+                                            WritingRequestDialogId,
+                                        >::default(),
                                     )?,
                             );
                         }
@@ -2068,11 +2078,11 @@ impl<'de> ::serde::Deserialize<'de> for WritingRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for WritingRequest {
+impl ::bitrix24_runtime::loose::Loose for WritingRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -2119,7 +2129,7 @@ impl<'de> ::serde::Deserialize<'de> for WritingRequestDialogId {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "chatXXX" => Self::ChatXxx,
@@ -2131,20 +2141,20 @@ impl<'de> ::serde::Deserialize<'de> for WritingRequestDialogId {
     }
 }
 
-impl crate::runtime::loose::Loose for WritingRequestDialogId {
+impl ::bitrix24_runtime::loose::Loose for WritingRequestDialogId {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
 /// The `result` of `im.dialog.writing`.
 pub type WritingResponse = bool;
 
-impl crate::runtime::Method for WritingRequest {
+impl ::bitrix24_runtime::Method for WritingRequest {
     const NAME: &'static str = "im.dialog.writing";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["DIALOG_ID_EMPTY", "ACCESS_ERROR"];
     type Response = WritingResponse;

@@ -13,9 +13,9 @@
 ///
 /// Scope `im`; at most 2 calls per second.
 pub async fn add(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &AddRequest,
-) -> Result<AddResponse, crate::runtime::Error> {
+) -> Result<AddResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -89,7 +89,9 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<AddRequestDialogId>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<
+                                            AddRequestDialogId,
+                                        >::default(),
                                     )?,
                             );
                         }
@@ -112,7 +114,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -123,7 +125,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -134,7 +136,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<AddRequestSystem>,
                                         >::default(),
                                     )?,
@@ -149,7 +151,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<AddRequestUrlPreview>,
                                         >::default(),
                                     )?,
@@ -180,11 +182,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequest {
+impl ::bitrix24_runtime::loose::Loose for AddRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -231,7 +233,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestDialogId {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "chatXXX" => Self::ChatXxx,
@@ -243,11 +245,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestDialogId {
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequestDialogId {
+impl ::bitrix24_runtime::loose::Loose for AddRequestDialogId {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -291,7 +293,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestSystem {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -302,11 +304,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestSystem {
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequestSystem {
+impl ::bitrix24_runtime::loose::Loose for AddRequestSystem {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -350,7 +352,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestUrlPreview {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -361,20 +363,20 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestUrlPreview {
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequestUrlPreview {
+impl ::bitrix24_runtime::loose::Loose for AddRequestUrlPreview {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
 /// The `result` of `im.message.add`.
 pub type AddResponse = i64;
 
-impl crate::runtime::Method for AddRequest {
+impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "im.message.add";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "MESSAGE_EMPTY",
@@ -397,9 +399,9 @@ impl crate::runtime::Method for AddRequest {
 ///
 /// Scope `im`; at most 2 calls per second.
 pub async fn command(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &CommandRequest,
-) -> Result<CommandResponse, crate::runtime::Error> {
+) -> Result<CommandResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -452,7 +454,9 @@ impl<'de> ::serde::Deserialize<'de> for CommandRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "COMMAND" => {
@@ -462,7 +466,7 @@ impl<'de> ::serde::Deserialize<'de> for CommandRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -475,7 +479,7 @@ impl<'de> ::serde::Deserialize<'de> for CommandRequest {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -487,7 +491,9 @@ impl<'de> ::serde::Deserialize<'de> for CommandRequest {
                             }
                             __f3 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         _ => {
@@ -512,20 +518,20 @@ impl<'de> ::serde::Deserialize<'de> for CommandRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for CommandRequest {
+impl ::bitrix24_runtime::loose::Loose for CommandRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `im.message.command`.
 pub type CommandResponse = bool;
 
-impl crate::runtime::Method for CommandRequest {
+impl ::bitrix24_runtime::Method for CommandRequest {
     const NAME: &'static str = "im.message.command";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "MESSAGE_ID_ERROR",
@@ -540,9 +546,9 @@ impl crate::runtime::Method for CommandRequest {
 ///
 /// Scope `im`; at most 2 calls per second.
 pub async fn delete(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &DeleteRequest,
-) -> Result<DeleteResponse, crate::runtime::Error> {
+) -> Result<DeleteResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -588,7 +594,9 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         _ => {
@@ -608,20 +616,20 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for DeleteRequest {
+impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `im.message.delete`.
 pub type DeleteResponse = bool;
 
-impl crate::runtime::Method for DeleteRequest {
+impl ::bitrix24_runtime::Method for DeleteRequest {
     const NAME: &'static str = "im.message.delete";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["MESSAGE_ID_ERROR", "CANT_EDIT_MESSAGE"];
     type Response = DeleteResponse;
@@ -631,9 +639,9 @@ impl crate::runtime::Method for DeleteRequest {
 ///
 /// Scope `im`; at most 2 calls per second.
 pub async fn like(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &LikeRequest,
-) -> Result<LikeResponse, crate::runtime::Error> {
+) -> Result<LikeResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -681,7 +689,7 @@ impl<'de> ::serde::Deserialize<'de> for LikeRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<LikeRequestAction>,
                                         >::default(),
                                     )?,
@@ -695,7 +703,9 @@ impl<'de> ::serde::Deserialize<'de> for LikeRequest {
                             }
                             __f1 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         _ => {
@@ -716,11 +726,11 @@ impl<'de> ::serde::Deserialize<'de> for LikeRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for LikeRequest {
+impl ::bitrix24_runtime::loose::Loose for LikeRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -767,7 +777,7 @@ impl<'de> ::serde::Deserialize<'de> for LikeRequestAction {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "auto" => Self::Auto,
@@ -779,20 +789,20 @@ impl<'de> ::serde::Deserialize<'de> for LikeRequestAction {
     }
 }
 
-impl crate::runtime::loose::Loose for LikeRequestAction {
+impl ::bitrix24_runtime::loose::Loose for LikeRequestAction {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
 /// The `result` of `im.message.like`.
 pub type LikeResponse = bool;
 
-impl crate::runtime::Method for LikeRequest {
+impl ::bitrix24_runtime::Method for LikeRequest {
     const NAME: &'static str = "im.message.like";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["MESSAGE_ID_ERROR", "WITHOUT_CHANGES"];
     type Response = LikeResponse;
@@ -802,9 +812,9 @@ impl crate::runtime::Method for LikeRequest {
 ///
 /// Scope `im`; at most 2 calls per second.
 pub async fn share(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &ShareRequest,
-) -> Result<ShareResponse, crate::runtime::Error> {
+) -> Result<ShareResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -857,7 +867,9 @@ impl<'de> ::serde::Deserialize<'de> for ShareRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<ShareRequestDialogId>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<
+                                            ShareRequestDialogId,
+                                        >::default(),
                                     )?,
                             );
                         }
@@ -869,7 +881,9 @@ impl<'de> ::serde::Deserialize<'de> for ShareRequest {
                             }
                             __f1 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "TYPE" => {
@@ -879,7 +893,9 @@ impl<'de> ::serde::Deserialize<'de> for ShareRequest {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<ShareRequestType>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<
+                                            ShareRequestType,
+                                        >::default(),
                                     )?,
                             );
                         }
@@ -904,11 +920,11 @@ impl<'de> ::serde::Deserialize<'de> for ShareRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for ShareRequest {
+impl ::bitrix24_runtime::loose::Loose for ShareRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -955,7 +971,7 @@ impl<'de> ::serde::Deserialize<'de> for ShareRequestDialogId {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "chatXXX" => Self::ChatXxx,
@@ -967,11 +983,11 @@ impl<'de> ::serde::Deserialize<'de> for ShareRequestDialogId {
     }
 }
 
-impl crate::runtime::loose::Loose for ShareRequestDialogId {
+impl ::bitrix24_runtime::loose::Loose for ShareRequestDialogId {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -1021,7 +1037,7 @@ impl<'de> ::serde::Deserialize<'de> for ShareRequestType {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "CHAT" => Self::Chat,
@@ -1034,20 +1050,20 @@ impl<'de> ::serde::Deserialize<'de> for ShareRequestType {
     }
 }
 
-impl crate::runtime::loose::Loose for ShareRequestType {
+impl ::bitrix24_runtime::loose::Loose for ShareRequestType {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
 /// The `result` of `im.message.share`.
 pub type ShareResponse = bool;
 
-impl crate::runtime::Method for ShareRequest {
+impl ::bitrix24_runtime::Method for ShareRequest {
     const NAME: &'static str = "im.message.share";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "MESSAGE_ID_ERROR",
@@ -1062,9 +1078,9 @@ impl crate::runtime::Method for ShareRequest {
 ///
 /// Scope `im`; at most 2 calls per second.
 pub async fn update(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &UpdateRequest,
-) -> Result<UpdateResponse, crate::runtime::Error> {
+) -> Result<UpdateResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -1135,7 +1151,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<UpdateRequestIsEdited>,
                                         >::default(),
                                     )?,
@@ -1160,7 +1176,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1172,7 +1188,9 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             }
                             __f5 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "URL_PREVIEW" => {
@@ -1184,7 +1202,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<UpdateRequestUrlPreview>,
                                         >::default(),
                                     )?,
@@ -1213,11 +1231,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for UpdateRequest {
+impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -1261,7 +1279,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestIsEdited {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -1272,11 +1290,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestIsEdited {
     }
 }
 
-impl crate::runtime::loose::Loose for UpdateRequestIsEdited {
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestIsEdited {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -1320,7 +1338,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestUrlPreview {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -1331,20 +1349,20 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestUrlPreview {
     }
 }
 
-impl crate::runtime::loose::Loose for UpdateRequestUrlPreview {
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestUrlPreview {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
 /// The `result` of `im.message.update`.
 pub type UpdateResponse = bool;
 
-impl crate::runtime::Method for UpdateRequest {
+impl ::bitrix24_runtime::Method for UpdateRequest {
     const NAME: &'static str = "im.message.update";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "MESSAGE_ID_ERROR",

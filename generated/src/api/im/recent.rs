@@ -12,9 +12,9 @@
 ///
 /// Scope `im`; at most 2 calls per second.
 pub async fn get(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &GetRequest,
-) -> Result<GetResponse, crate::runtime::Error> {
+) -> Result<GetResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -78,7 +78,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -91,7 +91,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -104,7 +104,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetRequestOnlyOpenlines>,
                                         >::default(),
                                     )?,
@@ -119,7 +119,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetRequestSkipChat>,
                                         >::default(),
                                     )?,
@@ -134,7 +134,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetRequestSkipDialog>,
                                         >::default(),
                                     )?,
@@ -149,7 +149,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetRequestSkipOpenlines>,
                                         >::default(),
                                     )?,
@@ -176,11 +176,11 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for GetRequest {
+impl ::bitrix24_runtime::loose::Loose for GetRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -224,7 +224,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestOnlyOpenlines {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -235,11 +235,11 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestOnlyOpenlines {
     }
 }
 
-impl crate::runtime::loose::Loose for GetRequestOnlyOpenlines {
+impl ::bitrix24_runtime::loose::Loose for GetRequestOnlyOpenlines {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -283,7 +283,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestSkipChat {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -294,11 +294,11 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestSkipChat {
     }
 }
 
-impl crate::runtime::loose::Loose for GetRequestSkipChat {
+impl ::bitrix24_runtime::loose::Loose for GetRequestSkipChat {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -342,7 +342,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestSkipDialog {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -353,11 +353,11 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestSkipDialog {
     }
 }
 
-impl crate::runtime::loose::Loose for GetRequestSkipDialog {
+impl ::bitrix24_runtime::loose::Loose for GetRequestSkipDialog {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -401,7 +401,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestSkipOpenlines {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -412,11 +412,11 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestSkipOpenlines {
     }
 }
 
-impl crate::runtime::loose::Loose for GetRequestSkipOpenlines {
+impl ::bitrix24_runtime::loose::Loose for GetRequestSkipOpenlines {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -510,7 +510,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetResponseItemAvatar>,
                                         >::default(),
                                     )?,
@@ -523,7 +523,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetResponseItemChat>,
                                         >::default(),
                                     )?,
@@ -536,7 +536,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -547,7 +547,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -560,7 +560,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -573,7 +573,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -586,7 +586,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -597,7 +597,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -608,7 +608,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f8 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -619,7 +619,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f9 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetResponseItemMessage>,
                                         >::default(),
                                     )?,
@@ -638,7 +638,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f11 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -649,7 +649,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f12 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -660,7 +660,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f13 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -671,7 +671,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f14 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -682,7 +682,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f15 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetResponseItemUser>,
                                         >::default(),
                                     )?,
@@ -719,11 +719,11 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
     }
 }
 
-impl crate::runtime::loose::Loose for GetResponseItem {
+impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -770,7 +770,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemAvatar {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -781,7 +781,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemAvatar {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -802,11 +802,11 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemAvatar {
     }
 }
 
-impl crate::runtime::loose::Loose for GetResponseItemAvatar {
+impl ::bitrix24_runtime::loose::Loose for GetResponseItemAvatar {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -932,7 +932,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemChat {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -945,7 +945,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemChat {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -956,7 +956,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemChat {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -969,7 +969,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemChat {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -982,7 +982,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemChat {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -995,7 +995,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemChat {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1008,7 +1008,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemChat {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1021,7 +1021,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemChat {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1034,7 +1034,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemChat {
                             __f8 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1047,7 +1047,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemChat {
                             __f9 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetResponseItemChatEntityLink>,
                                         >::default(),
                                     )?,
@@ -1062,7 +1062,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemChat {
                             __f10 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1073,7 +1073,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemChat {
                             __f11 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -1084,7 +1084,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemChat {
                             __f12 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1105,7 +1105,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemChat {
                             __f14 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1124,7 +1124,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemChat {
                             __f16 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1135,7 +1135,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemChat {
                             __f17 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1148,7 +1148,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemChat {
                             __f18 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1161,7 +1161,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemChat {
                             __f19 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1174,7 +1174,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemChat {
                             __f20 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetResponseItemChatPermissions>,
                                         >::default(),
                                     )?,
@@ -1187,7 +1187,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemChat {
                             __f21 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1200,7 +1200,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemChat {
                             __f22 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetResponseItemChatRestrictions>,
                                         >::default(),
                                     )?,
@@ -1213,7 +1213,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemChat {
                             __f23 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1226,7 +1226,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemChat {
                             __f24 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -1237,7 +1237,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemChat {
                             __f25 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1248,7 +1248,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemChat {
                             __f26 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1261,7 +1261,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemChat {
                             __f27 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1308,11 +1308,11 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemChat {
     }
 }
 
-impl crate::runtime::loose::Loose for GetResponseItemChat {
+impl ::bitrix24_runtime::loose::Loose for GetResponseItemChat {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -1362,7 +1362,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemChatEntityLink {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1373,7 +1373,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemChatEntityLink {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1384,7 +1384,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemChatEntityLink {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1406,11 +1406,11 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemChatEntityLink {
     }
 }
 
-impl crate::runtime::loose::Loose for GetResponseItemChatEntityLink {
+impl ::bitrix24_runtime::loose::Loose for GetResponseItemChatEntityLink {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -1469,7 +1469,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemChatPermissions {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1482,7 +1482,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemChatPermissions {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1495,7 +1495,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemChatPermissions {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1508,7 +1508,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemChatPermissions {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1521,7 +1521,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemChatPermissions {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1534,7 +1534,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemChatPermissions {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1559,11 +1559,11 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemChatPermissions {
     }
 }
 
-impl crate::runtime::loose::Loose for GetResponseItemChatPermissions {
+impl ::bitrix24_runtime::loose::Loose for GetResponseItemChatPermissions {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -1631,7 +1631,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemChatRestrictions {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -1642,7 +1642,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemChatRestrictions {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -1653,7 +1653,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemChatRestrictions {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -1664,7 +1664,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemChatRestrictions {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -1677,7 +1677,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemChatRestrictions {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -1688,7 +1688,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemChatRestrictions {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -1699,7 +1699,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemChatRestrictions {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -1710,7 +1710,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemChatRestrictions {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -1723,7 +1723,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemChatRestrictions {
                             __f8 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -1751,11 +1751,11 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemChatRestrictions {
     }
 }
 
-impl crate::runtime::loose::Loose for GetResponseItemChatRestrictions {
+impl ::bitrix24_runtime::loose::Loose for GetResponseItemChatRestrictions {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -1824,7 +1824,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemMessage {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -1837,7 +1837,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemMessage {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1848,7 +1848,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemMessage {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1859,7 +1859,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemMessage {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -1870,7 +1870,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemMessage {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1881,7 +1881,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemMessage {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1892,7 +1892,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemMessage {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1903,7 +1903,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemMessage {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1914,7 +1914,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemMessage {
                             __f8 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1942,11 +1942,11 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemMessage {
     }
 }
 
-impl crate::runtime::loose::Loose for GetResponseItemMessage {
+impl ::bitrix24_runtime::loose::Loose for GetResponseItemMessage {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -2048,7 +2048,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemUser {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2059,7 +2059,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemUser {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2070,7 +2070,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemUser {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2081,7 +2081,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemUser {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -2092,7 +2092,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemUser {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2105,7 +2105,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemUser {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -2118,7 +2118,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemUser {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2129,7 +2129,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemUser {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -2142,7 +2142,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemUser {
                             __f8 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2153,7 +2153,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemUser {
                             __f9 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2164,7 +2164,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemUser {
                             __f10 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -2175,7 +2175,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemUser {
                             __f11 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2188,7 +2188,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemUser {
                             __f12 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2201,7 +2201,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemUser {
                             __f13 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2214,7 +2214,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemUser {
                             __f14 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2225,7 +2225,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemUser {
                             __f15 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2236,7 +2236,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemUser {
                             __f16 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -2247,7 +2247,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemUser {
                             __f17 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2260,7 +2260,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemUser {
                             __f18 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2298,17 +2298,17 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemUser {
     }
 }
 
-impl crate::runtime::loose::Loose for GetResponseItemUser {
+impl ::bitrix24_runtime::loose::Loose for GetResponseItemUser {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl crate::runtime::Method for GetRequest {
+impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "im.recent.get";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = GetResponse;
 }
@@ -2317,9 +2317,9 @@ impl crate::runtime::Method for GetRequest {
 ///
 /// Scope `im`; at most 2 calls per second.
 pub async fn hide(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &HideRequest,
-) -> Result<HideResponse, crate::runtime::Error> {
+) -> Result<HideResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -2366,7 +2366,9 @@ impl<'de> ::serde::Deserialize<'de> for HideRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<HideRequestDialogId>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<
+                                            HideRequestDialogId,
+                                        >::default(),
                                     )?,
                             );
                         }
@@ -2387,11 +2389,11 @@ impl<'de> ::serde::Deserialize<'de> for HideRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for HideRequest {
+impl ::bitrix24_runtime::loose::Loose for HideRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -2438,7 +2440,7 @@ impl<'de> ::serde::Deserialize<'de> for HideRequestDialogId {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "chatXXX" => Self::ChatXxx,
@@ -2450,20 +2452,20 @@ impl<'de> ::serde::Deserialize<'de> for HideRequestDialogId {
     }
 }
 
-impl crate::runtime::loose::Loose for HideRequestDialogId {
+impl ::bitrix24_runtime::loose::Loose for HideRequestDialogId {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
 /// The `result` of `im.recent.hide`.
 pub type HideResponse = bool;
 
-impl crate::runtime::Method for HideRequest {
+impl ::bitrix24_runtime::Method for HideRequest {
     const NAME: &'static str = "im.recent.hide";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["DIALOG_ID_EMPTY"];
     type Response = HideResponse;
@@ -2475,9 +2477,9 @@ impl crate::runtime::Method for HideRequest {
 ///
 /// Pages of 50 rows: set `start` to the offset; the envelope's `next` and `total` say what is left.
 pub async fn list(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &ListRequest,
-) -> Result<crate::runtime::Envelope<ListResponse>, crate::runtime::Error> {
+) -> Result<::bitrix24_runtime::Envelope<ListResponse>, ::bitrix24_runtime::Error> {
     client.call_envelope(request).await
 }
 
@@ -2568,7 +2570,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<ListRequestCanManageMessages>,
                                         >::default(),
                                     )?,
@@ -2583,7 +2585,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<ListRequestGetOriginalText>,
                                         >::default(),
                                     )?,
@@ -2598,7 +2600,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2609,7 +2611,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -2620,7 +2622,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -2633,7 +2635,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<ListRequestOnlyChannel>,
                                         >::default(),
                                     )?,
@@ -2648,7 +2650,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<ListRequestOnlyCopilot>,
                                         >::default(),
                                     )?,
@@ -2663,7 +2665,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<ListRequestParseText>,
                                         >::default(),
                                     )?,
@@ -2678,7 +2680,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                             __f8 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<ListRequestSkipChat>,
                                         >::default(),
                                     )?,
@@ -2693,7 +2695,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                             __f9 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<ListRequestSkipDialog>,
                                         >::default(),
                                     )?,
@@ -2708,7 +2710,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                             __f10 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<ListRequestSkipOpenlines>,
                                         >::default(),
                                     )?,
@@ -2725,7 +2727,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                             __f11 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<ListRequestSkipUndistributedOpenlines>,
                                         >::default(),
                                     )?,
@@ -2740,7 +2742,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                             __f12 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<ListRequestUnreadOnly>,
                                         >::default(),
                                     )?,
@@ -2753,7 +2755,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                             __f13 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -2786,11 +2788,11 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for ListRequest {
+impl ::bitrix24_runtime::loose::Loose for ListRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -2834,7 +2836,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestCanManageMessages {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -2845,11 +2847,11 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestCanManageMessages {
     }
 }
 
-impl crate::runtime::loose::Loose for ListRequestCanManageMessages {
+impl ::bitrix24_runtime::loose::Loose for ListRequestCanManageMessages {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -2893,7 +2895,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestGetOriginalText {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -2904,11 +2906,11 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestGetOriginalText {
     }
 }
 
-impl crate::runtime::loose::Loose for ListRequestGetOriginalText {
+impl ::bitrix24_runtime::loose::Loose for ListRequestGetOriginalText {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -2952,7 +2954,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestOnlyChannel {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -2963,11 +2965,11 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestOnlyChannel {
     }
 }
 
-impl crate::runtime::loose::Loose for ListRequestOnlyChannel {
+impl ::bitrix24_runtime::loose::Loose for ListRequestOnlyChannel {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -3011,7 +3013,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestOnlyCopilot {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -3022,11 +3024,11 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestOnlyCopilot {
     }
 }
 
-impl crate::runtime::loose::Loose for ListRequestOnlyCopilot {
+impl ::bitrix24_runtime::loose::Loose for ListRequestOnlyCopilot {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -3070,7 +3072,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestParseText {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -3081,11 +3083,11 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestParseText {
     }
 }
 
-impl crate::runtime::loose::Loose for ListRequestParseText {
+impl ::bitrix24_runtime::loose::Loose for ListRequestParseText {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -3129,7 +3131,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestSkipChat {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -3140,11 +3142,11 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestSkipChat {
     }
 }
 
-impl crate::runtime::loose::Loose for ListRequestSkipChat {
+impl ::bitrix24_runtime::loose::Loose for ListRequestSkipChat {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -3188,7 +3190,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestSkipDialog {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -3199,11 +3201,11 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestSkipDialog {
     }
 }
 
-impl crate::runtime::loose::Loose for ListRequestSkipDialog {
+impl ::bitrix24_runtime::loose::Loose for ListRequestSkipDialog {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -3247,7 +3249,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestSkipOpenlines {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -3258,11 +3260,11 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestSkipOpenlines {
     }
 }
 
-impl crate::runtime::loose::Loose for ListRequestSkipOpenlines {
+impl ::bitrix24_runtime::loose::Loose for ListRequestSkipOpenlines {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -3306,7 +3308,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestSkipUndistributedOpenlines {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -3317,11 +3319,11 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestSkipUndistributedOpenlines {
     }
 }
 
-impl crate::runtime::loose::Loose for ListRequestSkipUndistributedOpenlines {
+impl ::bitrix24_runtime::loose::Loose for ListRequestSkipUndistributedOpenlines {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -3365,7 +3367,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestUnreadOnly {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -3376,11 +3378,11 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestUnreadOnly {
     }
 }
 
-impl crate::runtime::loose::Loose for ListRequestUnreadOnly {
+impl ::bitrix24_runtime::loose::Loose for ListRequestUnreadOnly {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -3440,7 +3442,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<ListResponseCopilot>,
                                         >::default(),
                                     )?,
@@ -3453,7 +3455,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponse {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -3466,7 +3468,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponse {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -3477,7 +3479,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponse {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<Vec<ListResponseItemsItem>>,
                                         >::default(),
                                     )?,
@@ -3513,11 +3515,11 @@ impl<'de> ::serde::Deserialize<'de> for ListResponse {
     }
 }
 
-impl crate::runtime::loose::Loose for ListResponse {
+impl ::bitrix24_runtime::loose::Loose for ListResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -3611,11 +3613,11 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseCopilot {
     }
 }
 
-impl crate::runtime::loose::Loose for ListResponseCopilot {
+impl ::bitrix24_runtime::loose::Loose for ListResponseCopilot {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -3709,7 +3711,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemsItem {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<ListResponseItemsItemAvatar>,
                                         >::default(),
                                     )?,
@@ -3722,7 +3724,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemsItem {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<ListResponseItemsItemChat>,
                                         >::default(),
                                     )?,
@@ -3735,7 +3737,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemsItem {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -3746,7 +3748,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemsItem {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -3759,7 +3761,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemsItem {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3772,7 +3774,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemsItem {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3785,7 +3787,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemsItem {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -3796,7 +3798,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemsItem {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3807,7 +3809,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemsItem {
                             __f8 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -3818,7 +3820,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemsItem {
                             __f9 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<ListResponseItemsItemLines>,
                                         >::default(),
                                     )?,
@@ -3831,7 +3833,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemsItem {
                             __f10 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<ListResponseItemsItemMessage>,
                                         >::default(),
                                     )?,
@@ -3850,7 +3852,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemsItem {
                             __f12 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -3861,7 +3863,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemsItem {
                             __f13 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3872,7 +3874,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemsItem {
                             __f14 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3883,7 +3885,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemsItem {
                             __f15 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -3894,7 +3896,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemsItem {
                             __f16 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<ListResponseItemsItemUser>,
                                         >::default(),
                                     )?,
@@ -3932,11 +3934,11 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemsItem {
     }
 }
 
-impl crate::runtime::loose::Loose for ListResponseItemsItem {
+impl ::bitrix24_runtime::loose::Loose for ListResponseItemsItem {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -3983,7 +3985,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemsItemAvatar {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3994,7 +3996,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemsItemAvatar {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4015,11 +4017,11 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemsItemAvatar {
     }
 }
 
-impl crate::runtime::loose::Loose for ListResponseItemsItemAvatar {
+impl ::bitrix24_runtime::loose::Loose for ListResponseItemsItemAvatar {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -4142,7 +4144,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemsItemChat {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4155,7 +4157,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemsItemChat {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -4166,7 +4168,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemsItemChat {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4179,7 +4181,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemsItemChat {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -4192,7 +4194,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemsItemChat {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4205,7 +4207,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemsItemChat {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4218,7 +4220,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemsItemChat {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4231,7 +4233,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemsItemChat {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4244,7 +4246,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemsItemChat {
                             __f8 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4257,7 +4259,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemsItemChat {
                             __f9 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<ListResponseItemsItemChatEntityLink>,
                                         >::default(),
                                     )?,
@@ -4272,7 +4274,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemsItemChat {
                             __f10 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4283,7 +4285,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemsItemChat {
                             __f11 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -4294,7 +4296,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemsItemChat {
                             __f12 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -4315,7 +4317,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemsItemChat {
                             __f14 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4334,7 +4336,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemsItemChat {
                             __f16 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4345,7 +4347,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemsItemChat {
                             __f17 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -4358,7 +4360,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemsItemChat {
                             __f18 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -4371,7 +4373,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemsItemChat {
                             __f19 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -4384,7 +4386,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemsItemChat {
                             __f20 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<ListResponseItemsItemChatPermissions>,
                                         >::default(),
                                     )?,
@@ -4397,7 +4399,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemsItemChat {
                             __f21 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4410,7 +4412,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemsItemChat {
                             __f22 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<ListResponseItemsItemChatRestrictions>,
                                         >::default(),
                                     )?,
@@ -4423,7 +4425,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemsItemChat {
                             __f23 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4436,7 +4438,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemsItemChat {
                             __f24 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -4447,7 +4449,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemsItemChat {
                             __f25 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4460,7 +4462,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemsItemChat {
                             __f26 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -4506,11 +4508,11 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemsItemChat {
     }
 }
 
-impl crate::runtime::loose::Loose for ListResponseItemsItemChat {
+impl ::bitrix24_runtime::loose::Loose for ListResponseItemsItemChat {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -4560,7 +4562,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemsItemChatEntityLink {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4571,7 +4573,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemsItemChatEntityLink {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4582,7 +4584,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemsItemChatEntityLink {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4604,11 +4606,11 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemsItemChatEntityLink {
     }
 }
 
-impl crate::runtime::loose::Loose for ListResponseItemsItemChatEntityLink {
+impl ::bitrix24_runtime::loose::Loose for ListResponseItemsItemChatEntityLink {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -4667,7 +4669,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemsItemChatPermissions {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4680,7 +4682,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemsItemChatPermissions {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4693,7 +4695,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemsItemChatPermissions {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4706,7 +4708,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemsItemChatPermissions {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4719,7 +4721,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemsItemChatPermissions {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4732,7 +4734,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemsItemChatPermissions {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4757,11 +4759,11 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemsItemChatPermissions {
     }
 }
 
-impl crate::runtime::loose::Loose for ListResponseItemsItemChatPermissions {
+impl ::bitrix24_runtime::loose::Loose for ListResponseItemsItemChatPermissions {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -4829,7 +4831,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemsItemChatRestrictions {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -4840,7 +4842,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemsItemChatRestrictions {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -4851,7 +4853,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemsItemChatRestrictions {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -4862,7 +4864,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemsItemChatRestrictions {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -4875,7 +4877,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemsItemChatRestrictions {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -4886,7 +4888,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemsItemChatRestrictions {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -4897,7 +4899,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemsItemChatRestrictions {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -4908,7 +4910,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemsItemChatRestrictions {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -4921,7 +4923,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemsItemChatRestrictions {
                             __f8 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -4949,11 +4951,11 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemsItemChatRestrictions {
     }
 }
 
-impl crate::runtime::loose::Loose for ListResponseItemsItemChatRestrictions {
+impl ::bitrix24_runtime::loose::Loose for ListResponseItemsItemChatRestrictions {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -5006,7 +5008,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemsItemLines {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5017,7 +5019,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemsItemLines {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -5028,7 +5030,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemsItemLines {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -5050,11 +5052,11 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemsItemLines {
     }
 }
 
-impl crate::runtime::loose::Loose for ListResponseItemsItemLines {
+impl ::bitrix24_runtime::loose::Loose for ListResponseItemsItemLines {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -5123,7 +5125,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemsItemMessage {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -5136,7 +5138,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemsItemMessage {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -5147,7 +5149,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemsItemMessage {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5158,7 +5160,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemsItemMessage {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -5169,7 +5171,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemsItemMessage {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -5180,7 +5182,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemsItemMessage {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5191,7 +5193,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemsItemMessage {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -5202,7 +5204,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemsItemMessage {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5213,7 +5215,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemsItemMessage {
                             __f8 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5241,11 +5243,11 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemsItemMessage {
     }
 }
 
-impl crate::runtime::loose::Loose for ListResponseItemsItemMessage {
+impl ::bitrix24_runtime::loose::Loose for ListResponseItemsItemMessage {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -5375,7 +5377,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemsItemUser {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5386,7 +5388,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemsItemUser {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -5397,7 +5399,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemsItemUser {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5410,7 +5412,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemsItemUser {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5421,7 +5423,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemsItemUser {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5432,7 +5434,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemsItemUser {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -5449,7 +5451,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemsItemUser {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5462,7 +5464,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemsItemUser {
                             __f8 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -5483,7 +5485,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemsItemUser {
                             __f10 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5494,7 +5496,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemsItemUser {
                             __f11 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5507,7 +5509,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemsItemUser {
                             __f12 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5518,7 +5520,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemsItemUser {
                             __f13 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -5531,7 +5533,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemsItemUser {
                             __f14 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5542,7 +5544,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemsItemUser {
                             __f15 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5553,7 +5555,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemsItemUser {
                             __f16 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -5564,7 +5566,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemsItemUser {
                             __f17 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5577,7 +5579,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemsItemUser {
                             __f18 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5590,7 +5592,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemsItemUser {
                             __f19 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5603,7 +5605,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemsItemUser {
                             __f20 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5614,7 +5616,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemsItemUser {
                             __f21 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5625,7 +5627,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemsItemUser {
                             __f22 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -5642,7 +5644,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemsItemUser {
                             __f24 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5653,7 +5655,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemsItemUser {
                             __f25 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5664,7 +5666,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemsItemUser {
                             __f26 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5677,7 +5679,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemsItemUser {
                             __f27 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5724,17 +5726,17 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemsItemUser {
     }
 }
 
-impl crate::runtime::loose::Loose for ListResponseItemsItemUser {
+impl ::bitrix24_runtime::loose::Loose for ListResponseItemsItemUser {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl crate::runtime::Method for ListRequest {
+impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "im.recent.list";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::Start;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::Start;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = ListResponse;
 }
@@ -5743,9 +5745,9 @@ impl crate::runtime::Method for ListRequest {
 ///
 /// Scope `im`; at most 2 calls per second.
 pub async fn pin(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &PinRequest,
-) -> Result<PinResponse, crate::runtime::Error> {
+) -> Result<PinResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -5795,7 +5797,9 @@ impl<'de> ::serde::Deserialize<'de> for PinRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<PinRequestDialogId>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<
+                                            PinRequestDialogId,
+                                        >::default(),
                                     )?,
                             );
                         }
@@ -5806,7 +5810,9 @@ impl<'de> ::serde::Deserialize<'de> for PinRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<PinRequestPin>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<
+                                            Option<PinRequestPin>,
+                                        >::default(),
                                     )?,
                             );
                         }
@@ -5828,11 +5834,11 @@ impl<'de> ::serde::Deserialize<'de> for PinRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for PinRequest {
+impl ::bitrix24_runtime::loose::Loose for PinRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -5879,7 +5885,7 @@ impl<'de> ::serde::Deserialize<'de> for PinRequestDialogId {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "chatXXX" => Self::ChatXxx,
@@ -5891,11 +5897,11 @@ impl<'de> ::serde::Deserialize<'de> for PinRequestDialogId {
     }
 }
 
-impl crate::runtime::loose::Loose for PinRequestDialogId {
+impl ::bitrix24_runtime::loose::Loose for PinRequestDialogId {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -5939,7 +5945,7 @@ impl<'de> ::serde::Deserialize<'de> for PinRequestPin {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -5950,20 +5956,20 @@ impl<'de> ::serde::Deserialize<'de> for PinRequestPin {
     }
 }
 
-impl crate::runtime::loose::Loose for PinRequestPin {
+impl ::bitrix24_runtime::loose::Loose for PinRequestPin {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
 /// The `result` of `im.recent.pin`.
 pub type PinResponse = bool;
 
-impl crate::runtime::Method for PinRequest {
+impl ::bitrix24_runtime::Method for PinRequest {
     const NAME: &'static str = "im.recent.pin";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["DIALOG_ID_EMPTY", "ACCESS_ERROR"];
     type Response = PinResponse;
@@ -5973,9 +5979,9 @@ impl crate::runtime::Method for PinRequest {
 ///
 /// Scope `im`; at most 2 calls per second.
 pub async fn unread(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &UnreadRequest,
-) -> Result<UnreadResponse, crate::runtime::Error> {
+) -> Result<UnreadResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -6023,7 +6029,7 @@ impl<'de> ::serde::Deserialize<'de> for UnreadRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<UnreadRequestAction>,
                                         >::default(),
                                     )?,
@@ -6038,7 +6044,9 @@ impl<'de> ::serde::Deserialize<'de> for UnreadRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<UnreadRequestDialogId>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<
+                                            UnreadRequestDialogId,
+                                        >::default(),
                                     )?,
                             );
                         }
@@ -6060,11 +6068,11 @@ impl<'de> ::serde::Deserialize<'de> for UnreadRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for UnreadRequest {
+impl ::bitrix24_runtime::loose::Loose for UnreadRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -6108,7 +6116,7 @@ impl<'de> ::serde::Deserialize<'de> for UnreadRequestAction {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -6119,11 +6127,11 @@ impl<'de> ::serde::Deserialize<'de> for UnreadRequestAction {
     }
 }
 
-impl crate::runtime::loose::Loose for UnreadRequestAction {
+impl ::bitrix24_runtime::loose::Loose for UnreadRequestAction {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -6170,7 +6178,7 @@ impl<'de> ::serde::Deserialize<'de> for UnreadRequestDialogId {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "chatXXX" => Self::ChatXxx,
@@ -6182,20 +6190,20 @@ impl<'de> ::serde::Deserialize<'de> for UnreadRequestDialogId {
     }
 }
 
-impl crate::runtime::loose::Loose for UnreadRequestDialogId {
+impl ::bitrix24_runtime::loose::Loose for UnreadRequestDialogId {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
 /// The `result` of `im.recent.unread`.
 pub type UnreadResponse = bool;
 
-impl crate::runtime::Method for UnreadRequest {
+impl ::bitrix24_runtime::Method for UnreadRequest {
     const NAME: &'static str = "im.recent.unread";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["DIALOG_ID_EMPTY"];
     type Response = UnreadResponse;

@@ -10,9 +10,9 @@
 ///
 /// Scope `imbot`; at most 2 calls per second.
 pub async fn register(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &RegisterRequest,
-) -> Result<RegisterResponse, crate::runtime::Error> {
+) -> Result<RegisterResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -181,20 +181,20 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for RegisterRequest {
+impl ::bitrix24_runtime::loose::Loose for RegisterRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `imbot.app.register`.
 pub type RegisterResponse = ::serde_json::Value;
 
-impl crate::runtime::Method for RegisterRequest {
+impl ::bitrix24_runtime::Method for RegisterRequest {
     const NAME: &'static str = "imbot.app.register";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "BOT_ID_ERROR",
@@ -212,9 +212,9 @@ impl crate::runtime::Method for RegisterRequest {
 ///
 /// Scope `imbot`; at most 2 calls per second.
 pub async fn unregister(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &UnregisterRequest,
-) -> Result<UnregisterResponse, crate::runtime::Error> {
+) -> Result<UnregisterResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -274,20 +274,20 @@ impl<'de> ::serde::Deserialize<'de> for UnregisterRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for UnregisterRequest {
+impl ::bitrix24_runtime::loose::Loose for UnregisterRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `imbot.app.unregister`.
 pub type UnregisterResponse = ::serde_json::Value;
 
-impl crate::runtime::Method for UnregisterRequest {
+impl ::bitrix24_runtime::Method for UnregisterRequest {
     const NAME: &'static str = "imbot.app.unregister";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "CHAT_APP_ID_ERROR",
@@ -301,9 +301,9 @@ impl crate::runtime::Method for UnregisterRequest {
 ///
 /// Scope `imbot`; at most 2 calls per second.
 pub async fn update(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &UpdateRequest,
-) -> Result<UpdateResponse, crate::runtime::Error> {
+) -> Result<UpdateResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -513,20 +513,20 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for UpdateRequest {
+impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `imbot.app.update`.
 pub type UpdateResponse = ::serde_json::Value;
 
-impl crate::runtime::Method for UpdateRequest {
+impl ::bitrix24_runtime::Method for UpdateRequest {
     const NAME: &'static str = "imbot.app.update";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "CHAT_APP_ID_ERROR",

@@ -20,9 +20,9 @@ pub mod user;
 /// Scope `imbot`; at most 2 calls per second.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn add(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &AddRequest,
-) -> Result<AddResponse, crate::runtime::Error> {
+) -> Result<AddResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -97,7 +97,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -108,7 +108,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -121,7 +121,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -132,7 +132,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<AddRequestColor>,
                                         >::default(),
                                     )?,
@@ -147,7 +147,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -160,7 +160,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -173,7 +173,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -184,7 +184,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -195,7 +195,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             __f8 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -206,7 +206,9 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             __f9 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<AddRequestType>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<
+                                            Option<AddRequestType>,
+                                        >::default(),
                                     )?,
                             );
                         }
@@ -242,11 +244,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequest {
+impl ::bitrix24_runtime::loose::Loose for AddRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -332,7 +334,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestColor {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "RED" => Self::Red,
@@ -357,11 +359,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestColor {
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequestColor {
+impl ::bitrix24_runtime::loose::Loose for AddRequestColor {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -405,7 +407,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestType {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "OPEN" => Self::Open,
@@ -416,20 +418,20 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestType {
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequestType {
+impl ::bitrix24_runtime::loose::Loose for AddRequestType {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
 /// The `result` of `imbot.chat.add`.
 pub type AddResponse = i64;
 
-impl crate::runtime::Method for AddRequest {
+impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "imbot.chat.add";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "INVALID_FORMAT",
@@ -445,9 +447,9 @@ impl crate::runtime::Method for AddRequest {
 /// Scope `imbot`; at most 2 calls per second.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn get(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &GetRequest,
-) -> Result<GetResponse, crate::runtime::Error> {
+) -> Result<GetResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -497,7 +499,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -510,7 +512,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -535,11 +537,11 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for GetRequest {
+impl ::bitrix24_runtime::loose::Loose for GetRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -584,7 +586,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -604,17 +606,17 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
     }
 }
 
-impl crate::runtime::loose::Loose for GetResponse {
+impl ::bitrix24_runtime::loose::Loose for GetResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl crate::runtime::Method for GetRequest {
+impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "imbot.chat.get";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["AUTHORIZE_ERROR", "ACCESS_ERROR"];
     type Response = GetResponse;
@@ -625,9 +627,9 @@ impl crate::runtime::Method for GetRequest {
 /// Scope `imbot`; at most 2 calls per second.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn leave(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &LeaveRequest,
-) -> Result<LeaveResponse, crate::runtime::Error> {
+) -> Result<LeaveResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -678,7 +680,7 @@ impl<'de> ::serde::Deserialize<'de> for LeaveRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -688,7 +690,9 @@ impl<'de> ::serde::Deserialize<'de> for LeaveRequest {
                             }
                             __f1 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "CLIENT_ID" => {
@@ -700,7 +704,7 @@ impl<'de> ::serde::Deserialize<'de> for LeaveRequest {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -723,20 +727,20 @@ impl<'de> ::serde::Deserialize<'de> for LeaveRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for LeaveRequest {
+impl ::bitrix24_runtime::loose::Loose for LeaveRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `imbot.chat.leave`.
 pub type LeaveResponse = bool;
 
-impl crate::runtime::Method for LeaveRequest {
+impl ::bitrix24_runtime::Method for LeaveRequest {
     const NAME: &'static str = "imbot.chat.leave";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "CHAT_ID_EMPTY",
@@ -753,9 +757,9 @@ impl crate::runtime::Method for LeaveRequest {
 /// Scope `imbot`; at most 2 calls per second.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn send_typing(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &SendTypingRequest,
-) -> Result<SendTypingResponse, crate::runtime::Error> {
+) -> Result<SendTypingResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -806,7 +810,7 @@ impl<'de> ::serde::Deserialize<'de> for SendTypingRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -819,7 +823,7 @@ impl<'de> ::serde::Deserialize<'de> for SendTypingRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -832,7 +836,7 @@ impl<'de> ::serde::Deserialize<'de> for SendTypingRequest {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             SendTypingRequestDialogId,
                                         >::default(),
                                     )?,
@@ -857,11 +861,11 @@ impl<'de> ::serde::Deserialize<'de> for SendTypingRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for SendTypingRequest {
+impl ::bitrix24_runtime::loose::Loose for SendTypingRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -905,7 +909,7 @@ impl<'de> ::serde::Deserialize<'de> for SendTypingRequestDialogId {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "USER_ID" => Self::UserId,
@@ -916,20 +920,20 @@ impl<'de> ::serde::Deserialize<'de> for SendTypingRequestDialogId {
     }
 }
 
-impl crate::runtime::loose::Loose for SendTypingRequestDialogId {
+impl ::bitrix24_runtime::loose::Loose for SendTypingRequestDialogId {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
 /// The `result` of `imbot.chat.sendTyping`.
 pub type SendTypingResponse = bool;
 
-impl crate::runtime::Method for SendTypingRequest {
+impl ::bitrix24_runtime::Method for SendTypingRequest {
     const NAME: &'static str = "imbot.chat.sendTyping";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "BOT_ID_ERROR",
@@ -944,9 +948,9 @@ impl crate::runtime::Method for SendTypingRequest {
 /// Scope `imbot`; at most 2 calls per second.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn set_manager(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &SetManagerRequest,
-) -> Result<SetManagerResponse, crate::runtime::Error> {
+) -> Result<SetManagerResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -1003,7 +1007,7 @@ impl<'de> ::serde::Deserialize<'de> for SetManagerRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1013,7 +1017,9 @@ impl<'de> ::serde::Deserialize<'de> for SetManagerRequest {
                             }
                             __f1 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "CLIENT_ID" => {
@@ -1025,7 +1031,7 @@ impl<'de> ::serde::Deserialize<'de> for SetManagerRequest {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1038,7 +1044,7 @@ impl<'de> ::serde::Deserialize<'de> for SetManagerRequest {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<SetManagerRequestIsManager>,
                                         >::default(),
                                     )?,
@@ -1050,7 +1056,9 @@ impl<'de> ::serde::Deserialize<'de> for SetManagerRequest {
                             }
                             __f4 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         _ => {
@@ -1075,11 +1083,11 @@ impl<'de> ::serde::Deserialize<'de> for SetManagerRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for SetManagerRequest {
+impl ::bitrix24_runtime::loose::Loose for SetManagerRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -1123,7 +1131,7 @@ impl<'de> ::serde::Deserialize<'de> for SetManagerRequestIsManager {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -1134,20 +1142,20 @@ impl<'de> ::serde::Deserialize<'de> for SetManagerRequestIsManager {
     }
 }
 
-impl crate::runtime::loose::Loose for SetManagerRequestIsManager {
+impl ::bitrix24_runtime::loose::Loose for SetManagerRequestIsManager {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
 /// The `result` of `imbot.chat.setManager`.
 pub type SetManagerResponse = bool;
 
-impl crate::runtime::Method for SetManagerRequest {
+impl ::bitrix24_runtime::Method for SetManagerRequest {
     const NAME: &'static str = "imbot.chat.setManager";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "CHAT_ID_EMPTY",
@@ -1164,9 +1172,9 @@ impl crate::runtime::Method for SetManagerRequest {
 /// Scope `imbot`; at most 2 calls per second.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn set_owner(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &SetOwnerRequest,
-) -> Result<SetOwnerResponse, crate::runtime::Error> {
+) -> Result<SetOwnerResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -1220,7 +1228,7 @@ impl<'de> ::serde::Deserialize<'de> for SetOwnerRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1230,7 +1238,9 @@ impl<'de> ::serde::Deserialize<'de> for SetOwnerRequest {
                             }
                             __f1 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "CLIENT_ID" => {
@@ -1242,7 +1252,7 @@ impl<'de> ::serde::Deserialize<'de> for SetOwnerRequest {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1252,7 +1262,9 @@ impl<'de> ::serde::Deserialize<'de> for SetOwnerRequest {
                             }
                             __f3 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         _ => {
@@ -1276,20 +1288,20 @@ impl<'de> ::serde::Deserialize<'de> for SetOwnerRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for SetOwnerRequest {
+impl ::bitrix24_runtime::loose::Loose for SetOwnerRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `imbot.chat.setOwner`.
 pub type SetOwnerResponse = bool;
 
-impl crate::runtime::Method for SetOwnerRequest {
+impl ::bitrix24_runtime::Method for SetOwnerRequest {
     const NAME: &'static str = "imbot.chat.setOwner";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "CHAT_ID_EMPTY",
@@ -1307,9 +1319,9 @@ impl crate::runtime::Method for SetOwnerRequest {
 /// Scope `imbot`; at most 2 calls per second.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn update_avatar(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &UpdateAvatarRequest,
-) -> Result<UpdateAvatarResponse, crate::runtime::Error> {
+) -> Result<UpdateAvatarResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -1363,7 +1375,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateAvatarRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -1374,7 +1386,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateAvatarRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1384,7 +1396,9 @@ impl<'de> ::serde::Deserialize<'de> for UpdateAvatarRequest {
                             }
                             __f2 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "CLIENT_ID" => {
@@ -1396,7 +1410,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateAvatarRequest {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1421,20 +1435,20 @@ impl<'de> ::serde::Deserialize<'de> for UpdateAvatarRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for UpdateAvatarRequest {
+impl ::bitrix24_runtime::loose::Loose for UpdateAvatarRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `imbot.chat.updateAvatar`.
 pub type UpdateAvatarResponse = bool;
 
-impl crate::runtime::Method for UpdateAvatarRequest {
+impl ::bitrix24_runtime::Method for UpdateAvatarRequest {
     const NAME: &'static str = "imbot.chat.updateAvatar";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "CHAT_ID_EMPTY",
@@ -1453,9 +1467,9 @@ impl crate::runtime::Method for UpdateAvatarRequest {
 /// Scope `imbot`; at most 2 calls per second.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn update_color(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &UpdateColorRequest,
-) -> Result<UpdateColorResponse, crate::runtime::Error> {
+) -> Result<UpdateColorResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -1509,7 +1523,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateColorRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1519,7 +1533,9 @@ impl<'de> ::serde::Deserialize<'de> for UpdateColorRequest {
                             }
                             __f1 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "CLIENT_ID" => {
@@ -1531,7 +1547,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateColorRequest {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1542,7 +1558,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateColorRequest {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             UpdateColorRequestColor,
                                         >::default(),
                                     )?,
@@ -1569,11 +1585,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateColorRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for UpdateColorRequest {
+impl ::bitrix24_runtime::loose::Loose for UpdateColorRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -1659,7 +1675,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateColorRequestColor {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "RED" => Self::Red,
@@ -1684,20 +1700,20 @@ impl<'de> ::serde::Deserialize<'de> for UpdateColorRequestColor {
     }
 }
 
-impl crate::runtime::loose::Loose for UpdateColorRequestColor {
+impl ::bitrix24_runtime::loose::Loose for UpdateColorRequestColor {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
 /// The `result` of `imbot.chat.updateColor`.
 pub type UpdateColorResponse = bool;
 
-impl crate::runtime::Method for UpdateColorRequest {
+impl ::bitrix24_runtime::Method for UpdateColorRequest {
     const NAME: &'static str = "imbot.chat.updateColor";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "CHAT_ID_EMPTY",
@@ -1715,9 +1731,9 @@ impl crate::runtime::Method for UpdateColorRequest {
 /// Scope `imbot`; at most 2 calls per second.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn update_title(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &UpdateTitleRequest,
-) -> Result<UpdateTitleResponse, crate::runtime::Error> {
+) -> Result<UpdateTitleResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -1771,7 +1787,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateTitleRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1781,7 +1797,9 @@ impl<'de> ::serde::Deserialize<'de> for UpdateTitleRequest {
                             }
                             __f1 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "CLIENT_ID" => {
@@ -1793,7 +1811,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateTitleRequest {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1804,7 +1822,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateTitleRequest {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -1829,20 +1847,20 @@ impl<'de> ::serde::Deserialize<'de> for UpdateTitleRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for UpdateTitleRequest {
+impl ::bitrix24_runtime::loose::Loose for UpdateTitleRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `imbot.chat.updateTitle`.
 pub type UpdateTitleResponse = bool;
 
-impl crate::runtime::Method for UpdateTitleRequest {
+impl ::bitrix24_runtime::Method for UpdateTitleRequest {
     const NAME: &'static str = "imbot.chat.updateTitle";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "CHAT_ID_EMPTY",

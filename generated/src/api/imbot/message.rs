@@ -12,9 +12,9 @@
 /// Scope `imbot`; at most 2 calls per second.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn add(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &AddRequest,
-) -> Result<AddResponse, crate::runtime::Error> {
+) -> Result<AddResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -98,7 +98,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -111,7 +111,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -124,7 +124,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<AddRequestDialogId>,
                                         >::default(),
                                     )?,
@@ -139,7 +139,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -162,7 +162,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -175,7 +175,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             __f8 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<AddRequestSkipConnector>,
                                         >::default(),
                                     )?,
@@ -188,7 +188,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             __f9 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<AddRequestSystem>,
                                         >::default(),
                                     )?,
@@ -203,7 +203,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             __f10 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -216,7 +216,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             __f11 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<AddRequestUrlPreview>,
                                         >::default(),
                                     )?,
@@ -250,11 +250,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequest {
+impl ::bitrix24_runtime::loose::Loose for AddRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -298,7 +298,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestDialogId {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "USER_ID" => Self::UserId,
@@ -309,11 +309,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestDialogId {
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequestDialogId {
+impl ::bitrix24_runtime::loose::Loose for AddRequestDialogId {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -357,7 +357,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestSkipConnector {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -368,11 +368,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestSkipConnector {
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequestSkipConnector {
+impl ::bitrix24_runtime::loose::Loose for AddRequestSkipConnector {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -416,7 +416,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestSystem {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -427,11 +427,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestSystem {
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequestSystem {
+impl ::bitrix24_runtime::loose::Loose for AddRequestSystem {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -475,7 +475,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestUrlPreview {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -486,20 +486,20 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestUrlPreview {
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequestUrlPreview {
+impl ::bitrix24_runtime::loose::Loose for AddRequestUrlPreview {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
 /// The `result` of `imbot.message.add`.
 pub type AddResponse = i64;
 
-impl crate::runtime::Method for AddRequest {
+impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "imbot.message.add";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "BOT_ID_ERROR",
@@ -522,9 +522,9 @@ impl crate::runtime::Method for AddRequest {
 /// Scope `imbot`; at most 2 calls per second.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn delete(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &DeleteRequest,
-) -> Result<DeleteResponse, crate::runtime::Error> {
+) -> Result<DeleteResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -578,7 +578,7 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -591,7 +591,7 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -602,7 +602,7 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<DeleteRequestComplete>,
                                         >::default(),
                                     )?,
@@ -616,7 +616,9 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                             }
                             __f3 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         _ => {
@@ -639,11 +641,11 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for DeleteRequest {
+impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -687,7 +689,7 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequestComplete {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -698,20 +700,20 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequestComplete {
     }
 }
 
-impl crate::runtime::loose::Loose for DeleteRequestComplete {
+impl ::bitrix24_runtime::loose::Loose for DeleteRequestComplete {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
 /// The `result` of `imbot.message.delete`.
 pub type DeleteResponse = bool;
 
-impl crate::runtime::Method for DeleteRequest {
+impl ::bitrix24_runtime::Method for DeleteRequest {
     const NAME: &'static str = "imbot.message.delete";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "BOT_ID_ERROR",
@@ -727,9 +729,9 @@ impl crate::runtime::Method for DeleteRequest {
 /// Scope `imbot`; at most 2 calls per second.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn like(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &LikeRequest,
-) -> Result<LikeResponse, crate::runtime::Error> {
+) -> Result<LikeResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -783,7 +785,7 @@ impl<'de> ::serde::Deserialize<'de> for LikeRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<LikeRequestAction>,
                                         >::default(),
                                     )?,
@@ -796,7 +798,7 @@ impl<'de> ::serde::Deserialize<'de> for LikeRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -809,7 +811,7 @@ impl<'de> ::serde::Deserialize<'de> for LikeRequest {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -821,7 +823,9 @@ impl<'de> ::serde::Deserialize<'de> for LikeRequest {
                             }
                             __f3 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         _ => {
@@ -844,11 +848,11 @@ impl<'de> ::serde::Deserialize<'de> for LikeRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for LikeRequest {
+impl ::bitrix24_runtime::loose::Loose for LikeRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -895,7 +899,7 @@ impl<'de> ::serde::Deserialize<'de> for LikeRequestAction {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "auto" => Self::Auto,
@@ -907,20 +911,20 @@ impl<'de> ::serde::Deserialize<'de> for LikeRequestAction {
     }
 }
 
-impl crate::runtime::loose::Loose for LikeRequestAction {
+impl ::bitrix24_runtime::loose::Loose for LikeRequestAction {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
 /// The `result` of `imbot.message.like`.
 pub type LikeResponse = bool;
 
-impl crate::runtime::Method for LikeRequest {
+impl ::bitrix24_runtime::Method for LikeRequest {
     const NAME: &'static str = "imbot.message.like";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "BOT_ID_ERROR",
@@ -936,9 +940,9 @@ impl crate::runtime::Method for LikeRequest {
 /// Scope `imbot`; at most 2 calls per second.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn update(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &UpdateRequest,
-) -> Result<UpdateResponse, crate::runtime::Error> {
+) -> Result<UpdateResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -1013,7 +1017,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1026,7 +1030,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1049,7 +1053,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1061,7 +1065,9 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             }
                             __f6 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "SKIP_CONNECTOR" => {
@@ -1073,7 +1079,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<UpdateRequestSkipConnector>,
                                         >::default(),
                                     )?,
@@ -1088,7 +1094,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             __f8 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<UpdateRequestUrlPreview>,
                                         >::default(),
                                     )?,
@@ -1119,11 +1125,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for UpdateRequest {
+impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -1167,7 +1173,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestSkipConnector {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -1178,11 +1184,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestSkipConnector {
     }
 }
 
-impl crate::runtime::loose::Loose for UpdateRequestSkipConnector {
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestSkipConnector {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -1226,7 +1232,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestUrlPreview {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -1237,20 +1243,20 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestUrlPreview {
     }
 }
 
-impl crate::runtime::loose::Loose for UpdateRequestUrlPreview {
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestUrlPreview {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
 /// The `result` of `imbot.message.update`.
 pub type UpdateResponse = bool;
 
-impl crate::runtime::Method for UpdateRequest {
+impl ::bitrix24_runtime::Method for UpdateRequest {
     const NAME: &'static str = "imbot.message.update";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "BOT_ID_ERROR",

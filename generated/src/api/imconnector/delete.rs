@@ -8,9 +8,9 @@
 ///
 /// Scope `imopenlines`; at most 2 calls per second.
 pub async fn messages(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &MessagesRequest,
-) -> Result<MessagesResponse, crate::runtime::Error> {
+) -> Result<MessagesResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -63,7 +63,7 @@ impl<'de> ::serde::Deserialize<'de> for MessagesRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -73,7 +73,9 @@ impl<'de> ::serde::Deserialize<'de> for MessagesRequest {
                             }
                             __f1 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "MESSAGES" => {
@@ -83,7 +85,7 @@ impl<'de> ::serde::Deserialize<'de> for MessagesRequest {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Vec<MessagesRequestMessagesItem>,
                                         >::default(),
                                     )?,
@@ -109,11 +111,11 @@ impl<'de> ::serde::Deserialize<'de> for MessagesRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for MessagesRequest {
+impl ::bitrix24_runtime::loose::Loose for MessagesRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -163,7 +165,7 @@ impl<'de> ::serde::Deserialize<'de> for MessagesRequestMessagesItem {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<MessagesRequestMessagesItemChat>,
                                         >::default(),
                                     )?,
@@ -176,7 +178,7 @@ impl<'de> ::serde::Deserialize<'de> for MessagesRequestMessagesItem {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<MessagesRequestMessagesItemMessage>,
                                         >::default(),
                                     )?,
@@ -189,7 +191,7 @@ impl<'de> ::serde::Deserialize<'de> for MessagesRequestMessagesItem {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<MessagesRequestMessagesItemUser>,
                                         >::default(),
                                     )?,
@@ -213,11 +215,11 @@ impl<'de> ::serde::Deserialize<'de> for MessagesRequestMessagesItem {
     }
 }
 
-impl crate::runtime::loose::Loose for MessagesRequestMessagesItem {
+impl ::bitrix24_runtime::loose::Loose for MessagesRequestMessagesItem {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -260,7 +262,7 @@ impl<'de> ::serde::Deserialize<'de> for MessagesRequestMessagesItemChat {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -280,11 +282,11 @@ impl<'de> ::serde::Deserialize<'de> for MessagesRequestMessagesItemChat {
     }
 }
 
-impl crate::runtime::loose::Loose for MessagesRequestMessagesItemChat {
+impl ::bitrix24_runtime::loose::Loose for MessagesRequestMessagesItemChat {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -327,7 +329,7 @@ impl<'de> ::serde::Deserialize<'de> for MessagesRequestMessagesItemMessage {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -347,11 +349,11 @@ impl<'de> ::serde::Deserialize<'de> for MessagesRequestMessagesItemMessage {
     }
 }
 
-impl crate::runtime::loose::Loose for MessagesRequestMessagesItemMessage {
+impl ::bitrix24_runtime::loose::Loose for MessagesRequestMessagesItemMessage {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -394,7 +396,7 @@ impl<'de> ::serde::Deserialize<'de> for MessagesRequestMessagesItemUser {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -414,11 +416,11 @@ impl<'de> ::serde::Deserialize<'de> for MessagesRequestMessagesItemUser {
     }
 }
 
-impl crate::runtime::loose::Loose for MessagesRequestMessagesItemUser {
+impl ::bitrix24_runtime::loose::Loose for MessagesRequestMessagesItemUser {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -466,7 +468,7 @@ impl<'de> ::serde::Deserialize<'de> for MessagesResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<MessagesResponseData>,
                                         >::default(),
                                     )?,
@@ -479,7 +481,7 @@ impl<'de> ::serde::Deserialize<'de> for MessagesResponse {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -500,11 +502,11 @@ impl<'de> ::serde::Deserialize<'de> for MessagesResponse {
     }
 }
 
-impl crate::runtime::loose::Loose for MessagesResponse {
+impl ::bitrix24_runtime::loose::Loose for MessagesResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -548,7 +550,7 @@ impl<'de> ::serde::Deserialize<'de> for MessagesResponseData {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<Vec<MessagesResponseDataResultItem>>,
                                         >::default(),
                                     )?,
@@ -570,11 +572,11 @@ impl<'de> ::serde::Deserialize<'de> for MessagesResponseData {
     }
 }
 
-impl crate::runtime::loose::Loose for MessagesResponseData {
+impl ::bitrix24_runtime::loose::Loose for MessagesResponseData {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -636,7 +638,7 @@ impl<'de> ::serde::Deserialize<'de> for MessagesResponseDataResultItem {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -647,7 +649,7 @@ impl<'de> ::serde::Deserialize<'de> for MessagesResponseDataResultItem {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<MessagesResponseDataResultItemChat>,
                                         >::default(),
                                     )?,
@@ -660,7 +662,7 @@ impl<'de> ::serde::Deserialize<'de> for MessagesResponseDataResultItem {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<MessagesResponseDataResultItemMessage>,
                                         >::default(),
                                     )?,
@@ -673,7 +675,7 @@ impl<'de> ::serde::Deserialize<'de> for MessagesResponseDataResultItem {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -697,11 +699,11 @@ impl<'de> ::serde::Deserialize<'de> for MessagesResponseDataResultItem {
     }
 }
 
-impl crate::runtime::loose::Loose for MessagesResponseDataResultItem {
+impl ::bitrix24_runtime::loose::Loose for MessagesResponseDataResultItem {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -750,7 +752,7 @@ impl<'de> ::serde::Deserialize<'de> for MessagesResponseDataResultItemChat {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -761,7 +763,7 @@ impl<'de> ::serde::Deserialize<'de> for MessagesResponseDataResultItemChat {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -782,11 +784,11 @@ impl<'de> ::serde::Deserialize<'de> for MessagesResponseDataResultItemChat {
     }
 }
 
-impl crate::runtime::loose::Loose for MessagesResponseDataResultItemChat {
+impl ::bitrix24_runtime::loose::Loose for MessagesResponseDataResultItemChat {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -839,7 +841,7 @@ impl<'de> ::serde::Deserialize<'de> for MessagesResponseDataResultItemMessage {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -856,7 +858,7 @@ impl<'de> ::serde::Deserialize<'de> for MessagesResponseDataResultItemMessage {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -867,7 +869,7 @@ impl<'de> ::serde::Deserialize<'de> for MessagesResponseDataResultItemMessage {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -890,17 +892,17 @@ impl<'de> ::serde::Deserialize<'de> for MessagesResponseDataResultItemMessage {
     }
 }
 
-impl crate::runtime::loose::Loose for MessagesResponseDataResultItemMessage {
+impl ::bitrix24_runtime::loose::Loose for MessagesResponseDataResultItemMessage {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl crate::runtime::Method for MessagesRequest {
+impl ::bitrix24_runtime::Method for MessagesRequest {
     const NAME: &'static str = "imconnector.delete.messages";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "WRONG_AUTH_TYPE",

@@ -11,9 +11,9 @@ pub mod status;
 ///
 /// Scope `imopenlines`; at most 2 calls per second.
 pub async fn messages(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &MessagesRequest,
-) -> Result<MessagesResponse, crate::runtime::Error> {
+) -> Result<MessagesResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -66,7 +66,7 @@ impl<'de> ::serde::Deserialize<'de> for MessagesRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -76,7 +76,9 @@ impl<'de> ::serde::Deserialize<'de> for MessagesRequest {
                             }
                             __f1 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "MESSAGES" => {
@@ -86,7 +88,7 @@ impl<'de> ::serde::Deserialize<'de> for MessagesRequest {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Vec<MessagesRequestMessagesItem>,
                                         >::default(),
                                     )?,
@@ -112,11 +114,11 @@ impl<'de> ::serde::Deserialize<'de> for MessagesRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for MessagesRequest {
+impl ::bitrix24_runtime::loose::Loose for MessagesRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -166,7 +168,7 @@ impl<'de> ::serde::Deserialize<'de> for MessagesRequestMessagesItem {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<MessagesRequestMessagesItemChat>,
                                         >::default(),
                                     )?,
@@ -179,7 +181,7 @@ impl<'de> ::serde::Deserialize<'de> for MessagesRequestMessagesItem {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<MessagesRequestMessagesItemMessage>,
                                         >::default(),
                                     )?,
@@ -192,7 +194,7 @@ impl<'de> ::serde::Deserialize<'de> for MessagesRequestMessagesItem {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<MessagesRequestMessagesItemUser>,
                                         >::default(),
                                     )?,
@@ -216,11 +218,11 @@ impl<'de> ::serde::Deserialize<'de> for MessagesRequestMessagesItem {
     }
 }
 
-impl crate::runtime::loose::Loose for MessagesRequestMessagesItem {
+impl ::bitrix24_runtime::loose::Loose for MessagesRequestMessagesItem {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -269,7 +271,7 @@ impl<'de> ::serde::Deserialize<'de> for MessagesRequestMessagesItemChat {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -280,7 +282,7 @@ impl<'de> ::serde::Deserialize<'de> for MessagesRequestMessagesItemChat {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -291,7 +293,7 @@ impl<'de> ::serde::Deserialize<'de> for MessagesRequestMessagesItemChat {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -313,11 +315,11 @@ impl<'de> ::serde::Deserialize<'de> for MessagesRequestMessagesItemChat {
     }
 }
 
-impl crate::runtime::loose::Loose for MessagesRequestMessagesItemChat {
+impl ::bitrix24_runtime::loose::Loose for MessagesRequestMessagesItemChat {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -376,7 +378,7 @@ impl<'de> ::serde::Deserialize<'de> for MessagesRequestMessagesItemMessage {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -389,7 +391,7 @@ impl<'de> ::serde::Deserialize<'de> for MessagesRequestMessagesItemMessage {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -406,7 +408,7 @@ impl<'de> ::serde::Deserialize<'de> for MessagesRequestMessagesItemMessage {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -417,7 +419,7 @@ impl<'de> ::serde::Deserialize<'de> for MessagesRequestMessagesItemMessage {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -428,7 +430,7 @@ impl<'de> ::serde::Deserialize<'de> for MessagesRequestMessagesItemMessage {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -453,11 +455,11 @@ impl<'de> ::serde::Deserialize<'de> for MessagesRequestMessagesItemMessage {
     }
 }
 
-impl crate::runtime::loose::Loose for MessagesRequestMessagesItemMessage {
+impl ::bitrix24_runtime::loose::Loose for MessagesRequestMessagesItemMessage {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -524,7 +526,7 @@ impl<'de> ::serde::Deserialize<'de> for MessagesRequestMessagesItemUser {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -535,7 +537,7 @@ impl<'de> ::serde::Deserialize<'de> for MessagesRequestMessagesItemUser {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -546,7 +548,7 @@ impl<'de> ::serde::Deserialize<'de> for MessagesRequestMessagesItemUser {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -559,7 +561,7 @@ impl<'de> ::serde::Deserialize<'de> for MessagesRequestMessagesItemUser {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -570,7 +572,7 @@ impl<'de> ::serde::Deserialize<'de> for MessagesRequestMessagesItemUser {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -581,7 +583,7 @@ impl<'de> ::serde::Deserialize<'de> for MessagesRequestMessagesItemUser {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -600,7 +602,7 @@ impl<'de> ::serde::Deserialize<'de> for MessagesRequestMessagesItemUser {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -611,7 +613,7 @@ impl<'de> ::serde::Deserialize<'de> for MessagesRequestMessagesItemUser {
                             __f8 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -639,11 +641,11 @@ impl<'de> ::serde::Deserialize<'de> for MessagesRequestMessagesItemUser {
     }
 }
 
-impl crate::runtime::loose::Loose for MessagesRequestMessagesItemUser {
+impl ::bitrix24_runtime::loose::Loose for MessagesRequestMessagesItemUser {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -691,7 +693,7 @@ impl<'de> ::serde::Deserialize<'de> for MessagesResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<MessagesResponseData>,
                                         >::default(),
                                     )?,
@@ -704,7 +706,7 @@ impl<'de> ::serde::Deserialize<'de> for MessagesResponse {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -725,11 +727,11 @@ impl<'de> ::serde::Deserialize<'de> for MessagesResponse {
     }
 }
 
-impl crate::runtime::loose::Loose for MessagesResponse {
+impl ::bitrix24_runtime::loose::Loose for MessagesResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -773,7 +775,7 @@ impl<'de> ::serde::Deserialize<'de> for MessagesResponseData {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<Vec<MessagesResponseDataResultItem>>,
                                         >::default(),
                                     )?,
@@ -795,11 +797,11 @@ impl<'de> ::serde::Deserialize<'de> for MessagesResponseData {
     }
 }
 
-impl crate::runtime::loose::Loose for MessagesResponseData {
+impl ::bitrix24_runtime::loose::Loose for MessagesResponseData {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -867,7 +869,7 @@ impl<'de> ::serde::Deserialize<'de> for MessagesResponseDataResultItem {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -878,7 +880,7 @@ impl<'de> ::serde::Deserialize<'de> for MessagesResponseDataResultItem {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<MessagesResponseDataResultItemChat>,
                                         >::default(),
                                     )?,
@@ -891,7 +893,7 @@ impl<'de> ::serde::Deserialize<'de> for MessagesResponseDataResultItem {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<MessagesResponseDataResultItemExtra>,
                                         >::default(),
                                     )?,
@@ -904,7 +906,7 @@ impl<'de> ::serde::Deserialize<'de> for MessagesResponseDataResultItem {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<MessagesResponseDataResultItemMessage>,
                                         >::default(),
                                     )?,
@@ -917,7 +919,7 @@ impl<'de> ::serde::Deserialize<'de> for MessagesResponseDataResultItem {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<MessagesResponseDataResultItemSession>,
                                         >::default(),
                                     )?,
@@ -930,7 +932,7 @@ impl<'de> ::serde::Deserialize<'de> for MessagesResponseDataResultItem {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -956,11 +958,11 @@ impl<'de> ::serde::Deserialize<'de> for MessagesResponseDataResultItem {
     }
 }
 
-impl crate::runtime::loose::Loose for MessagesResponseDataResultItem {
+impl ::bitrix24_runtime::loose::Loose for MessagesResponseDataResultItem {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -1012,7 +1014,7 @@ impl<'de> ::serde::Deserialize<'de> for MessagesResponseDataResultItemChat {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1023,7 +1025,7 @@ impl<'de> ::serde::Deserialize<'de> for MessagesResponseDataResultItemChat {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1034,7 +1036,7 @@ impl<'de> ::serde::Deserialize<'de> for MessagesResponseDataResultItemChat {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1056,11 +1058,11 @@ impl<'de> ::serde::Deserialize<'de> for MessagesResponseDataResultItemChat {
     }
 }
 
-impl crate::runtime::loose::Loose for MessagesResponseDataResultItemChat {
+impl ::bitrix24_runtime::loose::Loose for MessagesResponseDataResultItemChat {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -1109,7 +1111,7 @@ impl<'de> ::serde::Deserialize<'de> for MessagesResponseDataResultItemExtra {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1122,7 +1124,7 @@ impl<'de> ::serde::Deserialize<'de> for MessagesResponseDataResultItemExtra {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1143,11 +1145,11 @@ impl<'de> ::serde::Deserialize<'de> for MessagesResponseDataResultItemExtra {
     }
 }
 
-impl crate::runtime::loose::Loose for MessagesResponseDataResultItemExtra {
+impl ::bitrix24_runtime::loose::Loose for MessagesResponseDataResultItemExtra {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -1212,7 +1214,7 @@ impl<'de> ::serde::Deserialize<'de> for MessagesResponseDataResultItemMessage {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1223,7 +1225,7 @@ impl<'de> ::serde::Deserialize<'de> for MessagesResponseDataResultItemMessage {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1246,11 +1248,11 @@ impl<'de> ::serde::Deserialize<'de> for MessagesResponseDataResultItemMessage {
     }
 }
 
-impl crate::runtime::loose::Loose for MessagesResponseDataResultItemMessage {
+impl ::bitrix24_runtime::loose::Loose for MessagesResponseDataResultItemMessage {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -1297,7 +1299,7 @@ impl<'de> ::serde::Deserialize<'de> for MessagesResponseDataResultItemSession {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1308,7 +1310,7 @@ impl<'de> ::serde::Deserialize<'de> for MessagesResponseDataResultItemSession {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1329,17 +1331,17 @@ impl<'de> ::serde::Deserialize<'de> for MessagesResponseDataResultItemSession {
     }
 }
 
-impl crate::runtime::loose::Loose for MessagesResponseDataResultItemSession {
+impl ::bitrix24_runtime::loose::Loose for MessagesResponseDataResultItemSession {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl crate::runtime::Method for MessagesRequest {
+impl ::bitrix24_runtime::Method for MessagesRequest {
     const NAME: &'static str = "imconnector.send.messages";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "WRONG_AUTH_TYPE",

@@ -8,9 +8,9 @@
 ///
 /// Scope `imopenlines`; at most 2 calls per second.
 pub async fn messages(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &MessagesRequest,
-) -> Result<MessagesResponse, crate::runtime::Error> {
+) -> Result<MessagesResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -63,7 +63,7 @@ impl<'de> ::serde::Deserialize<'de> for MessagesRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -73,7 +73,9 @@ impl<'de> ::serde::Deserialize<'de> for MessagesRequest {
                             }
                             __f1 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "MESSAGES" => {
@@ -83,7 +85,7 @@ impl<'de> ::serde::Deserialize<'de> for MessagesRequest {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Vec<MessagesRequestMessagesItem>,
                                         >::default(),
                                     )?,
@@ -109,11 +111,11 @@ impl<'de> ::serde::Deserialize<'de> for MessagesRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for MessagesRequest {
+impl ::bitrix24_runtime::loose::Loose for MessagesRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -163,7 +165,7 @@ impl<'de> ::serde::Deserialize<'de> for MessagesRequestMessagesItem {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<MessagesRequestMessagesItemChat>,
                                         >::default(),
                                     )?,
@@ -176,7 +178,7 @@ impl<'de> ::serde::Deserialize<'de> for MessagesRequestMessagesItem {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<MessagesRequestMessagesItemMessage>,
                                         >::default(),
                                     )?,
@@ -189,7 +191,7 @@ impl<'de> ::serde::Deserialize<'de> for MessagesRequestMessagesItem {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<MessagesRequestMessagesItemUser>,
                                         >::default(),
                                     )?,
@@ -213,11 +215,11 @@ impl<'de> ::serde::Deserialize<'de> for MessagesRequestMessagesItem {
     }
 }
 
-impl crate::runtime::loose::Loose for MessagesRequestMessagesItem {
+impl ::bitrix24_runtime::loose::Loose for MessagesRequestMessagesItem {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -266,7 +268,7 @@ impl<'de> ::serde::Deserialize<'de> for MessagesRequestMessagesItemChat {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -277,7 +279,7 @@ impl<'de> ::serde::Deserialize<'de> for MessagesRequestMessagesItemChat {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -288,7 +290,7 @@ impl<'de> ::serde::Deserialize<'de> for MessagesRequestMessagesItemChat {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -310,11 +312,11 @@ impl<'de> ::serde::Deserialize<'de> for MessagesRequestMessagesItemChat {
     }
 }
 
-impl crate::runtime::loose::Loose for MessagesRequestMessagesItemChat {
+impl ::bitrix24_runtime::loose::Loose for MessagesRequestMessagesItemChat {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -373,7 +375,7 @@ impl<'de> ::serde::Deserialize<'de> for MessagesRequestMessagesItemMessage {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -386,7 +388,7 @@ impl<'de> ::serde::Deserialize<'de> for MessagesRequestMessagesItemMessage {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -403,7 +405,7 @@ impl<'de> ::serde::Deserialize<'de> for MessagesRequestMessagesItemMessage {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -414,7 +416,7 @@ impl<'de> ::serde::Deserialize<'de> for MessagesRequestMessagesItemMessage {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -425,7 +427,7 @@ impl<'de> ::serde::Deserialize<'de> for MessagesRequestMessagesItemMessage {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -450,11 +452,11 @@ impl<'de> ::serde::Deserialize<'de> for MessagesRequestMessagesItemMessage {
     }
 }
 
-impl crate::runtime::loose::Loose for MessagesRequestMessagesItemMessage {
+impl ::bitrix24_runtime::loose::Loose for MessagesRequestMessagesItemMessage {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -521,7 +523,7 @@ impl<'de> ::serde::Deserialize<'de> for MessagesRequestMessagesItemUser {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -532,7 +534,7 @@ impl<'de> ::serde::Deserialize<'de> for MessagesRequestMessagesItemUser {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -543,7 +545,7 @@ impl<'de> ::serde::Deserialize<'de> for MessagesRequestMessagesItemUser {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -556,7 +558,7 @@ impl<'de> ::serde::Deserialize<'de> for MessagesRequestMessagesItemUser {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -567,7 +569,7 @@ impl<'de> ::serde::Deserialize<'de> for MessagesRequestMessagesItemUser {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -578,7 +580,7 @@ impl<'de> ::serde::Deserialize<'de> for MessagesRequestMessagesItemUser {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -597,7 +599,7 @@ impl<'de> ::serde::Deserialize<'de> for MessagesRequestMessagesItemUser {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -608,7 +610,7 @@ impl<'de> ::serde::Deserialize<'de> for MessagesRequestMessagesItemUser {
                             __f8 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -636,11 +638,11 @@ impl<'de> ::serde::Deserialize<'de> for MessagesRequestMessagesItemUser {
     }
 }
 
-impl crate::runtime::loose::Loose for MessagesRequestMessagesItemUser {
+impl ::bitrix24_runtime::loose::Loose for MessagesRequestMessagesItemUser {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -688,7 +690,7 @@ impl<'de> ::serde::Deserialize<'de> for MessagesResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<MessagesResponseData>,
                                         >::default(),
                                     )?,
@@ -701,7 +703,7 @@ impl<'de> ::serde::Deserialize<'de> for MessagesResponse {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -722,11 +724,11 @@ impl<'de> ::serde::Deserialize<'de> for MessagesResponse {
     }
 }
 
-impl crate::runtime::loose::Loose for MessagesResponse {
+impl ::bitrix24_runtime::loose::Loose for MessagesResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -770,7 +772,7 @@ impl<'de> ::serde::Deserialize<'de> for MessagesResponseData {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<Vec<MessagesResponseDataResultItem>>,
                                         >::default(),
                                     )?,
@@ -792,11 +794,11 @@ impl<'de> ::serde::Deserialize<'de> for MessagesResponseData {
     }
 }
 
-impl crate::runtime::loose::Loose for MessagesResponseData {
+impl ::bitrix24_runtime::loose::Loose for MessagesResponseData {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -861,7 +863,7 @@ impl<'de> ::serde::Deserialize<'de> for MessagesResponseDataResultItem {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -872,7 +874,7 @@ impl<'de> ::serde::Deserialize<'de> for MessagesResponseDataResultItem {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<MessagesResponseDataResultItemChat>,
                                         >::default(),
                                     )?,
@@ -885,7 +887,7 @@ impl<'de> ::serde::Deserialize<'de> for MessagesResponseDataResultItem {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<MessagesResponseDataResultItemExtra>,
                                         >::default(),
                                     )?,
@@ -898,7 +900,7 @@ impl<'de> ::serde::Deserialize<'de> for MessagesResponseDataResultItem {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<MessagesResponseDataResultItemMessage>,
                                         >::default(),
                                     )?,
@@ -911,7 +913,7 @@ impl<'de> ::serde::Deserialize<'de> for MessagesResponseDataResultItem {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -936,11 +938,11 @@ impl<'de> ::serde::Deserialize<'de> for MessagesResponseDataResultItem {
     }
 }
 
-impl crate::runtime::loose::Loose for MessagesResponseDataResultItem {
+impl ::bitrix24_runtime::loose::Loose for MessagesResponseDataResultItem {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -992,7 +994,7 @@ impl<'de> ::serde::Deserialize<'de> for MessagesResponseDataResultItemChat {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1003,7 +1005,7 @@ impl<'de> ::serde::Deserialize<'de> for MessagesResponseDataResultItemChat {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1014,7 +1016,7 @@ impl<'de> ::serde::Deserialize<'de> for MessagesResponseDataResultItemChat {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1036,11 +1038,11 @@ impl<'de> ::serde::Deserialize<'de> for MessagesResponseDataResultItemChat {
     }
 }
 
-impl crate::runtime::loose::Loose for MessagesResponseDataResultItemChat {
+impl ::bitrix24_runtime::loose::Loose for MessagesResponseDataResultItemChat {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -1089,7 +1091,7 @@ impl<'de> ::serde::Deserialize<'de> for MessagesResponseDataResultItemExtra {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1102,7 +1104,7 @@ impl<'de> ::serde::Deserialize<'de> for MessagesResponseDataResultItemExtra {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1123,11 +1125,11 @@ impl<'de> ::serde::Deserialize<'de> for MessagesResponseDataResultItemExtra {
     }
 }
 
-impl crate::runtime::loose::Loose for MessagesResponseDataResultItemExtra {
+impl ::bitrix24_runtime::loose::Loose for MessagesResponseDataResultItemExtra {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -1192,7 +1194,7 @@ impl<'de> ::serde::Deserialize<'de> for MessagesResponseDataResultItemMessage {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1203,7 +1205,7 @@ impl<'de> ::serde::Deserialize<'de> for MessagesResponseDataResultItemMessage {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1226,17 +1228,17 @@ impl<'de> ::serde::Deserialize<'de> for MessagesResponseDataResultItemMessage {
     }
 }
 
-impl crate::runtime::loose::Loose for MessagesResponseDataResultItemMessage {
+impl ::bitrix24_runtime::loose::Loose for MessagesResponseDataResultItemMessage {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl crate::runtime::Method for MessagesRequest {
+impl ::bitrix24_runtime::Method for MessagesRequest {
     const NAME: &'static str = "imconnector.update.messages";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "WRONG_AUTH_TYPE",

@@ -17,9 +17,9 @@ pub mod path;
 ///
 /// Scope `imopenlines`; at most 2 calls per second.
 pub async fn add(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &AddRequest,
-) -> Result<AddResponse, crate::runtime::Error> {
+) -> Result<AddResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -64,7 +64,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<AddRequestParams>,
                                         >::default(),
                                     )?,
@@ -86,11 +86,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequest {
+impl ::bitrix24_runtime::loose::Loose for AddRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -410,7 +410,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParams {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<AddRequestParamsActive>,
                                         >::default(),
                                     )?,
@@ -425,7 +425,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParams {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -438,7 +438,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParams {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -451,7 +451,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParams {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<AddRequestParamsAutoCloseRule>,
                                         >::default(),
                                     )?,
@@ -466,7 +466,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParams {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -479,7 +479,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParams {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -492,7 +492,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParams {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -505,7 +505,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParams {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<AddRequestParamsCategoryEnable>,
                                         >::default(),
                                     )?,
@@ -520,7 +520,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParams {
                             __f8 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -533,7 +533,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParams {
                             __f9 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<AddRequestParamsCheckAvailable>,
                                         >::default(),
                                     )?,
@@ -548,7 +548,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParams {
                             __f10 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -561,7 +561,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParams {
                             __f11 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -574,7 +574,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParams {
                             __f12 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<AddRequestParamsCloseRule>,
                                         >::default(),
                                     )?,
@@ -589,7 +589,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParams {
                             __f13 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -602,7 +602,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParams {
                             __f14 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<AddRequestParamsConfirmClose>,
                                         >::default(),
                                     )?,
@@ -615,7 +615,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParams {
                             __f15 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<AddRequestParamsCrm>,
                                         >::default(),
                                     )?,
@@ -630,7 +630,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParams {
                             __f16 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<AddRequestParamsCrmChatTracker>,
                                         >::default(),
                                     )?,
@@ -645,7 +645,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParams {
                             __f17 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -658,7 +658,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParams {
                             __f18 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -671,7 +671,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParams {
                             __f19 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<AddRequestParamsCrmCreateThird>,
                                         >::default(),
                                     )?,
@@ -686,7 +686,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParams {
                             __f20 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<AddRequestParamsCrmForward>,
                                         >::default(),
                                     )?,
@@ -701,7 +701,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParams {
                             __f21 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -714,7 +714,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParams {
                             __f22 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<AddRequestParamsCrmTransferChange>,
                                         >::default(),
                                     )?,
@@ -737,7 +737,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParams {
                             __f24 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -752,7 +752,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParams {
                             __f25 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<AddRequestParamsIgnoreWelcomeFormResponsible>,
                                         >::default(),
                                     )?,
@@ -769,7 +769,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParams {
                             __f26 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<AddRequestParamsKpiCheckOperatorActivity>,
                                         >::default(),
                                     )?,
@@ -786,7 +786,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParams {
                             __f27 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<AddRequestParamsKpiFirstAnswerAlert>,
                                         >::default(),
                                     )?,
@@ -809,7 +809,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParams {
                             __f29 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -822,7 +822,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParams {
                             __f30 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -837,7 +837,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParams {
                             __f31 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<AddRequestParamsKpiFurtherAnswerAlert>,
                                         >::default(),
                                     )?,
@@ -864,7 +864,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParams {
                             __f33 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -879,7 +879,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParams {
                             __f34 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -892,7 +892,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParams {
                             __f35 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -905,7 +905,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParams {
                             __f36 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -916,7 +916,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParams {
                             __f37 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -929,7 +929,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParams {
                             __f38 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -942,7 +942,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParams {
                             __f39 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -955,7 +955,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParams {
                             __f40 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<AddRequestParamsNoAnswerRule>,
                                         >::default(),
                                     )?,
@@ -970,7 +970,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParams {
                             __f41 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -983,7 +983,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParams {
                             __f42 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -996,7 +996,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParams {
                             __f43 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<AddRequestParamsOperatorData>,
                                         >::default(),
                                     )?,
@@ -1017,7 +1017,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParams {
                             __f45 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1030,7 +1030,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParams {
                             __f46 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<AddRequestParamsQueueType>,
                                         >::default(),
                                     )?,
@@ -1047,7 +1047,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParams {
                             __f47 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1062,7 +1062,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParams {
                             __f48 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<AddRequestParamsSendWelcomeEachSession>,
                                         >::default(),
                                     )?,
@@ -1077,7 +1077,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParams {
                             __f49 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1090,7 +1090,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParams {
                             __f50 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<AddRequestParamsTemporary>,
                                         >::default(),
                                     )?,
@@ -1105,7 +1105,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParams {
                             __f51 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<AddRequestParamsTypeMaxChat>,
                                         >::default(),
                                     )?,
@@ -1120,7 +1120,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParams {
                             __f52 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<AddRequestParamsUseWelcomeForm>,
                                         >::default(),
                                     )?,
@@ -1135,7 +1135,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParams {
                             __f53 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<AddRequestParamsVoteBeforeFinish>,
                                         >::default(),
                                     )?,
@@ -1150,7 +1150,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParams {
                             __f54 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<AddRequestParamsVoteClosingDelay>,
                                         >::default(),
                                     )?,
@@ -1165,7 +1165,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParams {
                             __f55 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<AddRequestParamsVoteMessage>,
                                         >::default(),
                                     )?,
@@ -1182,7 +1182,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParams {
                             __f56 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1195,7 +1195,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParams {
                             __f57 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1208,7 +1208,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParams {
                             __f58 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1223,7 +1223,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParams {
                             __f59 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1236,7 +1236,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParams {
                             __f60 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1249,7 +1249,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParams {
                             __f61 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1262,7 +1262,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParams {
                             __f62 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1275,7 +1275,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParams {
                             __f63 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<AddRequestParamsWatchTyping>,
                                         >::default(),
                                     )?,
@@ -1290,7 +1290,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParams {
                             __f64 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<AddRequestParamsWelcomeBotEnable>,
                                         >::default(),
                                     )?,
@@ -1305,7 +1305,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParams {
                             __f65 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1318,7 +1318,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParams {
                             __f66 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<AddRequestParamsWelcomeBotJoin>,
                                         >::default(),
                                     )?,
@@ -1333,7 +1333,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParams {
                             __f67 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<AddRequestParamsWelcomeBotLeft>,
                                         >::default(),
                                     )?,
@@ -1348,7 +1348,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParams {
                             __f68 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1361,7 +1361,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParams {
                             __f69 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<AddRequestParamsWelcomeFormDelay>,
                                         >::default(),
                                     )?,
@@ -1376,7 +1376,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParams {
                             __f70 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1389,7 +1389,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParams {
                             __f71 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<AddRequestParamsWelcomeMessage>,
                                         >::default(),
                                     )?,
@@ -1404,7 +1404,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParams {
                             __f72 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1427,7 +1427,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParams {
                             __f74 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1442,7 +1442,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParams {
                             __f75 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1455,7 +1455,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParams {
                             __f76 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<AddRequestParamsWorktimeDayoffRule>,
                                         >::default(),
                                     )?,
@@ -1470,7 +1470,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParams {
                             __f77 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1483,7 +1483,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParams {
                             __f78 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<AddRequestParamsWorktimeEnable>,
                                         >::default(),
                                     )?,
@@ -1498,7 +1498,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParams {
                             __f79 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1511,7 +1511,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParams {
                             __f80 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1524,7 +1524,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParams {
                             __f81 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1537,7 +1537,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParams {
                             __f82 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1639,11 +1639,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParams {
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequestParams {
+impl ::bitrix24_runtime::loose::Loose for AddRequestParams {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -1687,7 +1687,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParamsActive {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -1698,11 +1698,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParamsActive {
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequestParamsActive {
+impl ::bitrix24_runtime::loose::Loose for AddRequestParamsActive {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -1746,7 +1746,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParamsAutoCloseRule {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "none" => Self::None,
@@ -1757,11 +1757,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParamsAutoCloseRule {
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequestParamsAutoCloseRule {
+impl ::bitrix24_runtime::loose::Loose for AddRequestParamsAutoCloseRule {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -1805,7 +1805,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParamsCategoryEnable {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -1816,11 +1816,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParamsCategoryEnable {
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequestParamsCategoryEnable {
+impl ::bitrix24_runtime::loose::Loose for AddRequestParamsCategoryEnable {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -1864,7 +1864,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParamsCheckAvailable {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -1875,11 +1875,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParamsCheckAvailable {
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequestParamsCheckAvailable {
+impl ::bitrix24_runtime::loose::Loose for AddRequestParamsCheckAvailable {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -1923,7 +1923,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParamsCloseRule {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "none" => Self::None,
@@ -1934,11 +1934,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParamsCloseRule {
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequestParamsCloseRule {
+impl ::bitrix24_runtime::loose::Loose for AddRequestParamsCloseRule {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -1982,7 +1982,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParamsConfirmClose {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -1993,11 +1993,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParamsConfirmClose {
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequestParamsConfirmClose {
+impl ::bitrix24_runtime::loose::Loose for AddRequestParamsConfirmClose {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -2041,7 +2041,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParamsCrm {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -2052,11 +2052,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParamsCrm {
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequestParamsCrm {
+impl ::bitrix24_runtime::loose::Loose for AddRequestParamsCrm {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -2100,7 +2100,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParamsCrmChatTracker {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -2111,11 +2111,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParamsCrmChatTracker {
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequestParamsCrmChatTracker {
+impl ::bitrix24_runtime::loose::Loose for AddRequestParamsCrmChatTracker {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -2159,7 +2159,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParamsCrmCreateThird {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -2170,11 +2170,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParamsCrmCreateThird {
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequestParamsCrmCreateThird {
+impl ::bitrix24_runtime::loose::Loose for AddRequestParamsCrmCreateThird {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -2218,7 +2218,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParamsCrmForward {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -2229,11 +2229,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParamsCrmForward {
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequestParamsCrmForward {
+impl ::bitrix24_runtime::loose::Loose for AddRequestParamsCrmForward {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -2277,7 +2277,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParamsCrmTransferChange {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -2288,11 +2288,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParamsCrmTransferChange {
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequestParamsCrmTransferChange {
+impl ::bitrix24_runtime::loose::Loose for AddRequestParamsCrmTransferChange {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -2336,7 +2336,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParamsIgnoreWelcomeFormRespons
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -2347,11 +2347,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParamsIgnoreWelcomeFormRespons
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequestParamsIgnoreWelcomeFormResponsible {
+impl ::bitrix24_runtime::loose::Loose for AddRequestParamsIgnoreWelcomeFormResponsible {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -2395,7 +2395,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParamsKpiCheckOperatorActivity
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -2406,11 +2406,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParamsKpiCheckOperatorActivity
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequestParamsKpiCheckOperatorActivity {
+impl ::bitrix24_runtime::loose::Loose for AddRequestParamsKpiCheckOperatorActivity {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -2454,7 +2454,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParamsKpiFirstAnswerAlert {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -2465,11 +2465,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParamsKpiFirstAnswerAlert {
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequestParamsKpiFirstAnswerAlert {
+impl ::bitrix24_runtime::loose::Loose for AddRequestParamsKpiFirstAnswerAlert {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -2513,7 +2513,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParamsKpiFurtherAnswerAlert {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -2524,11 +2524,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParamsKpiFurtherAnswerAlert {
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequestParamsKpiFurtherAnswerAlert {
+impl ::bitrix24_runtime::loose::Loose for AddRequestParamsKpiFurtherAnswerAlert {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -2572,7 +2572,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParamsNoAnswerRule {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "none" => Self::None,
@@ -2583,11 +2583,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParamsNoAnswerRule {
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequestParamsNoAnswerRule {
+impl ::bitrix24_runtime::loose::Loose for AddRequestParamsNoAnswerRule {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -2634,7 +2634,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParamsOperatorData {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "profile" => Self::Profile,
@@ -2646,11 +2646,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParamsOperatorData {
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequestParamsOperatorData {
+impl ::bitrix24_runtime::loose::Loose for AddRequestParamsOperatorData {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -2697,7 +2697,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParamsQueueType {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "evenly" => Self::Evenly,
@@ -2709,11 +2709,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParamsQueueType {
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequestParamsQueueType {
+impl ::bitrix24_runtime::loose::Loose for AddRequestParamsQueueType {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -2757,7 +2757,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParamsSendWelcomeEachSession {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -2768,11 +2768,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParamsSendWelcomeEachSession {
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequestParamsSendWelcomeEachSession {
+impl ::bitrix24_runtime::loose::Loose for AddRequestParamsSendWelcomeEachSession {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -2816,7 +2816,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParamsTemporary {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -2827,11 +2827,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParamsTemporary {
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequestParamsTemporary {
+impl ::bitrix24_runtime::loose::Loose for AddRequestParamsTemporary {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -2878,7 +2878,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParamsTypeMaxChat {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "answered" => Self::Answered,
@@ -2890,11 +2890,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParamsTypeMaxChat {
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequestParamsTypeMaxChat {
+impl ::bitrix24_runtime::loose::Loose for AddRequestParamsTypeMaxChat {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -2938,7 +2938,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParamsUseWelcomeForm {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -2949,11 +2949,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParamsUseWelcomeForm {
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequestParamsUseWelcomeForm {
+impl ::bitrix24_runtime::loose::Loose for AddRequestParamsUseWelcomeForm {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -2997,7 +2997,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParamsVoteBeforeFinish {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -3008,11 +3008,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParamsVoteBeforeFinish {
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequestParamsVoteBeforeFinish {
+impl ::bitrix24_runtime::loose::Loose for AddRequestParamsVoteBeforeFinish {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -3056,7 +3056,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParamsVoteClosingDelay {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -3067,11 +3067,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParamsVoteClosingDelay {
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequestParamsVoteClosingDelay {
+impl ::bitrix24_runtime::loose::Loose for AddRequestParamsVoteClosingDelay {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -3115,7 +3115,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParamsVoteMessage {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -3126,11 +3126,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParamsVoteMessage {
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequestParamsVoteMessage {
+impl ::bitrix24_runtime::loose::Loose for AddRequestParamsVoteMessage {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -3174,7 +3174,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParamsWatchTyping {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -3185,11 +3185,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParamsWatchTyping {
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequestParamsWatchTyping {
+impl ::bitrix24_runtime::loose::Loose for AddRequestParamsWatchTyping {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -3233,7 +3233,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParamsWelcomeBotEnable {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -3244,11 +3244,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParamsWelcomeBotEnable {
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequestParamsWelcomeBotEnable {
+impl ::bitrix24_runtime::loose::Loose for AddRequestParamsWelcomeBotEnable {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -3292,7 +3292,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParamsWelcomeBotJoin {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "first" => Self::First,
@@ -3303,11 +3303,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParamsWelcomeBotJoin {
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequestParamsWelcomeBotJoin {
+impl ::bitrix24_runtime::loose::Loose for AddRequestParamsWelcomeBotJoin {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -3351,7 +3351,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParamsWelcomeBotLeft {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "queue" => Self::Queue,
@@ -3362,11 +3362,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParamsWelcomeBotLeft {
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequestParamsWelcomeBotLeft {
+impl ::bitrix24_runtime::loose::Loose for AddRequestParamsWelcomeBotLeft {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -3410,7 +3410,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParamsWelcomeFormDelay {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -3421,11 +3421,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParamsWelcomeFormDelay {
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequestParamsWelcomeFormDelay {
+impl ::bitrix24_runtime::loose::Loose for AddRequestParamsWelcomeFormDelay {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -3469,7 +3469,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParamsWelcomeMessage {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -3480,11 +3480,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParamsWelcomeMessage {
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequestParamsWelcomeMessage {
+impl ::bitrix24_runtime::loose::Loose for AddRequestParamsWelcomeMessage {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -3528,7 +3528,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParamsWorktimeDayoffRule {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "none" => Self::None,
@@ -3539,11 +3539,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParamsWorktimeDayoffRule {
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequestParamsWorktimeDayoffRule {
+impl ::bitrix24_runtime::loose::Loose for AddRequestParamsWorktimeDayoffRule {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -3587,7 +3587,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParamsWorktimeEnable {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -3598,20 +3598,20 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParamsWorktimeEnable {
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequestParamsWorktimeEnable {
+impl ::bitrix24_runtime::loose::Loose for AddRequestParamsWorktimeEnable {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
 /// The `result` of `imopenlines.config.add`.
 pub type AddResponse = i64;
 
-impl crate::runtime::Method for AddRequest {
+impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "imopenlines.config.add";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = AddResponse;
 }
@@ -3620,9 +3620,9 @@ impl crate::runtime::Method for AddRequest {
 ///
 /// Scope `imopenlines`; at most 2 calls per second.
 pub async fn delete(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &DeleteRequest,
-) -> Result<DeleteResponse, crate::runtime::Error> {
+) -> Result<DeleteResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -3668,7 +3668,9 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         _ => {
@@ -3688,20 +3690,20 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for DeleteRequest {
+impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `imopenlines.config.delete`.
 pub type DeleteResponse = bool;
 
-impl crate::runtime::Method for DeleteRequest {
+impl ::bitrix24_runtime::Method for DeleteRequest {
     const NAME: &'static str = "imopenlines.config.delete";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "CONFIG_ID_EMPTY",
@@ -3714,9 +3716,9 @@ impl crate::runtime::Method for DeleteRequest {
 ///
 /// Scope `imopenlines`; at most 2 calls per second.
 pub async fn get(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &GetRequest,
-) -> Result<GetResponse, crate::runtime::Error> {
+) -> Result<GetResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -3768,7 +3770,9 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "SHOW_OFFLINE" => {
@@ -3780,7 +3784,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetRequestShowOffline>,
                                         >::default(),
                                     )?,
@@ -3795,7 +3799,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetRequestWithQueue>,
                                         >::default(),
                                     )?,
@@ -3820,11 +3824,11 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for GetRequest {
+impl ::bitrix24_runtime::loose::Loose for GetRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -3868,7 +3872,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestShowOffline {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -3879,11 +3883,11 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestShowOffline {
     }
 }
 
-impl crate::runtime::loose::Loose for GetRequestShowOffline {
+impl ::bitrix24_runtime::loose::Loose for GetRequestShowOffline {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -3927,7 +3931,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestWithQueue {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -3938,11 +3942,11 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestWithQueue {
     }
 }
 
-impl crate::runtime::loose::Loose for GetRequestWithQueue {
+impl ::bitrix24_runtime::loose::Loose for GetRequestWithQueue {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -4302,7 +4306,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetResponseActive>,
                                         >::default(),
                                     )?,
@@ -4317,7 +4321,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4330,7 +4334,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetResponseAgreementMessage>,
                                         >::default(),
                                     )?,
@@ -4345,7 +4349,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4358,7 +4362,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4371,7 +4375,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4384,7 +4388,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4397,7 +4401,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4410,7 +4414,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f8 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4423,7 +4427,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f9 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetResponseCategoryEnable>,
                                         >::default(),
                                     )?,
@@ -4438,7 +4442,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f10 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4451,7 +4455,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f11 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetResponseCheckAvailable>,
                                         >::default(),
                                     )?,
@@ -4466,7 +4470,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f12 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4479,7 +4483,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f13 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4492,7 +4496,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f14 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4505,7 +4509,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f15 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4518,7 +4522,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f16 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetResponseConfirmClose>,
                                         >::default(),
                                     )?,
@@ -4531,7 +4535,9 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f17 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<GetResponseCrm>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<
+                                            Option<GetResponseCrm>,
+                                        >::default(),
                                     )?,
                             );
                         }
@@ -4544,7 +4550,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f18 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetResponseCrmChatTracker>,
                                         >::default(),
                                     )?,
@@ -4559,7 +4565,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f19 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4572,7 +4578,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f20 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4585,7 +4591,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f21 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetResponseCrmCreateThird>,
                                         >::default(),
                                     )?,
@@ -4600,7 +4606,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f22 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetResponseCrmForward>,
                                         >::default(),
                                     )?,
@@ -4615,7 +4621,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f23 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4628,7 +4634,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f24 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetResponseCrmTransferChange>,
                                         >::default(),
                                     )?,
@@ -4667,7 +4673,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f28 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4678,7 +4684,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f29 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4693,7 +4699,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f30 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetResponseIgnoreWelcomeFormResponsible>,
                                         >::default(),
                                     )?,
@@ -4710,7 +4716,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f31 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetResponseKpiCheckOperatorActivity>,
                                         >::default(),
                                     )?,
@@ -4727,7 +4733,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f32 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetResponseKpiFirstAnswerAlert>,
                                         >::default(),
                                     )?,
@@ -4750,7 +4756,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f34 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4763,7 +4769,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f35 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4778,7 +4784,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f36 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetResponseKpiFurtherAnswerAlert>,
                                         >::default(),
                                     )?,
@@ -4805,7 +4811,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f38 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4820,7 +4826,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f39 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4833,7 +4839,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f40 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4846,7 +4852,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f41 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4857,7 +4863,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f42 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4870,7 +4876,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f43 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4883,7 +4889,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f44 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4896,7 +4902,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f45 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4909,7 +4915,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f46 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4922,7 +4928,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f47 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4935,7 +4941,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f48 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4948,7 +4954,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f49 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4967,7 +4973,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f51 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetResponseQueueFull>,
                                         >::default(),
                                     )?,
@@ -4982,7 +4988,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f52 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetResponseQueueOnline>,
                                         >::default(),
                                     )?,
@@ -4997,7 +5003,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f53 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5010,7 +5016,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f54 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5023,7 +5029,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f55 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetResponseQueueUsersFields>,
                                         >::default(),
                                     )?,
@@ -5040,7 +5046,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f56 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5055,7 +5061,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f57 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetResponseSendNotificationEmptyQueue>,
                                         >::default(),
                                     )?,
@@ -5072,7 +5078,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f58 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetResponseSendWelcomeEachSession>,
                                         >::default(),
                                     )?,
@@ -5087,7 +5093,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f59 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5100,7 +5106,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f60 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetResponseTemporary>,
                                         >::default(),
                                     )?,
@@ -5115,7 +5121,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f61 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5128,7 +5134,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f62 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetResponseUseWelcomeForm>,
                                         >::default(),
                                     )?,
@@ -5143,7 +5149,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f63 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetResponseVoteBeforeFinish>,
                                         >::default(),
                                     )?,
@@ -5158,7 +5164,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f64 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetResponseVoteClosingDelay>,
                                         >::default(),
                                     )?,
@@ -5173,7 +5179,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f65 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetResponseVoteMessage>,
                                         >::default(),
                                     )?,
@@ -5190,7 +5196,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f66 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5203,7 +5209,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f67 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5216,7 +5222,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f68 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5231,7 +5237,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f69 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5244,7 +5250,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f70 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5257,7 +5263,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f71 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5270,7 +5276,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f72 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5283,7 +5289,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f73 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetResponseWatchTyping>,
                                         >::default(),
                                     )?,
@@ -5298,7 +5304,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f74 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetResponseWelcomeBotEnable>,
                                         >::default(),
                                     )?,
@@ -5313,7 +5319,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f75 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5326,7 +5332,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f76 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5339,7 +5345,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f77 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5352,7 +5358,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f78 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5365,7 +5371,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f79 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetResponseWelcomeFormDelay>,
                                         >::default(),
                                     )?,
@@ -5380,7 +5386,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f80 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5393,7 +5399,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f81 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetResponseWelcomeMessage>,
                                         >::default(),
                                     )?,
@@ -5408,7 +5414,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f82 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5431,7 +5437,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f84 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5446,7 +5452,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f85 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5459,7 +5465,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f86 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5472,7 +5478,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f87 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5485,7 +5491,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f88 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetResponseWorktimeEnable>,
                                         >::default(),
                                     )?,
@@ -5500,7 +5506,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f89 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5521,7 +5527,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f91 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5534,7 +5540,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f92 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5545,7 +5551,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f93 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetResponseXmlId>,
                                         >::default(),
                                     )?,
@@ -5660,11 +5666,11 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
     }
 }
 
-impl crate::runtime::loose::Loose for GetResponse {
+impl ::bitrix24_runtime::loose::Loose for GetResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -5708,7 +5714,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseActive {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -5719,11 +5725,11 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseActive {
     }
 }
 
-impl crate::runtime::loose::Loose for GetResponseActive {
+impl ::bitrix24_runtime::loose::Loose for GetResponseActive {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -5767,7 +5773,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseAgreementMessage {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -5778,11 +5784,11 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseAgreementMessage {
     }
 }
 
-impl crate::runtime::loose::Loose for GetResponseAgreementMessage {
+impl ::bitrix24_runtime::loose::Loose for GetResponseAgreementMessage {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -5826,7 +5832,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseCategoryEnable {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -5837,11 +5843,11 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseCategoryEnable {
     }
 }
 
-impl crate::runtime::loose::Loose for GetResponseCategoryEnable {
+impl ::bitrix24_runtime::loose::Loose for GetResponseCategoryEnable {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -5885,7 +5891,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseCheckAvailable {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -5896,11 +5902,11 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseCheckAvailable {
     }
 }
 
-impl crate::runtime::loose::Loose for GetResponseCheckAvailable {
+impl ::bitrix24_runtime::loose::Loose for GetResponseCheckAvailable {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -5944,7 +5950,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseConfirmClose {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -5955,11 +5961,11 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseConfirmClose {
     }
 }
 
-impl crate::runtime::loose::Loose for GetResponseConfirmClose {
+impl ::bitrix24_runtime::loose::Loose for GetResponseConfirmClose {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -6003,7 +6009,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseCrm {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -6014,11 +6020,11 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseCrm {
     }
 }
 
-impl crate::runtime::loose::Loose for GetResponseCrm {
+impl ::bitrix24_runtime::loose::Loose for GetResponseCrm {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -6062,7 +6068,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseCrmChatTracker {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -6073,11 +6079,11 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseCrmChatTracker {
     }
 }
 
-impl crate::runtime::loose::Loose for GetResponseCrmChatTracker {
+impl ::bitrix24_runtime::loose::Loose for GetResponseCrmChatTracker {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -6121,7 +6127,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseCrmCreateThird {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -6132,11 +6138,11 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseCrmCreateThird {
     }
 }
 
-impl crate::runtime::loose::Loose for GetResponseCrmCreateThird {
+impl ::bitrix24_runtime::loose::Loose for GetResponseCrmCreateThird {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -6180,7 +6186,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseCrmForward {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -6191,11 +6197,11 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseCrmForward {
     }
 }
 
-impl crate::runtime::loose::Loose for GetResponseCrmForward {
+impl ::bitrix24_runtime::loose::Loose for GetResponseCrmForward {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -6239,7 +6245,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseCrmTransferChange {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -6250,11 +6256,11 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseCrmTransferChange {
     }
 }
 
-impl crate::runtime::loose::Loose for GetResponseCrmTransferChange {
+impl ::bitrix24_runtime::loose::Loose for GetResponseCrmTransferChange {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -6298,7 +6304,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseIgnoreWelcomeFormResponsible 
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -6309,11 +6315,11 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseIgnoreWelcomeFormResponsible 
     }
 }
 
-impl crate::runtime::loose::Loose for GetResponseIgnoreWelcomeFormResponsible {
+impl ::bitrix24_runtime::loose::Loose for GetResponseIgnoreWelcomeFormResponsible {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -6357,7 +6363,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseKpiCheckOperatorActivity {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -6368,11 +6374,11 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseKpiCheckOperatorActivity {
     }
 }
 
-impl crate::runtime::loose::Loose for GetResponseKpiCheckOperatorActivity {
+impl ::bitrix24_runtime::loose::Loose for GetResponseKpiCheckOperatorActivity {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -6416,7 +6422,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseKpiFirstAnswerAlert {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -6427,11 +6433,11 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseKpiFirstAnswerAlert {
     }
 }
 
-impl crate::runtime::loose::Loose for GetResponseKpiFirstAnswerAlert {
+impl ::bitrix24_runtime::loose::Loose for GetResponseKpiFirstAnswerAlert {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -6475,7 +6481,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseKpiFurtherAnswerAlert {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -6486,11 +6492,11 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseKpiFurtherAnswerAlert {
     }
 }
 
-impl crate::runtime::loose::Loose for GetResponseKpiFurtherAnswerAlert {
+impl ::bitrix24_runtime::loose::Loose for GetResponseKpiFurtherAnswerAlert {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -6557,7 +6563,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseQueueFull {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -6568,7 +6574,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseQueueFull {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -6579,7 +6585,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseQueueFull {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -6592,7 +6598,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseQueueFull {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetResponseQueueFullUserAvatar>,
                                         >::default(),
                                     )?,
@@ -6607,7 +6613,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseQueueFull {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -6618,7 +6624,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseQueueFull {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -6631,7 +6637,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseQueueFull {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetResponseQueueFullUserName>,
                                         >::default(),
                                     )?,
@@ -6646,7 +6652,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseQueueFull {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetResponseQueueFullUserWorkPosition>,
                                         >::default(),
                                     )?,
@@ -6675,11 +6681,11 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseQueueFull {
     }
 }
 
-impl crate::runtime::loose::Loose for GetResponseQueueFull {
+impl ::bitrix24_runtime::loose::Loose for GetResponseQueueFull {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -6723,7 +6729,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseQueueFullUserAvatar {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "string" => Self::String,
@@ -6734,11 +6740,11 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseQueueFullUserAvatar {
     }
 }
 
-impl crate::runtime::loose::Loose for GetResponseQueueFullUserAvatar {
+impl ::bitrix24_runtime::loose::Loose for GetResponseQueueFullUserAvatar {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -6782,7 +6788,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseQueueFullUserName {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "string" => Self::String,
@@ -6793,11 +6799,11 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseQueueFullUserName {
     }
 }
 
-impl crate::runtime::loose::Loose for GetResponseQueueFullUserName {
+impl ::bitrix24_runtime::loose::Loose for GetResponseQueueFullUserName {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -6841,7 +6847,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseQueueFullUserWorkPosition {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "string" => Self::String,
@@ -6852,11 +6858,11 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseQueueFullUserWorkPosition {
     }
 }
 
-impl crate::runtime::loose::Loose for GetResponseQueueFullUserWorkPosition {
+impl ::bitrix24_runtime::loose::Loose for GetResponseQueueFullUserWorkPosition {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -6900,7 +6906,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseQueueOnline {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -6911,11 +6917,11 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseQueueOnline {
     }
 }
 
-impl crate::runtime::loose::Loose for GetResponseQueueOnline {
+impl ::bitrix24_runtime::loose::Loose for GetResponseQueueOnline {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -6972,7 +6978,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseQueueUsersFields {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetResponseQueueUsersFieldsUserAvatar>,
                                         >::default(),
                                     )?,
@@ -6987,7 +6993,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseQueueUsersFields {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -7000,7 +7006,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseQueueUsersFields {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetResponseQueueUsersFieldsUserName>,
                                         >::default(),
                                     )?,
@@ -7015,7 +7021,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseQueueUsersFields {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetResponseQueueUsersFieldsUserWorkPosition>,
                                         >::default(),
                                     )?,
@@ -7040,11 +7046,11 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseQueueUsersFields {
     }
 }
 
-impl crate::runtime::loose::Loose for GetResponseQueueUsersFields {
+impl ::bitrix24_runtime::loose::Loose for GetResponseQueueUsersFields {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -7088,7 +7094,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseQueueUsersFieldsUserAvatar {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "string" => Self::String,
@@ -7099,11 +7105,11 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseQueueUsersFieldsUserAvatar {
     }
 }
 
-impl crate::runtime::loose::Loose for GetResponseQueueUsersFieldsUserAvatar {
+impl ::bitrix24_runtime::loose::Loose for GetResponseQueueUsersFieldsUserAvatar {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -7147,7 +7153,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseQueueUsersFieldsUserName {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "string" => Self::String,
@@ -7158,11 +7164,11 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseQueueUsersFieldsUserName {
     }
 }
 
-impl crate::runtime::loose::Loose for GetResponseQueueUsersFieldsUserName {
+impl ::bitrix24_runtime::loose::Loose for GetResponseQueueUsersFieldsUserName {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -7206,7 +7212,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseQueueUsersFieldsUserWorkPosit
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "string" => Self::String,
@@ -7217,11 +7223,11 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseQueueUsersFieldsUserWorkPosit
     }
 }
 
-impl crate::runtime::loose::Loose for GetResponseQueueUsersFieldsUserWorkPosition {
+impl ::bitrix24_runtime::loose::Loose for GetResponseQueueUsersFieldsUserWorkPosition {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -7265,7 +7271,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseSendNotificationEmptyQueue {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -7276,11 +7282,11 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseSendNotificationEmptyQueue {
     }
 }
 
-impl crate::runtime::loose::Loose for GetResponseSendNotificationEmptyQueue {
+impl ::bitrix24_runtime::loose::Loose for GetResponseSendNotificationEmptyQueue {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -7324,7 +7330,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseSendWelcomeEachSession {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -7335,11 +7341,11 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseSendWelcomeEachSession {
     }
 }
 
-impl crate::runtime::loose::Loose for GetResponseSendWelcomeEachSession {
+impl ::bitrix24_runtime::loose::Loose for GetResponseSendWelcomeEachSession {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -7383,7 +7389,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseTemporary {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -7394,11 +7400,11 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseTemporary {
     }
 }
 
-impl crate::runtime::loose::Loose for GetResponseTemporary {
+impl ::bitrix24_runtime::loose::Loose for GetResponseTemporary {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -7442,7 +7448,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseUseWelcomeForm {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -7453,11 +7459,11 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseUseWelcomeForm {
     }
 }
 
-impl crate::runtime::loose::Loose for GetResponseUseWelcomeForm {
+impl ::bitrix24_runtime::loose::Loose for GetResponseUseWelcomeForm {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -7501,7 +7507,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseVoteBeforeFinish {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -7512,11 +7518,11 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseVoteBeforeFinish {
     }
 }
 
-impl crate::runtime::loose::Loose for GetResponseVoteBeforeFinish {
+impl ::bitrix24_runtime::loose::Loose for GetResponseVoteBeforeFinish {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -7560,7 +7566,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseVoteClosingDelay {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -7571,11 +7577,11 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseVoteClosingDelay {
     }
 }
 
-impl crate::runtime::loose::Loose for GetResponseVoteClosingDelay {
+impl ::bitrix24_runtime::loose::Loose for GetResponseVoteClosingDelay {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -7619,7 +7625,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseVoteMessage {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -7630,11 +7636,11 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseVoteMessage {
     }
 }
 
-impl crate::runtime::loose::Loose for GetResponseVoteMessage {
+impl ::bitrix24_runtime::loose::Loose for GetResponseVoteMessage {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -7678,7 +7684,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseWatchTyping {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -7689,11 +7695,11 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseWatchTyping {
     }
 }
 
-impl crate::runtime::loose::Loose for GetResponseWatchTyping {
+impl ::bitrix24_runtime::loose::Loose for GetResponseWatchTyping {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -7737,7 +7743,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseWelcomeBotEnable {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -7748,11 +7754,11 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseWelcomeBotEnable {
     }
 }
 
-impl crate::runtime::loose::Loose for GetResponseWelcomeBotEnable {
+impl ::bitrix24_runtime::loose::Loose for GetResponseWelcomeBotEnable {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -7796,7 +7802,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseWelcomeFormDelay {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -7807,11 +7813,11 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseWelcomeFormDelay {
     }
 }
 
-impl crate::runtime::loose::Loose for GetResponseWelcomeFormDelay {
+impl ::bitrix24_runtime::loose::Loose for GetResponseWelcomeFormDelay {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -7855,7 +7861,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseWelcomeMessage {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -7866,11 +7872,11 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseWelcomeMessage {
     }
 }
 
-impl crate::runtime::loose::Loose for GetResponseWelcomeMessage {
+impl ::bitrix24_runtime::loose::Loose for GetResponseWelcomeMessage {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -7914,7 +7920,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseWorktimeEnable {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -7925,11 +7931,11 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseWorktimeEnable {
     }
 }
 
-impl crate::runtime::loose::Loose for GetResponseWorktimeEnable {
+impl ::bitrix24_runtime::loose::Loose for GetResponseWorktimeEnable {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -7973,7 +7979,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseXmlId {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "string" => Self::String,
@@ -7984,17 +7990,17 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseXmlId {
     }
 }
 
-impl crate::runtime::loose::Loose for GetResponseXmlId {
+impl ::bitrix24_runtime::loose::Loose for GetResponseXmlId {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
-impl crate::runtime::Method for GetRequest {
+impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "imopenlines.config.get";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["CONFIG_ID_EMPTY"];
     type Response = GetResponse;
@@ -8004,9 +8010,9 @@ impl crate::runtime::Method for GetRequest {
 ///
 /// Scope `imopenlines`; at most 2 calls per second.
 pub async fn update(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &UpdateRequest,
-) -> Result<UpdateResponse, crate::runtime::Error> {
+) -> Result<UpdateResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -8055,7 +8061,9 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "PARAMS" => {
@@ -8082,20 +8090,20 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for UpdateRequest {
+impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `imopenlines.config.update`.
 pub type UpdateResponse = bool;
 
-impl crate::runtime::Method for UpdateRequest {
+impl ::bitrix24_runtime::Method for UpdateRequest {
     const NAME: &'static str = "imopenlines.config.update";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "CONFIG_ID_EMPTY",

@@ -11,9 +11,9 @@ pub mod message;
 ///
 /// Scope `imopenlines`; at most 2 calls per second.
 pub async fn join(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &JoinRequest,
-) -> Result<JoinResponse, crate::runtime::Error> {
+) -> Result<JoinResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -58,7 +58,7 @@ impl<'de> ::serde::Deserialize<'de> for JoinRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -78,20 +78,20 @@ impl<'de> ::serde::Deserialize<'de> for JoinRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for JoinRequest {
+impl ::bitrix24_runtime::loose::Loose for JoinRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `imopenlines.network.join`.
 pub type JoinResponse = i64;
 
-impl crate::runtime::Method for JoinRequest {
+impl ::bitrix24_runtime::Method for JoinRequest {
     const NAME: &'static str = "imopenlines.network.join";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "CODE",

@@ -15,9 +15,9 @@ pub mod another;
 ///
 /// Scope `imopenlines`; at most 2 calls per second.
 pub async fn answer(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &AnswerRequest,
-) -> Result<AnswerResponse, crate::runtime::Error> {
+) -> Result<AnswerResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -61,7 +61,9 @@ impl<'de> ::serde::Deserialize<'de> for AnswerRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         _ => {
@@ -81,20 +83,20 @@ impl<'de> ::serde::Deserialize<'de> for AnswerRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for AnswerRequest {
+impl ::bitrix24_runtime::loose::Loose for AnswerRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `imopenlines.operator.answer`.
 pub type AnswerResponse = bool;
 
-impl crate::runtime::Method for AnswerRequest {
+impl ::bitrix24_runtime::Method for AnswerRequest {
     const NAME: &'static str = "imopenlines.operator.answer";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "CHAT_ID",
@@ -109,9 +111,9 @@ impl crate::runtime::Method for AnswerRequest {
 ///
 /// Scope `imopenlines`; at most 2 calls per second.
 pub async fn finish(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &FinishRequest,
-) -> Result<FinishResponse, crate::runtime::Error> {
+) -> Result<FinishResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -155,7 +157,9 @@ impl<'de> ::serde::Deserialize<'de> for FinishRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         _ => {
@@ -175,20 +179,20 @@ impl<'de> ::serde::Deserialize<'de> for FinishRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for FinishRequest {
+impl ::bitrix24_runtime::loose::Loose for FinishRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `imopenlines.operator.finish`.
 pub type FinishResponse = bool;
 
-impl crate::runtime::Method for FinishRequest {
+impl ::bitrix24_runtime::Method for FinishRequest {
     const NAME: &'static str = "imopenlines.operator.finish";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "CHAT_ID",
@@ -203,9 +207,9 @@ impl crate::runtime::Method for FinishRequest {
 ///
 /// Scope `imopenlines`; at most 2 calls per second.
 pub async fn skip(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &SkipRequest,
-) -> Result<SkipResponse, crate::runtime::Error> {
+) -> Result<SkipResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -249,7 +253,9 @@ impl<'de> ::serde::Deserialize<'de> for SkipRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         _ => {
@@ -269,20 +275,20 @@ impl<'de> ::serde::Deserialize<'de> for SkipRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for SkipRequest {
+impl ::bitrix24_runtime::loose::Loose for SkipRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `imopenlines.operator.skip`.
 pub type SkipResponse = bool;
 
-impl crate::runtime::Method for SkipRequest {
+impl ::bitrix24_runtime::Method for SkipRequest {
     const NAME: &'static str = "imopenlines.operator.skip";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "CHAT_ID",
@@ -298,9 +304,9 @@ impl crate::runtime::Method for SkipRequest {
 ///
 /// Scope `imopenlines`; at most 2 calls per second.
 pub async fn spam(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &SpamRequest,
-) -> Result<SpamResponse, crate::runtime::Error> {
+) -> Result<SpamResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -344,7 +350,9 @@ impl<'de> ::serde::Deserialize<'de> for SpamRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         _ => {
@@ -364,20 +372,20 @@ impl<'de> ::serde::Deserialize<'de> for SpamRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for SpamRequest {
+impl ::bitrix24_runtime::loose::Loose for SpamRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `imopenlines.operator.spam`.
 pub type SpamResponse = bool;
 
-impl crate::runtime::Method for SpamRequest {
+impl ::bitrix24_runtime::Method for SpamRequest {
     const NAME: &'static str = "imopenlines.operator.spam";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "CHAT_ID",
@@ -392,9 +400,9 @@ impl crate::runtime::Method for SpamRequest {
 ///
 /// Scope `imopenlines`; at most 2 calls per second.
 pub async fn transfer(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &TransferRequest,
-) -> Result<TransferResponse, crate::runtime::Error> {
+) -> Result<TransferResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -447,7 +455,9 @@ impl<'de> ::serde::Deserialize<'de> for TransferRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "QUEUE_ID" => {
@@ -457,7 +467,7 @@ impl<'de> ::serde::Deserialize<'de> for TransferRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -470,7 +480,7 @@ impl<'de> ::serde::Deserialize<'de> for TransferRequest {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -481,7 +491,7 @@ impl<'de> ::serde::Deserialize<'de> for TransferRequest {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -505,20 +515,20 @@ impl<'de> ::serde::Deserialize<'de> for TransferRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for TransferRequest {
+impl ::bitrix24_runtime::loose::Loose for TransferRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `imopenlines.operator.transfer`.
 pub type TransferResponse = bool;
 
-impl crate::runtime::Method for TransferRequest {
+impl ::bitrix24_runtime::Method for TransferRequest {
     const NAME: &'static str = "imopenlines.operator.transfer";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "CHAT_ID_EMPTY",

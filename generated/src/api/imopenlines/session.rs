@@ -20,9 +20,9 @@ pub mod mode;
 ///
 /// Scope `imopenlines`; at most 2 calls per second.
 pub async fn intercept(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &InterceptRequest,
-) -> Result<InterceptResponse, crate::runtime::Error> {
+) -> Result<InterceptResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -66,7 +66,9 @@ impl<'de> ::serde::Deserialize<'de> for InterceptRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         _ => {
@@ -86,20 +88,20 @@ impl<'de> ::serde::Deserialize<'de> for InterceptRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for InterceptRequest {
+impl ::bitrix24_runtime::loose::Loose for InterceptRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `imopenlines.session.intercept`.
 pub type InterceptResponse = bool;
 
-impl crate::runtime::Method for InterceptRequest {
+impl ::bitrix24_runtime::Method for InterceptRequest {
     const NAME: &'static str = "imopenlines.session.intercept";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["CHAT_ID_EMPTY", "OPERATOR_WRONG"];
     type Response = InterceptResponse;
@@ -109,9 +111,9 @@ impl crate::runtime::Method for InterceptRequest {
 ///
 /// Scope `imopenlines`; at most 2 calls per second.
 pub async fn join(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &JoinRequest,
-) -> Result<JoinResponse, crate::runtime::Error> {
+) -> Result<JoinResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -155,7 +157,9 @@ impl<'de> ::serde::Deserialize<'de> for JoinRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         _ => {
@@ -175,20 +179,20 @@ impl<'de> ::serde::Deserialize<'de> for JoinRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for JoinRequest {
+impl ::bitrix24_runtime::loose::Loose for JoinRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `imopenlines.session.join`.
 pub type JoinResponse = bool;
 
-impl crate::runtime::Method for JoinRequest {
+impl ::bitrix24_runtime::Method for JoinRequest {
     const NAME: &'static str = "imopenlines.session.join";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "CHAT_ID",
@@ -203,9 +207,9 @@ impl crate::runtime::Method for JoinRequest {
 ///
 /// Scope `imopenlines`; at most 2 calls per second.
 pub async fn open(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &OpenRequest,
-) -> Result<OpenResponse, crate::runtime::Error> {
+) -> Result<OpenResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -252,7 +256,7 @@ impl<'de> ::serde::Deserialize<'de> for OpenRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -273,11 +277,11 @@ impl<'de> ::serde::Deserialize<'de> for OpenRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for OpenRequest {
+impl ::bitrix24_runtime::loose::Loose for OpenRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -322,7 +326,7 @@ impl<'de> ::serde::Deserialize<'de> for OpenResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -342,17 +346,17 @@ impl<'de> ::serde::Deserialize<'de> for OpenResponse {
     }
 }
 
-impl crate::runtime::loose::Loose for OpenResponse {
+impl ::bitrix24_runtime::loose::Loose for OpenResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl crate::runtime::Method for OpenRequest {
+impl ::bitrix24_runtime::Method for OpenRequest {
     const NAME: &'static str = "imopenlines.session.open";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["ACCESS_DENIED"];
     type Response = OpenResponse;
@@ -362,9 +366,9 @@ impl crate::runtime::Method for OpenRequest {
 ///
 /// Scope `imopenlines`; at most 2 calls per second.
 pub async fn start(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &StartRequest,
-) -> Result<StartResponse, crate::runtime::Error> {
+) -> Result<StartResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -408,7 +412,9 @@ impl<'de> ::serde::Deserialize<'de> for StartRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         _ => {
@@ -428,20 +434,20 @@ impl<'de> ::serde::Deserialize<'de> for StartRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for StartRequest {
+impl ::bitrix24_runtime::loose::Loose for StartRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `imopenlines.session.start`.
 pub type StartResponse = bool;
 
-impl crate::runtime::Method for StartRequest {
+impl ::bitrix24_runtime::Method for StartRequest {
     const NAME: &'static str = "imopenlines.session.start";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "CHAT_ID",

@@ -25,9 +25,9 @@
 ///
 /// Scope `landing`; at most 2 calls per second.
 pub async fn addcard(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &AddcardRequest,
-) -> Result<AddcardResponse, crate::runtime::Error> {
+) -> Result<AddcardResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -82,7 +82,9 @@ impl<'de> ::serde::Deserialize<'de> for AddcardRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "content" => {
@@ -92,7 +94,7 @@ impl<'de> ::serde::Deserialize<'de> for AddcardRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -102,7 +104,9 @@ impl<'de> ::serde::Deserialize<'de> for AddcardRequest {
                             }
                             __f2 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "preventHistory" => {
@@ -114,7 +118,7 @@ impl<'de> ::serde::Deserialize<'de> for AddcardRequest {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -125,7 +129,7 @@ impl<'de> ::serde::Deserialize<'de> for AddcardRequest {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -136,7 +140,7 @@ impl<'de> ::serde::Deserialize<'de> for AddcardRequest {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -164,20 +168,20 @@ impl<'de> ::serde::Deserialize<'de> for AddcardRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for AddcardRequest {
+impl ::bitrix24_runtime::loose::Loose for AddcardRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `landing.block.addcard`.
 pub type AddcardResponse = bool;
 
-impl crate::runtime::Method for AddcardRequest {
+impl ::bitrix24_runtime::Method for AddcardRequest {
     const NAME: &'static str = "landing.block.addcard";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "MISSING_PARAMS",
@@ -193,9 +197,9 @@ impl crate::runtime::Method for AddcardRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 pub async fn change_anchor(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &ChangeAnchorRequest,
-) -> Result<ChangeAnchorResponse, crate::runtime::Error> {
+) -> Result<ChangeAnchorResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -248,7 +252,9 @@ impl<'de> ::serde::Deserialize<'de> for ChangeAnchorRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "data" => {
@@ -258,7 +264,7 @@ impl<'de> ::serde::Deserialize<'de> for ChangeAnchorRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -268,7 +274,9 @@ impl<'de> ::serde::Deserialize<'de> for ChangeAnchorRequest {
                             }
                             __f2 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "preventHistory" => {
@@ -280,7 +288,7 @@ impl<'de> ::serde::Deserialize<'de> for ChangeAnchorRequest {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -291,7 +299,7 @@ impl<'de> ::serde::Deserialize<'de> for ChangeAnchorRequest {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -316,20 +324,20 @@ impl<'de> ::serde::Deserialize<'de> for ChangeAnchorRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for ChangeAnchorRequest {
+impl ::bitrix24_runtime::loose::Loose for ChangeAnchorRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `landing.block.changeAnchor`.
 pub type ChangeAnchorResponse = bool;
 
-impl crate::runtime::Method for ChangeAnchorRequest {
+impl ::bitrix24_runtime::Method for ChangeAnchorRequest {
     const NAME: &'static str = "landing.block.changeAnchor";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "MISSING_PARAMS",
@@ -345,9 +353,9 @@ impl crate::runtime::Method for ChangeAnchorRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 pub async fn change_node_name(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &ChangeNodeNameRequest,
-) -> Result<ChangeNodeNameResponse, crate::runtime::Error> {
+) -> Result<ChangeNodeNameResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -400,7 +408,9 @@ impl<'de> ::serde::Deserialize<'de> for ChangeNodeNameRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "data" => {
@@ -415,7 +425,9 @@ impl<'de> ::serde::Deserialize<'de> for ChangeNodeNameRequest {
                             }
                             __f2 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "preventHistory" => {
@@ -427,7 +439,7 @@ impl<'de> ::serde::Deserialize<'de> for ChangeNodeNameRequest {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -438,7 +450,7 @@ impl<'de> ::serde::Deserialize<'de> for ChangeNodeNameRequest {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -463,20 +475,20 @@ impl<'de> ::serde::Deserialize<'de> for ChangeNodeNameRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for ChangeNodeNameRequest {
+impl ::bitrix24_runtime::loose::Loose for ChangeNodeNameRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `landing.block.changeNodeName`.
 pub type ChangeNodeNameResponse = bool;
 
-impl crate::runtime::Method for ChangeNodeNameRequest {
+impl ::bitrix24_runtime::Method for ChangeNodeNameRequest {
     const NAME: &'static str = "landing.block.changeNodeName";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "MISSING_PARAMS",
@@ -493,9 +505,9 @@ impl crate::runtime::Method for ChangeNodeNameRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 pub async fn clonecard(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &ClonecardRequest,
-) -> Result<ClonecardResponse, crate::runtime::Error> {
+) -> Result<ClonecardResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -548,7 +560,9 @@ impl<'de> ::serde::Deserialize<'de> for ClonecardRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "lid" => {
@@ -557,7 +571,9 @@ impl<'de> ::serde::Deserialize<'de> for ClonecardRequest {
                             }
                             __f1 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "preventHistory" => {
@@ -569,7 +585,7 @@ impl<'de> ::serde::Deserialize<'de> for ClonecardRequest {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -580,7 +596,7 @@ impl<'de> ::serde::Deserialize<'de> for ClonecardRequest {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -591,7 +607,7 @@ impl<'de> ::serde::Deserialize<'de> for ClonecardRequest {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -617,20 +633,20 @@ impl<'de> ::serde::Deserialize<'de> for ClonecardRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for ClonecardRequest {
+impl ::bitrix24_runtime::loose::Loose for ClonecardRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `landing.block.clonecard`.
 pub type ClonecardResponse = bool;
 
-impl crate::runtime::Method for ClonecardRequest {
+impl ::bitrix24_runtime::Method for ClonecardRequest {
     const NAME: &'static str = "landing.block.clonecard";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "MISSING_PARAMS",
@@ -646,9 +662,9 @@ impl crate::runtime::Method for ClonecardRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 pub async fn get_content_from_repository(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &GetContentFromRepositoryRequest,
-) -> Result<GetContentFromRepositoryResponse, crate::runtime::Error> {
+) -> Result<GetContentFromRepositoryResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -692,7 +708,7 @@ impl<'de> ::serde::Deserialize<'de> for GetContentFromRepositoryRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -712,20 +728,20 @@ impl<'de> ::serde::Deserialize<'de> for GetContentFromRepositoryRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for GetContentFromRepositoryRequest {
+impl ::bitrix24_runtime::loose::Loose for GetContentFromRepositoryRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `landing.block.getContentFromRepository`.
 pub type GetContentFromRepositoryResponse = String;
 
-impl crate::runtime::Method for GetContentFromRepositoryRequest {
+impl ::bitrix24_runtime::Method for GetContentFromRepositoryRequest {
     const NAME: &'static str = "landing.block.getContentFromRepository";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["MISSING_PARAMS", "ACCESS_DENIED"];
     type Response = GetContentFromRepositoryResponse;
@@ -735,9 +751,9 @@ impl crate::runtime::Method for GetContentFromRepositoryRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 pub async fn getbyid(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &GetbyidRequest,
-) -> Result<GetbyidResponse, crate::runtime::Error> {
+) -> Result<GetbyidResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -786,7 +802,9 @@ impl<'de> ::serde::Deserialize<'de> for GetbyidRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "params" => {
@@ -796,7 +814,7 @@ impl<'de> ::serde::Deserialize<'de> for GetbyidRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetbyidRequestParams>,
                                         >::default(),
                                     )?,
@@ -809,7 +827,7 @@ impl<'de> ::serde::Deserialize<'de> for GetbyidRequest {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -832,11 +850,11 @@ impl<'de> ::serde::Deserialize<'de> for GetbyidRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for GetbyidRequest {
+impl ::bitrix24_runtime::loose::Loose for GetbyidRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -886,7 +904,7 @@ impl<'de> ::serde::Deserialize<'de> for GetbyidRequestParams {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -899,7 +917,7 @@ impl<'de> ::serde::Deserialize<'de> for GetbyidRequestParams {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -912,7 +930,7 @@ impl<'de> ::serde::Deserialize<'de> for GetbyidRequestParams {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -934,11 +952,11 @@ impl<'de> ::serde::Deserialize<'de> for GetbyidRequestParams {
     }
 }
 
-impl crate::runtime::loose::Loose for GetbyidRequestParams {
+impl ::bitrix24_runtime::loose::Loose for GetbyidRequestParams {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -1007,7 +1025,7 @@ impl<'de> ::serde::Deserialize<'de> for GetbyidResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -1018,7 +1036,7 @@ impl<'de> ::serde::Deserialize<'de> for GetbyidResponse {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1029,7 +1047,7 @@ impl<'de> ::serde::Deserialize<'de> for GetbyidResponse {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1040,7 +1058,9 @@ impl<'de> ::serde::Deserialize<'de> for GetbyidResponse {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<Vec<String>>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<
+                                            Option<Vec<String>>,
+                                        >::default(),
                                     )?,
                             );
                         }
@@ -1051,7 +1071,7 @@ impl<'de> ::serde::Deserialize<'de> for GetbyidResponse {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1062,7 +1082,9 @@ impl<'de> ::serde::Deserialize<'de> for GetbyidResponse {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<Vec<String>>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<
+                                            Option<Vec<String>>,
+                                        >::default(),
                                     )?,
                             );
                         }
@@ -1073,7 +1095,7 @@ impl<'de> ::serde::Deserialize<'de> for GetbyidResponse {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1084,7 +1106,7 @@ impl<'de> ::serde::Deserialize<'de> for GetbyidResponse {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetbyidResponseMeta>,
                                         >::default(),
                                     )?,
@@ -1097,7 +1119,7 @@ impl<'de> ::serde::Deserialize<'de> for GetbyidResponse {
                             __f8 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1125,11 +1147,11 @@ impl<'de> ::serde::Deserialize<'de> for GetbyidResponse {
     }
 }
 
-impl crate::runtime::loose::Loose for GetbyidResponse {
+impl ::bitrix24_runtime::loose::Loose for GetbyidResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -1208,7 +1230,7 @@ impl<'de> ::serde::Deserialize<'de> for GetbyidResponseMeta {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1221,7 +1243,7 @@ impl<'de> ::serde::Deserialize<'de> for GetbyidResponseMeta {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1234,7 +1256,7 @@ impl<'de> ::serde::Deserialize<'de> for GetbyidResponseMeta {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1247,7 +1269,7 @@ impl<'de> ::serde::Deserialize<'de> for GetbyidResponseMeta {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1260,7 +1282,7 @@ impl<'de> ::serde::Deserialize<'de> for GetbyidResponseMeta {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1273,7 +1295,7 @@ impl<'de> ::serde::Deserialize<'de> for GetbyidResponseMeta {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1286,7 +1308,7 @@ impl<'de> ::serde::Deserialize<'de> for GetbyidResponseMeta {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1297,7 +1319,7 @@ impl<'de> ::serde::Deserialize<'de> for GetbyidResponseMeta {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1310,7 +1332,7 @@ impl<'de> ::serde::Deserialize<'de> for GetbyidResponseMeta {
                             __f8 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1323,7 +1345,7 @@ impl<'de> ::serde::Deserialize<'de> for GetbyidResponseMeta {
                             __f9 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1336,7 +1358,7 @@ impl<'de> ::serde::Deserialize<'de> for GetbyidResponseMeta {
                             __f10 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1347,7 +1369,7 @@ impl<'de> ::serde::Deserialize<'de> for GetbyidResponseMeta {
                             __f11 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1378,17 +1400,17 @@ impl<'de> ::serde::Deserialize<'de> for GetbyidResponseMeta {
     }
 }
 
-impl crate::runtime::loose::Loose for GetbyidResponseMeta {
+impl ::bitrix24_runtime::loose::Loose for GetbyidResponseMeta {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl crate::runtime::Method for GetbyidRequest {
+impl ::bitrix24_runtime::Method for GetbyidRequest {
     const NAME: &'static str = "landing.block.getbyid";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "MISSING_PARAMS",
@@ -1404,9 +1426,9 @@ impl crate::runtime::Method for GetbyidRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 pub async fn getcontent(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &GetcontentRequest,
-) -> Result<GetcontentResponse, crate::runtime::Error> {
+) -> Result<GetcontentResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -1460,7 +1482,9 @@ impl<'de> ::serde::Deserialize<'de> for GetcontentRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "editMode" => {
@@ -1470,7 +1494,7 @@ impl<'de> ::serde::Deserialize<'de> for GetcontentRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -1480,7 +1504,9 @@ impl<'de> ::serde::Deserialize<'de> for GetcontentRequest {
                             }
                             __f2 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "params" => {
@@ -1490,7 +1516,7 @@ impl<'de> ::serde::Deserialize<'de> for GetcontentRequest {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetcontentRequestParams>,
                                         >::default(),
                                     )?,
@@ -1503,7 +1529,7 @@ impl<'de> ::serde::Deserialize<'de> for GetcontentRequest {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1528,11 +1554,11 @@ impl<'de> ::serde::Deserialize<'de> for GetcontentRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for GetcontentRequest {
+impl ::bitrix24_runtime::loose::Loose for GetcontentRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -1581,7 +1607,7 @@ impl<'de> ::serde::Deserialize<'de> for GetcontentRequestParams {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -1594,7 +1620,7 @@ impl<'de> ::serde::Deserialize<'de> for GetcontentRequestParams {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -1615,11 +1641,11 @@ impl<'de> ::serde::Deserialize<'de> for GetcontentRequestParams {
     }
 }
 
-impl crate::runtime::loose::Loose for GetcontentRequestParams {
+impl ::bitrix24_runtime::loose::Loose for GetcontentRequestParams {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -1721,7 +1747,7 @@ impl<'de> ::serde::Deserialize<'de> for GetcontentResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1732,7 +1758,7 @@ impl<'de> ::serde::Deserialize<'de> for GetcontentResponse {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -1743,7 +1769,7 @@ impl<'de> ::serde::Deserialize<'de> for GetcontentResponse {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1762,7 +1788,7 @@ impl<'de> ::serde::Deserialize<'de> for GetcontentResponse {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1775,7 +1801,7 @@ impl<'de> ::serde::Deserialize<'de> for GetcontentResponse {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1792,7 +1818,7 @@ impl<'de> ::serde::Deserialize<'de> for GetcontentResponse {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -1811,7 +1837,7 @@ impl<'de> ::serde::Deserialize<'de> for GetcontentResponse {
                             __f9 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1840,7 +1866,7 @@ impl<'de> ::serde::Deserialize<'de> for GetcontentResponse {
                             __f13 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -1851,7 +1877,7 @@ impl<'de> ::serde::Deserialize<'de> for GetcontentResponse {
                             __f14 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1870,7 +1896,7 @@ impl<'de> ::serde::Deserialize<'de> for GetcontentResponse {
                             __f16 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1906,17 +1932,17 @@ impl<'de> ::serde::Deserialize<'de> for GetcontentResponse {
     }
 }
 
-impl crate::runtime::loose::Loose for GetcontentResponse {
+impl ::bitrix24_runtime::loose::Loose for GetcontentResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl crate::runtime::Method for GetcontentRequest {
+impl ::bitrix24_runtime::Method for GetcontentRequest {
     const NAME: &'static str = "landing.block.getcontent";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "MISSING_PARAMS",
@@ -1931,9 +1957,9 @@ impl crate::runtime::Method for GetcontentRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 pub async fn getlist(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &GetlistRequest,
-) -> Result<GetlistResponse, crate::runtime::Error> {
+) -> Result<GetlistResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -1982,7 +2008,9 @@ impl<'de> ::serde::Deserialize<'de> for GetlistRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "params" => {
@@ -1992,7 +2020,7 @@ impl<'de> ::serde::Deserialize<'de> for GetlistRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetlistRequestParams>,
                                         >::default(),
                                     )?,
@@ -2005,7 +2033,7 @@ impl<'de> ::serde::Deserialize<'de> for GetlistRequest {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2027,11 +2055,11 @@ impl<'de> ::serde::Deserialize<'de> for GetlistRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for GetlistRequest {
+impl ::bitrix24_runtime::loose::Loose for GetlistRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -2081,7 +2109,7 @@ impl<'de> ::serde::Deserialize<'de> for GetlistRequestParams {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -2094,7 +2122,7 @@ impl<'de> ::serde::Deserialize<'de> for GetlistRequestParams {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -2107,7 +2135,7 @@ impl<'de> ::serde::Deserialize<'de> for GetlistRequestParams {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -2129,11 +2157,11 @@ impl<'de> ::serde::Deserialize<'de> for GetlistRequestParams {
     }
 }
 
-impl crate::runtime::loose::Loose for GetlistRequestParams {
+impl ::bitrix24_runtime::loose::Loose for GetlistRequestParams {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -2204,7 +2232,7 @@ impl<'de> ::serde::Deserialize<'de> for GetlistResponseItem {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -2215,7 +2243,7 @@ impl<'de> ::serde::Deserialize<'de> for GetlistResponseItem {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2226,7 +2254,7 @@ impl<'de> ::serde::Deserialize<'de> for GetlistResponseItem {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2237,7 +2265,9 @@ impl<'de> ::serde::Deserialize<'de> for GetlistResponseItem {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<Vec<String>>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<
+                                            Option<Vec<String>>,
+                                        >::default(),
                                     )?,
                             );
                         }
@@ -2248,7 +2278,7 @@ impl<'de> ::serde::Deserialize<'de> for GetlistResponseItem {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -2259,7 +2289,9 @@ impl<'de> ::serde::Deserialize<'de> for GetlistResponseItem {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<Vec<String>>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<
+                                            Option<Vec<String>>,
+                                        >::default(),
                                     )?,
                             );
                         }
@@ -2270,7 +2302,7 @@ impl<'de> ::serde::Deserialize<'de> for GetlistResponseItem {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -2281,7 +2313,7 @@ impl<'de> ::serde::Deserialize<'de> for GetlistResponseItem {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetlistResponseItemMeta>,
                                         >::default(),
                                     )?,
@@ -2294,7 +2326,7 @@ impl<'de> ::serde::Deserialize<'de> for GetlistResponseItem {
                             __f8 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2322,11 +2354,11 @@ impl<'de> ::serde::Deserialize<'de> for GetlistResponseItem {
     }
 }
 
-impl crate::runtime::loose::Loose for GetlistResponseItem {
+impl ::bitrix24_runtime::loose::Loose for GetlistResponseItem {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -2399,7 +2431,7 @@ impl<'de> ::serde::Deserialize<'de> for GetlistResponseItemMeta {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2412,7 +2444,7 @@ impl<'de> ::serde::Deserialize<'de> for GetlistResponseItemMeta {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2425,7 +2457,7 @@ impl<'de> ::serde::Deserialize<'de> for GetlistResponseItemMeta {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2438,7 +2470,7 @@ impl<'de> ::serde::Deserialize<'de> for GetlistResponseItemMeta {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2451,7 +2483,7 @@ impl<'de> ::serde::Deserialize<'de> for GetlistResponseItemMeta {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2462,7 +2494,7 @@ impl<'de> ::serde::Deserialize<'de> for GetlistResponseItemMeta {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2475,7 +2507,7 @@ impl<'de> ::serde::Deserialize<'de> for GetlistResponseItemMeta {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2488,7 +2520,7 @@ impl<'de> ::serde::Deserialize<'de> for GetlistResponseItemMeta {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2501,7 +2533,7 @@ impl<'de> ::serde::Deserialize<'de> for GetlistResponseItemMeta {
                             __f8 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2512,7 +2544,7 @@ impl<'de> ::serde::Deserialize<'de> for GetlistResponseItemMeta {
                             __f9 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2541,17 +2573,17 @@ impl<'de> ::serde::Deserialize<'de> for GetlistResponseItemMeta {
     }
 }
 
-impl crate::runtime::loose::Loose for GetlistResponseItemMeta {
+impl ::bitrix24_runtime::loose::Loose for GetlistResponseItemMeta {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl crate::runtime::Method for GetlistRequest {
+impl ::bitrix24_runtime::Method for GetlistRequest {
     const NAME: &'static str = "landing.block.getlist";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "MISSING_PARAMS",
@@ -2567,9 +2599,9 @@ impl crate::runtime::Method for GetlistRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 pub async fn getmanifest(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &GetmanifestRequest,
-) -> Result<GetmanifestResponse, crate::runtime::Error> {
+) -> Result<GetmanifestResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -2620,7 +2652,9 @@ impl<'de> ::serde::Deserialize<'de> for GetmanifestRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "lid" => {
@@ -2629,7 +2663,9 @@ impl<'de> ::serde::Deserialize<'de> for GetmanifestRequest {
                             }
                             __f1 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "params" => {
@@ -2639,7 +2675,7 @@ impl<'de> ::serde::Deserialize<'de> for GetmanifestRequest {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetmanifestRequestParams>,
                                         >::default(),
                                     )?,
@@ -2652,7 +2688,7 @@ impl<'de> ::serde::Deserialize<'de> for GetmanifestRequest {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2676,11 +2712,11 @@ impl<'de> ::serde::Deserialize<'de> for GetmanifestRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for GetmanifestRequest {
+impl ::bitrix24_runtime::loose::Loose for GetmanifestRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -2726,7 +2762,7 @@ impl<'de> ::serde::Deserialize<'de> for GetmanifestRequestParams {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -2746,11 +2782,11 @@ impl<'de> ::serde::Deserialize<'de> for GetmanifestRequestParams {
     }
 }
 
-impl crate::runtime::loose::Loose for GetmanifestRequestParams {
+impl ::bitrix24_runtime::loose::Loose for GetmanifestRequestParams {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -2828,7 +2864,7 @@ impl<'de> ::serde::Deserialize<'de> for GetmanifestResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetmanifestResponseAssets>,
                                         >::default(),
                                     )?,
@@ -2847,7 +2883,7 @@ impl<'de> ::serde::Deserialize<'de> for GetmanifestResponse {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetmanifestResponseBlock>,
                                         >::default(),
                                     )?,
@@ -2874,7 +2910,7 @@ impl<'de> ::serde::Deserialize<'de> for GetmanifestResponse {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2893,7 +2929,7 @@ impl<'de> ::serde::Deserialize<'de> for GetmanifestResponse {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2910,7 +2946,7 @@ impl<'de> ::serde::Deserialize<'de> for GetmanifestResponse {
                             __f9 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2929,7 +2965,7 @@ impl<'de> ::serde::Deserialize<'de> for GetmanifestResponse {
                             __f11 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -2960,11 +2996,11 @@ impl<'de> ::serde::Deserialize<'de> for GetmanifestResponse {
     }
 }
 
-impl crate::runtime::loose::Loose for GetmanifestResponse {
+impl ::bitrix24_runtime::loose::Loose for GetmanifestResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -3028,7 +3064,9 @@ impl<'de> ::serde::Deserialize<'de> for GetmanifestResponseAssets {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<Vec<String>>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<
+                                            Option<Vec<String>>,
+                                        >::default(),
                                     )?,
                             );
                         }
@@ -3039,7 +3077,9 @@ impl<'de> ::serde::Deserialize<'de> for GetmanifestResponseAssets {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<Vec<String>>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<
+                                            Option<Vec<String>>,
+                                        >::default(),
                                     )?,
                             );
                         }
@@ -3050,7 +3090,9 @@ impl<'de> ::serde::Deserialize<'de> for GetmanifestResponseAssets {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<Vec<String>>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<
+                                            Option<Vec<String>>,
+                                        >::default(),
                                     )?,
                             );
                         }
@@ -3061,7 +3103,9 @@ impl<'de> ::serde::Deserialize<'de> for GetmanifestResponseAssets {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<Vec<String>>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<
+                                            Option<Vec<String>>,
+                                        >::default(),
                                     )?,
                             );
                         }
@@ -3085,11 +3129,11 @@ impl<'de> ::serde::Deserialize<'de> for GetmanifestResponseAssets {
     }
 }
 
-impl crate::runtime::loose::Loose for GetmanifestResponseAssets {
+impl ::bitrix24_runtime::loose::Loose for GetmanifestResponseAssets {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -3142,7 +3186,7 @@ impl<'de> ::serde::Deserialize<'de> for GetmanifestResponseBlock {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -3153,7 +3197,7 @@ impl<'de> ::serde::Deserialize<'de> for GetmanifestResponseBlock {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3164,7 +3208,9 @@ impl<'de> ::serde::Deserialize<'de> for GetmanifestResponseBlock {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<Vec<String>>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<
+                                            Option<Vec<String>>,
+                                        >::default(),
                                     )?,
                             );
                         }
@@ -3175,7 +3221,7 @@ impl<'de> ::serde::Deserialize<'de> for GetmanifestResponseBlock {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3198,17 +3244,17 @@ impl<'de> ::serde::Deserialize<'de> for GetmanifestResponseBlock {
     }
 }
 
-impl crate::runtime::loose::Loose for GetmanifestResponseBlock {
+impl ::bitrix24_runtime::loose::Loose for GetmanifestResponseBlock {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl crate::runtime::Method for GetmanifestRequest {
+impl ::bitrix24_runtime::Method for GetmanifestRequest {
     const NAME: &'static str = "landing.block.getmanifest";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "MISSING_PARAMS",
@@ -3223,9 +3269,9 @@ impl crate::runtime::Method for GetmanifestRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 pub async fn getmanifestfile(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &GetmanifestfileRequest,
-) -> Result<GetmanifestfileResponse, crate::runtime::Error> {
+) -> Result<GetmanifestfileResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -3269,7 +3315,7 @@ impl<'de> ::serde::Deserialize<'de> for GetmanifestfileRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -3289,11 +3335,11 @@ impl<'de> ::serde::Deserialize<'de> for GetmanifestfileRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for GetmanifestfileRequest {
+impl ::bitrix24_runtime::loose::Loose for GetmanifestfileRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -3413,17 +3459,17 @@ impl<'de> ::serde::Deserialize<'de> for GetmanifestfileResponse {
     }
 }
 
-impl crate::runtime::loose::Loose for GetmanifestfileResponse {
+impl ::bitrix24_runtime::loose::Loose for GetmanifestfileResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl crate::runtime::Method for GetmanifestfileRequest {
+impl ::bitrix24_runtime::Method for GetmanifestfileRequest {
     const NAME: &'static str = "landing.block.getmanifestfile";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["MISSING_PARAMS", "ACCESS_DENIED"];
     type Response = GetmanifestfileResponse;
@@ -3433,9 +3479,9 @@ impl crate::runtime::Method for GetmanifestfileRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 pub async fn getrepository(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &GetrepositoryRequest,
-) -> Result<GetrepositoryResponse, crate::runtime::Error> {
+) -> Result<GetrepositoryResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -3483,7 +3529,7 @@ impl<'de> ::serde::Deserialize<'de> for GetrepositoryRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3494,7 +3540,7 @@ impl<'de> ::serde::Deserialize<'de> for GetrepositoryRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3515,11 +3561,11 @@ impl<'de> ::serde::Deserialize<'de> for GetrepositoryRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for GetrepositoryRequest {
+impl ::bitrix24_runtime::loose::Loose for GetrepositoryRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -3585,7 +3631,7 @@ impl<'de> ::serde::Deserialize<'de> for GetrepositoryResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3596,7 +3642,7 @@ impl<'de> ::serde::Deserialize<'de> for GetrepositoryResponse {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetrepositoryResponseItems>,
                                         >::default(),
                                     )?,
@@ -3615,7 +3661,7 @@ impl<'de> ::serde::Deserialize<'de> for GetrepositoryResponse {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3626,7 +3672,7 @@ impl<'de> ::serde::Deserialize<'de> for GetrepositoryResponse {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -3639,7 +3685,7 @@ impl<'de> ::serde::Deserialize<'de> for GetrepositoryResponse {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -3652,7 +3698,7 @@ impl<'de> ::serde::Deserialize<'de> for GetrepositoryResponse {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3663,7 +3709,7 @@ impl<'de> ::serde::Deserialize<'de> for GetrepositoryResponse {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3690,11 +3736,11 @@ impl<'de> ::serde::Deserialize<'de> for GetrepositoryResponse {
     }
 }
 
-impl crate::runtime::loose::Loose for GetrepositoryResponse {
+impl ::bitrix24_runtime::loose::Loose for GetrepositoryResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -3789,7 +3835,7 @@ impl<'de> ::serde::Deserialize<'de> for GetrepositoryResponseItems {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3802,7 +3848,7 @@ impl<'de> ::serde::Deserialize<'de> for GetrepositoryResponseItems {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -3815,7 +3861,7 @@ impl<'de> ::serde::Deserialize<'de> for GetrepositoryResponseItems {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3826,7 +3872,7 @@ impl<'de> ::serde::Deserialize<'de> for GetrepositoryResponseItems {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -3839,7 +3885,7 @@ impl<'de> ::serde::Deserialize<'de> for GetrepositoryResponseItems {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -3850,7 +3896,7 @@ impl<'de> ::serde::Deserialize<'de> for GetrepositoryResponseItems {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3861,7 +3907,7 @@ impl<'de> ::serde::Deserialize<'de> for GetrepositoryResponseItems {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3874,7 +3920,7 @@ impl<'de> ::serde::Deserialize<'de> for GetrepositoryResponseItems {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3885,7 +3931,7 @@ impl<'de> ::serde::Deserialize<'de> for GetrepositoryResponseItems {
                             __f8 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -3898,7 +3944,7 @@ impl<'de> ::serde::Deserialize<'de> for GetrepositoryResponseItems {
                             __f9 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3909,7 +3955,7 @@ impl<'de> ::serde::Deserialize<'de> for GetrepositoryResponseItems {
                             __f10 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3920,7 +3966,7 @@ impl<'de> ::serde::Deserialize<'de> for GetrepositoryResponseItems {
                             __f11 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -3933,7 +3979,7 @@ impl<'de> ::serde::Deserialize<'de> for GetrepositoryResponseItems {
                             __f12 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -3946,7 +3992,7 @@ impl<'de> ::serde::Deserialize<'de> for GetrepositoryResponseItems {
                             __f13 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -3957,7 +4003,7 @@ impl<'de> ::serde::Deserialize<'de> for GetrepositoryResponseItems {
                             __f14 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3968,7 +4014,7 @@ impl<'de> ::serde::Deserialize<'de> for GetrepositoryResponseItems {
                             __f15 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -3985,7 +4031,7 @@ impl<'de> ::serde::Deserialize<'de> for GetrepositoryResponseItems {
                             __f17 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4022,17 +4068,17 @@ impl<'de> ::serde::Deserialize<'de> for GetrepositoryResponseItems {
     }
 }
 
-impl crate::runtime::loose::Loose for GetrepositoryResponseItems {
+impl ::bitrix24_runtime::loose::Loose for GetrepositoryResponseItems {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl crate::runtime::Method for GetrepositoryRequest {
+impl ::bitrix24_runtime::Method for GetrepositoryRequest {
     const NAME: &'static str = "landing.block.getrepository";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["ACCESS_DENIED"];
     type Response = GetrepositoryResponse;
@@ -4042,9 +4088,9 @@ impl crate::runtime::Method for GetrepositoryRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 pub async fn removecard(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &RemovecardRequest,
-) -> Result<RemovecardResponse, crate::runtime::Error> {
+) -> Result<RemovecardResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -4097,7 +4143,9 @@ impl<'de> ::serde::Deserialize<'de> for RemovecardRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "lid" => {
@@ -4106,7 +4154,9 @@ impl<'de> ::serde::Deserialize<'de> for RemovecardRequest {
                             }
                             __f1 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "preventHistory" => {
@@ -4118,7 +4168,7 @@ impl<'de> ::serde::Deserialize<'de> for RemovecardRequest {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -4129,7 +4179,7 @@ impl<'de> ::serde::Deserialize<'de> for RemovecardRequest {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4140,7 +4190,7 @@ impl<'de> ::serde::Deserialize<'de> for RemovecardRequest {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -4166,20 +4216,20 @@ impl<'de> ::serde::Deserialize<'de> for RemovecardRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for RemovecardRequest {
+impl ::bitrix24_runtime::loose::Loose for RemovecardRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `landing.block.removecard`.
 pub type RemovecardResponse = bool;
 
-impl crate::runtime::Method for RemovecardRequest {
+impl ::bitrix24_runtime::Method for RemovecardRequest {
     const NAME: &'static str = "landing.block.removecard";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "MISSING_PARAMS",
@@ -4195,9 +4245,9 @@ impl crate::runtime::Method for RemovecardRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 pub async fn update_cards(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &UpdateCardsRequest,
-) -> Result<UpdateCardsResponse, crate::runtime::Error> {
+) -> Result<UpdateCardsResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -4247,7 +4297,9 @@ impl<'de> ::serde::Deserialize<'de> for UpdateCardsRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "data" => {
@@ -4262,7 +4314,9 @@ impl<'de> ::serde::Deserialize<'de> for UpdateCardsRequest {
                             }
                             __f2 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "scope" => {
@@ -4272,7 +4326,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateCardsRequest {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4296,20 +4350,20 @@ impl<'de> ::serde::Deserialize<'de> for UpdateCardsRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for UpdateCardsRequest {
+impl ::bitrix24_runtime::loose::Loose for UpdateCardsRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `landing.block.updateCards`.
 pub type UpdateCardsResponse = bool;
 
-impl crate::runtime::Method for UpdateCardsRequest {
+impl ::bitrix24_runtime::Method for UpdateCardsRequest {
     const NAME: &'static str = "landing.block.updateCards";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "MISSING_PARAMS",
@@ -4325,9 +4379,9 @@ impl crate::runtime::Method for UpdateCardsRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 pub async fn update_styles(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &UpdateStylesRequest,
-) -> Result<UpdateStylesResponse, crate::runtime::Error> {
+) -> Result<UpdateStylesResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -4380,7 +4434,9 @@ impl<'de> ::serde::Deserialize<'de> for UpdateStylesRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "data" => {
@@ -4395,7 +4451,9 @@ impl<'de> ::serde::Deserialize<'de> for UpdateStylesRequest {
                             }
                             __f2 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "preventHistory" => {
@@ -4407,7 +4465,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateStylesRequest {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -4418,7 +4476,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateStylesRequest {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4443,20 +4501,20 @@ impl<'de> ::serde::Deserialize<'de> for UpdateStylesRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for UpdateStylesRequest {
+impl ::bitrix24_runtime::loose::Loose for UpdateStylesRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `landing.block.updateStyles`.
 pub type UpdateStylesResponse = bool;
 
-impl crate::runtime::Method for UpdateStylesRequest {
+impl ::bitrix24_runtime::Method for UpdateStylesRequest {
     const NAME: &'static str = "landing.block.updateStyles";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "MISSING_PARAMS",
@@ -4472,9 +4530,9 @@ impl crate::runtime::Method for UpdateStylesRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 pub async fn updateattrs(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &UpdateattrsRequest,
-) -> Result<UpdateattrsResponse, crate::runtime::Error> {
+) -> Result<UpdateattrsResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -4524,7 +4582,9 @@ impl<'de> ::serde::Deserialize<'de> for UpdateattrsRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "data" => {
@@ -4539,7 +4599,9 @@ impl<'de> ::serde::Deserialize<'de> for UpdateattrsRequest {
                             }
                             __f2 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "scope" => {
@@ -4549,7 +4611,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateattrsRequest {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4573,20 +4635,20 @@ impl<'de> ::serde::Deserialize<'de> for UpdateattrsRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for UpdateattrsRequest {
+impl ::bitrix24_runtime::loose::Loose for UpdateattrsRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `landing.block.updateattrs`.
 pub type UpdateattrsResponse = bool;
 
-impl crate::runtime::Method for UpdateattrsRequest {
+impl ::bitrix24_runtime::Method for UpdateattrsRequest {
     const NAME: &'static str = "landing.block.updateattrs";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "MISSING_PARAMS",
@@ -4601,9 +4663,9 @@ impl crate::runtime::Method for UpdateattrsRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 pub async fn updatecontent(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &UpdatecontentRequest,
-) -> Result<UpdatecontentResponse, crate::runtime::Error> {
+) -> Result<UpdatecontentResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -4659,7 +4721,9 @@ impl<'de> ::serde::Deserialize<'de> for UpdatecontentRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "content" => {
@@ -4669,7 +4733,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdatecontentRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -4680,7 +4744,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdatecontentRequest {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -4690,7 +4754,9 @@ impl<'de> ::serde::Deserialize<'de> for UpdatecontentRequest {
                             }
                             __f3 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "preventHistory" => {
@@ -4702,7 +4768,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdatecontentRequest {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -4713,7 +4779,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdatecontentRequest {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4740,20 +4806,20 @@ impl<'de> ::serde::Deserialize<'de> for UpdatecontentRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for UpdatecontentRequest {
+impl ::bitrix24_runtime::loose::Loose for UpdatecontentRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `landing.block.updatecontent`.
 pub type UpdatecontentResponse = bool;
 
-impl crate::runtime::Method for UpdatecontentRequest {
+impl ::bitrix24_runtime::Method for UpdatecontentRequest {
     const NAME: &'static str = "landing.block.updatecontent";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "MISSING_PARAMS",
@@ -4768,9 +4834,9 @@ impl crate::runtime::Method for UpdatecontentRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 pub async fn updatenodes(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &UpdatenodesRequest,
-) -> Result<UpdatenodesResponse, crate::runtime::Error> {
+) -> Result<UpdatenodesResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -4829,7 +4895,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdatenodesRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<UpdatenodesRequestAdditional>,
                                         >::default(),
                                     )?,
@@ -4841,7 +4907,9 @@ impl<'de> ::serde::Deserialize<'de> for UpdatenodesRequest {
                             }
                             __f1 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "data" => {
@@ -4856,7 +4924,9 @@ impl<'de> ::serde::Deserialize<'de> for UpdatenodesRequest {
                             }
                             __f3 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "preventHistory" => {
@@ -4868,7 +4938,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdatenodesRequest {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -4879,7 +4949,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdatenodesRequest {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4905,11 +4975,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdatenodesRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for UpdatenodesRequest {
+impl ::bitrix24_runtime::loose::Loose for UpdatenodesRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -4955,7 +5025,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdatenodesRequestAdditional {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -4975,20 +5045,20 @@ impl<'de> ::serde::Deserialize<'de> for UpdatenodesRequestAdditional {
     }
 }
 
-impl crate::runtime::loose::Loose for UpdatenodesRequestAdditional {
+impl ::bitrix24_runtime::loose::Loose for UpdatenodesRequestAdditional {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `landing.block.updatenodes`.
 pub type UpdatenodesResponse = bool;
 
-impl crate::runtime::Method for UpdatenodesRequest {
+impl ::bitrix24_runtime::Method for UpdatenodesRequest {
     const NAME: &'static str = "landing.block.updatenodes";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "MISSING_PARAMS",
@@ -5006,9 +5076,9 @@ impl crate::runtime::Method for UpdatenodesRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 pub async fn uploadfile(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &UploadfileRequest,
-) -> Result<UploadfileResponse, crate::runtime::Error> {
+) -> Result<UploadfileResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -5065,7 +5135,9 @@ impl<'de> ::serde::Deserialize<'de> for UploadfileRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "ext" => {
@@ -5075,7 +5147,7 @@ impl<'de> ::serde::Deserialize<'de> for UploadfileRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5086,7 +5158,7 @@ impl<'de> ::serde::Deserialize<'de> for UploadfileRequest {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<UploadfileRequestParams>,
                                         >::default(),
                                     )?,
@@ -5099,7 +5171,7 @@ impl<'de> ::serde::Deserialize<'de> for UploadfileRequest {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -5110,7 +5182,7 @@ impl<'de> ::serde::Deserialize<'de> for UploadfileRequest {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5121,7 +5193,7 @@ impl<'de> ::serde::Deserialize<'de> for UploadfileRequest {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -5148,11 +5220,11 @@ impl<'de> ::serde::Deserialize<'de> for UploadfileRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for UploadfileRequest {
+impl ::bitrix24_runtime::loose::Loose for UploadfileRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -5202,7 +5274,7 @@ impl<'de> ::serde::Deserialize<'de> for UploadfileRequestParams {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -5215,7 +5287,7 @@ impl<'de> ::serde::Deserialize<'de> for UploadfileRequestParams {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -5226,7 +5298,7 @@ impl<'de> ::serde::Deserialize<'de> for UploadfileRequestParams {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -5248,11 +5320,11 @@ impl<'de> ::serde::Deserialize<'de> for UploadfileRequestParams {
     }
 }
 
-impl crate::runtime::loose::Loose for UploadfileRequestParams {
+impl ::bitrix24_runtime::loose::Loose for UploadfileRequestParams {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -5300,7 +5372,7 @@ impl<'de> ::serde::Deserialize<'de> for UploadfileResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -5311,7 +5383,7 @@ impl<'de> ::serde::Deserialize<'de> for UploadfileResponse {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5332,17 +5404,17 @@ impl<'de> ::serde::Deserialize<'de> for UploadfileResponse {
     }
 }
 
-impl crate::runtime::loose::Loose for UploadfileResponse {
+impl ::bitrix24_runtime::loose::Loose for UploadfileResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl crate::runtime::Method for UploadfileRequest {
+impl ::bitrix24_runtime::Method for UploadfileRequest {
     const NAME: &'static str = "landing.block.uploadfile";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "MISSING_PARAMS",

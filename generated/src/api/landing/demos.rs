@@ -12,9 +12,9 @@
 ///
 /// Scope `landing`; at most 2 calls per second.
 pub async fn get_list(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &GetListRequest,
-) -> Result<GetListResponse, crate::runtime::Error> {
+) -> Result<GetListResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -59,7 +59,7 @@ impl<'de> ::serde::Deserialize<'de> for GetListRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetListRequestParams>,
                                         >::default(),
                                     )?,
@@ -81,11 +81,11 @@ impl<'de> ::serde::Deserialize<'de> for GetListRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for GetListRequest {
+impl ::bitrix24_runtime::loose::Loose for GetListRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -144,7 +144,7 @@ impl<'de> ::serde::Deserialize<'de> for GetListRequestParams {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetListRequestParamsFilter>,
                                         >::default(),
                                     )?,
@@ -163,7 +163,7 @@ impl<'de> ::serde::Deserialize<'de> for GetListRequestParams {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -174,7 +174,7 @@ impl<'de> ::serde::Deserialize<'de> for GetListRequestParams {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -191,7 +191,9 @@ impl<'de> ::serde::Deserialize<'de> for GetListRequestParams {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<Vec<String>>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<
+                                            Option<Vec<String>>,
+                                        >::default(),
                                     )?,
                             );
                         }
@@ -216,11 +218,11 @@ impl<'de> ::serde::Deserialize<'de> for GetListRequestParams {
     }
 }
 
-impl crate::runtime::loose::Loose for GetListRequestParams {
+impl ::bitrix24_runtime::loose::Loose for GetListRequestParams {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -321,7 +323,7 @@ impl<'de> ::serde::Deserialize<'de> for GetListRequestParamsFilter {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -332,7 +334,7 @@ impl<'de> ::serde::Deserialize<'de> for GetListRequestParamsFilter {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -345,7 +347,7 @@ impl<'de> ::serde::Deserialize<'de> for GetListRequestParamsFilter {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -358,7 +360,7 @@ impl<'de> ::serde::Deserialize<'de> for GetListRequestParamsFilter {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -371,7 +373,7 @@ impl<'de> ::serde::Deserialize<'de> for GetListRequestParamsFilter {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -384,7 +386,7 @@ impl<'de> ::serde::Deserialize<'de> for GetListRequestParamsFilter {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -395,7 +397,7 @@ impl<'de> ::serde::Deserialize<'de> for GetListRequestParamsFilter {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -420,7 +422,7 @@ impl<'de> ::serde::Deserialize<'de> for GetListRequestParamsFilter {
                             __f9 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -431,7 +433,7 @@ impl<'de> ::serde::Deserialize<'de> for GetListRequestParamsFilter {
                             __f10 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -444,7 +446,7 @@ impl<'de> ::serde::Deserialize<'de> for GetListRequestParamsFilter {
                             __f11 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -457,7 +459,7 @@ impl<'de> ::serde::Deserialize<'de> for GetListRequestParamsFilter {
                             __f12 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -470,7 +472,7 @@ impl<'de> ::serde::Deserialize<'de> for GetListRequestParamsFilter {
                             __f13 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -483,7 +485,7 @@ impl<'de> ::serde::Deserialize<'de> for GetListRequestParamsFilter {
                             __f14 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -496,7 +498,7 @@ impl<'de> ::serde::Deserialize<'de> for GetListRequestParamsFilter {
                             __f15 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -507,7 +509,7 @@ impl<'de> ::serde::Deserialize<'de> for GetListRequestParamsFilter {
                             __f16 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -518,7 +520,7 @@ impl<'de> ::serde::Deserialize<'de> for GetListRequestParamsFilter {
                             __f17 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetListRequestParamsFilterTplType>,
                                         >::default(),
                                     )?,
@@ -531,7 +533,7 @@ impl<'de> ::serde::Deserialize<'de> for GetListRequestParamsFilter {
                             __f18 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetListRequestParamsFilterType>,
                                         >::default(),
                                     )?,
@@ -544,7 +546,7 @@ impl<'de> ::serde::Deserialize<'de> for GetListRequestParamsFilter {
                             __f19 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -583,11 +585,11 @@ impl<'de> ::serde::Deserialize<'de> for GetListRequestParamsFilter {
     }
 }
 
-impl crate::runtime::loose::Loose for GetListRequestParamsFilter {
+impl ::bitrix24_runtime::loose::Loose for GetListRequestParamsFilter {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -631,7 +633,7 @@ impl<'de> ::serde::Deserialize<'de> for GetListRequestParamsFilterTplType {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "S" => Self::S,
@@ -642,11 +644,11 @@ impl<'de> ::serde::Deserialize<'de> for GetListRequestParamsFilterTplType {
     }
 }
 
-impl crate::runtime::loose::Loose for GetListRequestParamsFilterTplType {
+impl ::bitrix24_runtime::loose::Loose for GetListRequestParamsFilterTplType {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -699,7 +701,7 @@ impl<'de> ::serde::Deserialize<'de> for GetListRequestParamsFilterType {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "page" => Self::Page,
@@ -713,11 +715,11 @@ impl<'de> ::serde::Deserialize<'de> for GetListRequestParamsFilterType {
     }
 }
 
-impl crate::runtime::loose::Loose for GetListRequestParamsFilterType {
+impl ::bitrix24_runtime::loose::Loose for GetListRequestParamsFilterType {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -821,7 +823,7 @@ impl<'de> ::serde::Deserialize<'de> for GetListResponseItem {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -832,7 +834,7 @@ impl<'de> ::serde::Deserialize<'de> for GetListResponseItem {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -845,7 +847,7 @@ impl<'de> ::serde::Deserialize<'de> for GetListResponseItem {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -858,7 +860,7 @@ impl<'de> ::serde::Deserialize<'de> for GetListResponseItem {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -871,7 +873,7 @@ impl<'de> ::serde::Deserialize<'de> for GetListResponseItem {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -884,7 +886,7 @@ impl<'de> ::serde::Deserialize<'de> for GetListResponseItem {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -895,7 +897,7 @@ impl<'de> ::serde::Deserialize<'de> for GetListResponseItem {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -920,7 +922,7 @@ impl<'de> ::serde::Deserialize<'de> for GetListResponseItem {
                             __f9 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -931,7 +933,7 @@ impl<'de> ::serde::Deserialize<'de> for GetListResponseItem {
                             __f10 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -944,7 +946,7 @@ impl<'de> ::serde::Deserialize<'de> for GetListResponseItem {
                             __f11 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -957,7 +959,7 @@ impl<'de> ::serde::Deserialize<'de> for GetListResponseItem {
                             __f12 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -970,7 +972,7 @@ impl<'de> ::serde::Deserialize<'de> for GetListResponseItem {
                             __f13 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -983,7 +985,7 @@ impl<'de> ::serde::Deserialize<'de> for GetListResponseItem {
                             __f14 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -996,7 +998,7 @@ impl<'de> ::serde::Deserialize<'de> for GetListResponseItem {
                             __f15 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1007,7 +1009,7 @@ impl<'de> ::serde::Deserialize<'de> for GetListResponseItem {
                             __f16 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1018,7 +1020,7 @@ impl<'de> ::serde::Deserialize<'de> for GetListResponseItem {
                             __f17 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetListResponseItemTplType>,
                                         >::default(),
                                     )?,
@@ -1031,7 +1033,7 @@ impl<'de> ::serde::Deserialize<'de> for GetListResponseItem {
                             __f18 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetListResponseItemType>,
                                         >::default(),
                                     )?,
@@ -1044,7 +1046,7 @@ impl<'de> ::serde::Deserialize<'de> for GetListResponseItem {
                             __f19 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1083,11 +1085,11 @@ impl<'de> ::serde::Deserialize<'de> for GetListResponseItem {
     }
 }
 
-impl crate::runtime::loose::Loose for GetListResponseItem {
+impl ::bitrix24_runtime::loose::Loose for GetListResponseItem {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -1131,7 +1133,7 @@ impl<'de> ::serde::Deserialize<'de> for GetListResponseItemTplType {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "S" => Self::S,
@@ -1142,11 +1144,11 @@ impl<'de> ::serde::Deserialize<'de> for GetListResponseItemTplType {
     }
 }
 
-impl crate::runtime::loose::Loose for GetListResponseItemTplType {
+impl ::bitrix24_runtime::loose::Loose for GetListResponseItemTplType {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -1199,7 +1201,7 @@ impl<'de> ::serde::Deserialize<'de> for GetListResponseItemType {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "page" => Self::Page,
@@ -1213,17 +1215,17 @@ impl<'de> ::serde::Deserialize<'de> for GetListResponseItemType {
     }
 }
 
-impl crate::runtime::loose::Loose for GetListResponseItemType {
+impl ::bitrix24_runtime::loose::Loose for GetListResponseItemType {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
-impl crate::runtime::Method for GetListRequest {
+impl ::bitrix24_runtime::Method for GetListRequest {
     const NAME: &'static str = "landing.demos.getList";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "ERROR_ARGUMENT",
@@ -1238,9 +1240,9 @@ impl crate::runtime::Method for GetListRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 pub async fn get_page_list(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &GetPageListRequest,
-) -> Result<GetPageListResponse, crate::runtime::Error> {
+) -> Result<GetPageListResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -1288,7 +1290,7 @@ impl<'de> ::serde::Deserialize<'de> for GetPageListRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetPageListRequestFilter>,
                                         >::default(),
                                     )?,
@@ -1301,7 +1303,9 @@ impl<'de> ::serde::Deserialize<'de> for GetPageListRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<GetPageListRequestType>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<
+                                            GetPageListRequestType,
+                                        >::default(),
                                     )?,
                             );
                         }
@@ -1323,11 +1327,11 @@ impl<'de> ::serde::Deserialize<'de> for GetPageListRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for GetPageListRequest {
+impl ::bitrix24_runtime::loose::Loose for GetPageListRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -1419,7 +1423,7 @@ impl<'de> ::serde::Deserialize<'de> for GetPageListRequestFilter {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -1430,7 +1434,7 @@ impl<'de> ::serde::Deserialize<'de> for GetPageListRequestFilter {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1443,7 +1447,7 @@ impl<'de> ::serde::Deserialize<'de> for GetPageListRequestFilter {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -1454,7 +1458,7 @@ impl<'de> ::serde::Deserialize<'de> for GetPageListRequestFilter {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetPageListRequestFilterData>,
                                         >::default(),
                                     )?,
@@ -1469,7 +1473,7 @@ impl<'de> ::serde::Deserialize<'de> for GetPageListRequestFilter {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1480,7 +1484,7 @@ impl<'de> ::serde::Deserialize<'de> for GetPageListRequestFilter {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1493,7 +1497,7 @@ impl<'de> ::serde::Deserialize<'de> for GetPageListRequestFilter {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -1504,7 +1508,7 @@ impl<'de> ::serde::Deserialize<'de> for GetPageListRequestFilter {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1517,7 +1521,7 @@ impl<'de> ::serde::Deserialize<'de> for GetPageListRequestFilter {
                             __f8 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1530,7 +1534,7 @@ impl<'de> ::serde::Deserialize<'de> for GetPageListRequestFilter {
                             __f9 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1543,7 +1547,7 @@ impl<'de> ::serde::Deserialize<'de> for GetPageListRequestFilter {
                             __f10 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -1554,7 +1558,7 @@ impl<'de> ::serde::Deserialize<'de> for GetPageListRequestFilter {
                             __f11 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1565,7 +1569,9 @@ impl<'de> ::serde::Deserialize<'de> for GetPageListRequestFilter {
                             __f12 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<Vec<String>>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<
+                                            Option<Vec<String>>,
+                                        >::default(),
                                     )?,
                             );
                         }
@@ -1578,7 +1584,7 @@ impl<'de> ::serde::Deserialize<'de> for GetPageListRequestFilter {
                             __f13 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -1589,7 +1595,7 @@ impl<'de> ::serde::Deserialize<'de> for GetPageListRequestFilter {
                             __f14 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1600,7 +1606,9 @@ impl<'de> ::serde::Deserialize<'de> for GetPageListRequestFilter {
                             __f15 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<Vec<String>>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<
+                                            Option<Vec<String>>,
+                                        >::default(),
                                     )?,
                             );
                         }
@@ -1611,7 +1619,7 @@ impl<'de> ::serde::Deserialize<'de> for GetPageListRequestFilter {
                             __f16 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1647,11 +1655,11 @@ impl<'de> ::serde::Deserialize<'de> for GetPageListRequestFilter {
     }
 }
 
-impl crate::runtime::loose::Loose for GetPageListRequestFilter {
+impl ::bitrix24_runtime::loose::Loose for GetPageListRequestFilter {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -1776,7 +1784,7 @@ impl<'de> ::serde::Deserialize<'de> for GetPageListRequestFilterData {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -1787,7 +1795,7 @@ impl<'de> ::serde::Deserialize<'de> for GetPageListRequestFilterData {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1798,7 +1806,7 @@ impl<'de> ::serde::Deserialize<'de> for GetPageListRequestFilterData {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1811,7 +1819,7 @@ impl<'de> ::serde::Deserialize<'de> for GetPageListRequestFilterData {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1824,7 +1832,7 @@ impl<'de> ::serde::Deserialize<'de> for GetPageListRequestFilterData {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1835,7 +1843,7 @@ impl<'de> ::serde::Deserialize<'de> for GetPageListRequestFilterData {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -1860,7 +1868,7 @@ impl<'de> ::serde::Deserialize<'de> for GetPageListRequestFilterData {
                             __f8 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1885,7 +1893,7 @@ impl<'de> ::serde::Deserialize<'de> for GetPageListRequestFilterData {
                             __f11 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -1904,7 +1912,7 @@ impl<'de> ::serde::Deserialize<'de> for GetPageListRequestFilterData {
                             __f13 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1915,7 +1923,7 @@ impl<'de> ::serde::Deserialize<'de> for GetPageListRequestFilterData {
                             __f14 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1926,7 +1934,7 @@ impl<'de> ::serde::Deserialize<'de> for GetPageListRequestFilterData {
                             __f15 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1937,7 +1945,7 @@ impl<'de> ::serde::Deserialize<'de> for GetPageListRequestFilterData {
                             __f16 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1950,7 +1958,7 @@ impl<'de> ::serde::Deserialize<'de> for GetPageListRequestFilterData {
                             __f17 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1963,7 +1971,7 @@ impl<'de> ::serde::Deserialize<'de> for GetPageListRequestFilterData {
                             __f18 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1976,7 +1984,7 @@ impl<'de> ::serde::Deserialize<'de> for GetPageListRequestFilterData {
                             __f19 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1989,7 +1997,7 @@ impl<'de> ::serde::Deserialize<'de> for GetPageListRequestFilterData {
                             __f20 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -2000,7 +2008,9 @@ impl<'de> ::serde::Deserialize<'de> for GetPageListRequestFilterData {
                             __f21 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<Vec<String>>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<
+                                            Option<Vec<String>>,
+                                        >::default(),
                                     )?,
                             );
                         }
@@ -2013,7 +2023,7 @@ impl<'de> ::serde::Deserialize<'de> for GetPageListRequestFilterData {
                             __f22 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2026,7 +2036,7 @@ impl<'de> ::serde::Deserialize<'de> for GetPageListRequestFilterData {
                             __f23 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -2037,7 +2047,7 @@ impl<'de> ::serde::Deserialize<'de> for GetPageListRequestFilterData {
                             __f24 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -2054,7 +2064,9 @@ impl<'de> ::serde::Deserialize<'de> for GetPageListRequestFilterData {
                             __f26 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<Vec<String>>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<
+                                            Option<Vec<String>>,
+                                        >::default(),
                                     )?,
                             );
                         }
@@ -2065,7 +2077,7 @@ impl<'de> ::serde::Deserialize<'de> for GetPageListRequestFilterData {
                             __f27 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -2112,11 +2124,11 @@ impl<'de> ::serde::Deserialize<'de> for GetPageListRequestFilterData {
     }
 }
 
-impl crate::runtime::loose::Loose for GetPageListRequestFilterData {
+impl ::bitrix24_runtime::loose::Loose for GetPageListRequestFilterData {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -2169,7 +2181,7 @@ impl<'de> ::serde::Deserialize<'de> for GetPageListRequestType {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "page" => Self::Page,
@@ -2183,11 +2195,11 @@ impl<'de> ::serde::Deserialize<'de> for GetPageListRequestType {
     }
 }
 
-impl crate::runtime::loose::Loose for GetPageListRequestType {
+impl ::bitrix24_runtime::loose::Loose for GetPageListRequestType {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -2280,7 +2292,7 @@ impl<'de> ::serde::Deserialize<'de> for GetPageListResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -2291,7 +2303,7 @@ impl<'de> ::serde::Deserialize<'de> for GetPageListResponse {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2304,7 +2316,7 @@ impl<'de> ::serde::Deserialize<'de> for GetPageListResponse {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -2315,7 +2327,7 @@ impl<'de> ::serde::Deserialize<'de> for GetPageListResponse {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetPageListResponseData>,
                                         >::default(),
                                     )?,
@@ -2330,7 +2342,7 @@ impl<'de> ::serde::Deserialize<'de> for GetPageListResponse {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2341,7 +2353,7 @@ impl<'de> ::serde::Deserialize<'de> for GetPageListResponse {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2354,7 +2366,7 @@ impl<'de> ::serde::Deserialize<'de> for GetPageListResponse {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -2365,7 +2377,7 @@ impl<'de> ::serde::Deserialize<'de> for GetPageListResponse {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2378,7 +2390,7 @@ impl<'de> ::serde::Deserialize<'de> for GetPageListResponse {
                             __f8 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2391,7 +2403,7 @@ impl<'de> ::serde::Deserialize<'de> for GetPageListResponse {
                             __f9 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2404,7 +2416,7 @@ impl<'de> ::serde::Deserialize<'de> for GetPageListResponse {
                             __f10 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -2415,7 +2427,7 @@ impl<'de> ::serde::Deserialize<'de> for GetPageListResponse {
                             __f11 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -2426,7 +2438,9 @@ impl<'de> ::serde::Deserialize<'de> for GetPageListResponse {
                             __f12 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<Vec<String>>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<
+                                            Option<Vec<String>>,
+                                        >::default(),
                                     )?,
                             );
                         }
@@ -2439,7 +2453,7 @@ impl<'de> ::serde::Deserialize<'de> for GetPageListResponse {
                             __f13 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -2450,7 +2464,7 @@ impl<'de> ::serde::Deserialize<'de> for GetPageListResponse {
                             __f14 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2461,7 +2475,9 @@ impl<'de> ::serde::Deserialize<'de> for GetPageListResponse {
                             __f15 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<Vec<String>>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<
+                                            Option<Vec<String>>,
+                                        >::default(),
                                     )?,
                             );
                         }
@@ -2472,7 +2488,7 @@ impl<'de> ::serde::Deserialize<'de> for GetPageListResponse {
                             __f16 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2508,11 +2524,11 @@ impl<'de> ::serde::Deserialize<'de> for GetPageListResponse {
     }
 }
 
-impl crate::runtime::loose::Loose for GetPageListResponse {
+impl ::bitrix24_runtime::loose::Loose for GetPageListResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -2637,7 +2653,7 @@ impl<'de> ::serde::Deserialize<'de> for GetPageListResponseData {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -2648,7 +2664,7 @@ impl<'de> ::serde::Deserialize<'de> for GetPageListResponseData {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2659,7 +2675,7 @@ impl<'de> ::serde::Deserialize<'de> for GetPageListResponseData {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2672,7 +2688,7 @@ impl<'de> ::serde::Deserialize<'de> for GetPageListResponseData {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2685,7 +2701,7 @@ impl<'de> ::serde::Deserialize<'de> for GetPageListResponseData {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2696,7 +2712,7 @@ impl<'de> ::serde::Deserialize<'de> for GetPageListResponseData {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -2721,7 +2737,7 @@ impl<'de> ::serde::Deserialize<'de> for GetPageListResponseData {
                             __f8 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2746,7 +2762,7 @@ impl<'de> ::serde::Deserialize<'de> for GetPageListResponseData {
                             __f11 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -2765,7 +2781,7 @@ impl<'de> ::serde::Deserialize<'de> for GetPageListResponseData {
                             __f13 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2776,7 +2792,7 @@ impl<'de> ::serde::Deserialize<'de> for GetPageListResponseData {
                             __f14 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -2787,7 +2803,7 @@ impl<'de> ::serde::Deserialize<'de> for GetPageListResponseData {
                             __f15 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2798,7 +2814,7 @@ impl<'de> ::serde::Deserialize<'de> for GetPageListResponseData {
                             __f16 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2811,7 +2827,7 @@ impl<'de> ::serde::Deserialize<'de> for GetPageListResponseData {
                             __f17 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2824,7 +2840,7 @@ impl<'de> ::serde::Deserialize<'de> for GetPageListResponseData {
                             __f18 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2837,7 +2853,7 @@ impl<'de> ::serde::Deserialize<'de> for GetPageListResponseData {
                             __f19 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2850,7 +2866,7 @@ impl<'de> ::serde::Deserialize<'de> for GetPageListResponseData {
                             __f20 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -2861,7 +2877,9 @@ impl<'de> ::serde::Deserialize<'de> for GetPageListResponseData {
                             __f21 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<Vec<String>>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<
+                                            Option<Vec<String>>,
+                                        >::default(),
                                     )?,
                             );
                         }
@@ -2874,7 +2892,7 @@ impl<'de> ::serde::Deserialize<'de> for GetPageListResponseData {
                             __f22 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2887,7 +2905,7 @@ impl<'de> ::serde::Deserialize<'de> for GetPageListResponseData {
                             __f23 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -2898,7 +2916,7 @@ impl<'de> ::serde::Deserialize<'de> for GetPageListResponseData {
                             __f24 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -2915,7 +2933,9 @@ impl<'de> ::serde::Deserialize<'de> for GetPageListResponseData {
                             __f26 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<Vec<String>>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<
+                                            Option<Vec<String>>,
+                                        >::default(),
                                     )?,
                             );
                         }
@@ -2926,7 +2946,7 @@ impl<'de> ::serde::Deserialize<'de> for GetPageListResponseData {
                             __f27 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -2973,17 +2993,17 @@ impl<'de> ::serde::Deserialize<'de> for GetPageListResponseData {
     }
 }
 
-impl crate::runtime::loose::Loose for GetPageListResponseData {
+impl ::bitrix24_runtime::loose::Loose for GetPageListResponseData {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl crate::runtime::Method for GetPageListRequest {
+impl ::bitrix24_runtime::Method for GetPageListRequest {
     const NAME: &'static str = "landing.demos.getPageList";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "ERROR_ARGUMENT",
@@ -2999,9 +3019,9 @@ impl crate::runtime::Method for GetPageListRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 pub async fn get_site_list(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &GetSiteListRequest,
-) -> Result<GetSiteListResponse, crate::runtime::Error> {
+) -> Result<GetSiteListResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -3049,7 +3069,7 @@ impl<'de> ::serde::Deserialize<'de> for GetSiteListRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetSiteListRequestFilter>,
                                         >::default(),
                                     )?,
@@ -3062,7 +3082,9 @@ impl<'de> ::serde::Deserialize<'de> for GetSiteListRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<GetSiteListRequestType>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<
+                                            GetSiteListRequestType,
+                                        >::default(),
                                     )?,
                             );
                         }
@@ -3084,11 +3106,11 @@ impl<'de> ::serde::Deserialize<'de> for GetSiteListRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for GetSiteListRequest {
+impl ::bitrix24_runtime::loose::Loose for GetSiteListRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -3180,7 +3202,7 @@ impl<'de> ::serde::Deserialize<'de> for GetSiteListRequestFilter {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -3191,7 +3213,7 @@ impl<'de> ::serde::Deserialize<'de> for GetSiteListRequestFilter {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3204,7 +3226,7 @@ impl<'de> ::serde::Deserialize<'de> for GetSiteListRequestFilter {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -3215,7 +3237,7 @@ impl<'de> ::serde::Deserialize<'de> for GetSiteListRequestFilter {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetSiteListRequestFilterData>,
                                         >::default(),
                                     )?,
@@ -3230,7 +3252,7 @@ impl<'de> ::serde::Deserialize<'de> for GetSiteListRequestFilter {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3241,7 +3263,7 @@ impl<'de> ::serde::Deserialize<'de> for GetSiteListRequestFilter {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3254,7 +3276,7 @@ impl<'de> ::serde::Deserialize<'de> for GetSiteListRequestFilter {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -3265,7 +3287,7 @@ impl<'de> ::serde::Deserialize<'de> for GetSiteListRequestFilter {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3278,7 +3300,7 @@ impl<'de> ::serde::Deserialize<'de> for GetSiteListRequestFilter {
                             __f8 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3291,7 +3313,7 @@ impl<'de> ::serde::Deserialize<'de> for GetSiteListRequestFilter {
                             __f9 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3304,7 +3326,7 @@ impl<'de> ::serde::Deserialize<'de> for GetSiteListRequestFilter {
                             __f10 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -3315,7 +3337,7 @@ impl<'de> ::serde::Deserialize<'de> for GetSiteListRequestFilter {
                             __f11 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -3326,7 +3348,9 @@ impl<'de> ::serde::Deserialize<'de> for GetSiteListRequestFilter {
                             __f12 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<Vec<String>>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<
+                                            Option<Vec<String>>,
+                                        >::default(),
                                     )?,
                             );
                         }
@@ -3339,7 +3363,7 @@ impl<'de> ::serde::Deserialize<'de> for GetSiteListRequestFilter {
                             __f13 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -3350,7 +3374,7 @@ impl<'de> ::serde::Deserialize<'de> for GetSiteListRequestFilter {
                             __f14 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3361,7 +3385,9 @@ impl<'de> ::serde::Deserialize<'de> for GetSiteListRequestFilter {
                             __f15 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<Vec<String>>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<
+                                            Option<Vec<String>>,
+                                        >::default(),
                                     )?,
                             );
                         }
@@ -3372,7 +3398,7 @@ impl<'de> ::serde::Deserialize<'de> for GetSiteListRequestFilter {
                             __f16 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3408,11 +3434,11 @@ impl<'de> ::serde::Deserialize<'de> for GetSiteListRequestFilter {
     }
 }
 
-impl crate::runtime::loose::Loose for GetSiteListRequestFilter {
+impl ::bitrix24_runtime::loose::Loose for GetSiteListRequestFilter {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -3522,7 +3548,7 @@ impl<'de> ::serde::Deserialize<'de> for GetSiteListRequestFilterData {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -3533,7 +3559,7 @@ impl<'de> ::serde::Deserialize<'de> for GetSiteListRequestFilterData {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3544,7 +3570,7 @@ impl<'de> ::serde::Deserialize<'de> for GetSiteListRequestFilterData {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3557,7 +3583,7 @@ impl<'de> ::serde::Deserialize<'de> for GetSiteListRequestFilterData {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3568,7 +3594,7 @@ impl<'de> ::serde::Deserialize<'de> for GetSiteListRequestFilterData {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -3605,7 +3631,7 @@ impl<'de> ::serde::Deserialize<'de> for GetSiteListRequestFilterData {
                             __f9 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -3624,7 +3650,7 @@ impl<'de> ::serde::Deserialize<'de> for GetSiteListRequestFilterData {
                             __f11 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3635,7 +3661,7 @@ impl<'de> ::serde::Deserialize<'de> for GetSiteListRequestFilterData {
                             __f12 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -3646,7 +3672,7 @@ impl<'de> ::serde::Deserialize<'de> for GetSiteListRequestFilterData {
                             __f13 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3659,7 +3685,7 @@ impl<'de> ::serde::Deserialize<'de> for GetSiteListRequestFilterData {
                             __f14 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3672,7 +3698,7 @@ impl<'de> ::serde::Deserialize<'de> for GetSiteListRequestFilterData {
                             __f15 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3685,7 +3711,7 @@ impl<'de> ::serde::Deserialize<'de> for GetSiteListRequestFilterData {
                             __f16 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3698,7 +3724,7 @@ impl<'de> ::serde::Deserialize<'de> for GetSiteListRequestFilterData {
                             __f17 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3711,7 +3737,7 @@ impl<'de> ::serde::Deserialize<'de> for GetSiteListRequestFilterData {
                             __f18 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -3722,7 +3748,7 @@ impl<'de> ::serde::Deserialize<'de> for GetSiteListRequestFilterData {
                             __f19 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -3739,7 +3765,9 @@ impl<'de> ::serde::Deserialize<'de> for GetSiteListRequestFilterData {
                             __f21 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<Vec<String>>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<
+                                            Option<Vec<String>>,
+                                        >::default(),
                                     )?,
                             );
                         }
@@ -3750,7 +3778,7 @@ impl<'de> ::serde::Deserialize<'de> for GetSiteListRequestFilterData {
                             __f22 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -3792,11 +3820,11 @@ impl<'de> ::serde::Deserialize<'de> for GetSiteListRequestFilterData {
     }
 }
 
-impl crate::runtime::loose::Loose for GetSiteListRequestFilterData {
+impl ::bitrix24_runtime::loose::Loose for GetSiteListRequestFilterData {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -3849,7 +3877,7 @@ impl<'de> ::serde::Deserialize<'de> for GetSiteListRequestType {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "page" => Self::Page,
@@ -3863,11 +3891,11 @@ impl<'de> ::serde::Deserialize<'de> for GetSiteListRequestType {
     }
 }
 
-impl crate::runtime::loose::Loose for GetSiteListRequestType {
+impl ::bitrix24_runtime::loose::Loose for GetSiteListRequestType {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -3960,7 +3988,7 @@ impl<'de> ::serde::Deserialize<'de> for GetSiteListResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -3971,7 +3999,7 @@ impl<'de> ::serde::Deserialize<'de> for GetSiteListResponse {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3984,7 +4012,7 @@ impl<'de> ::serde::Deserialize<'de> for GetSiteListResponse {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -3995,7 +4023,7 @@ impl<'de> ::serde::Deserialize<'de> for GetSiteListResponse {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetSiteListResponseData>,
                                         >::default(),
                                     )?,
@@ -4010,7 +4038,7 @@ impl<'de> ::serde::Deserialize<'de> for GetSiteListResponse {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4021,7 +4049,7 @@ impl<'de> ::serde::Deserialize<'de> for GetSiteListResponse {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4034,7 +4062,7 @@ impl<'de> ::serde::Deserialize<'de> for GetSiteListResponse {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -4045,7 +4073,7 @@ impl<'de> ::serde::Deserialize<'de> for GetSiteListResponse {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4058,7 +4086,7 @@ impl<'de> ::serde::Deserialize<'de> for GetSiteListResponse {
                             __f8 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4071,7 +4099,7 @@ impl<'de> ::serde::Deserialize<'de> for GetSiteListResponse {
                             __f9 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4084,7 +4112,7 @@ impl<'de> ::serde::Deserialize<'de> for GetSiteListResponse {
                             __f10 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -4095,7 +4123,7 @@ impl<'de> ::serde::Deserialize<'de> for GetSiteListResponse {
                             __f11 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -4106,7 +4134,9 @@ impl<'de> ::serde::Deserialize<'de> for GetSiteListResponse {
                             __f12 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<Vec<String>>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<
+                                            Option<Vec<String>>,
+                                        >::default(),
                                     )?,
                             );
                         }
@@ -4119,7 +4149,7 @@ impl<'de> ::serde::Deserialize<'de> for GetSiteListResponse {
                             __f13 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -4130,7 +4160,7 @@ impl<'de> ::serde::Deserialize<'de> for GetSiteListResponse {
                             __f14 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4141,7 +4171,9 @@ impl<'de> ::serde::Deserialize<'de> for GetSiteListResponse {
                             __f15 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<Vec<String>>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<
+                                            Option<Vec<String>>,
+                                        >::default(),
                                     )?,
                             );
                         }
@@ -4152,7 +4184,7 @@ impl<'de> ::serde::Deserialize<'de> for GetSiteListResponse {
                             __f16 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4188,11 +4220,11 @@ impl<'de> ::serde::Deserialize<'de> for GetSiteListResponse {
     }
 }
 
-impl crate::runtime::loose::Loose for GetSiteListResponse {
+impl ::bitrix24_runtime::loose::Loose for GetSiteListResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -4302,7 +4334,7 @@ impl<'de> ::serde::Deserialize<'de> for GetSiteListResponseData {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -4313,7 +4345,7 @@ impl<'de> ::serde::Deserialize<'de> for GetSiteListResponseData {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4324,7 +4356,7 @@ impl<'de> ::serde::Deserialize<'de> for GetSiteListResponseData {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4337,7 +4369,7 @@ impl<'de> ::serde::Deserialize<'de> for GetSiteListResponseData {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4348,7 +4380,7 @@ impl<'de> ::serde::Deserialize<'de> for GetSiteListResponseData {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -4385,7 +4417,7 @@ impl<'de> ::serde::Deserialize<'de> for GetSiteListResponseData {
                             __f9 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -4404,7 +4436,7 @@ impl<'de> ::serde::Deserialize<'de> for GetSiteListResponseData {
                             __f11 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4415,7 +4447,7 @@ impl<'de> ::serde::Deserialize<'de> for GetSiteListResponseData {
                             __f12 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -4426,7 +4458,7 @@ impl<'de> ::serde::Deserialize<'de> for GetSiteListResponseData {
                             __f13 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4439,7 +4471,7 @@ impl<'de> ::serde::Deserialize<'de> for GetSiteListResponseData {
                             __f14 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4452,7 +4484,7 @@ impl<'de> ::serde::Deserialize<'de> for GetSiteListResponseData {
                             __f15 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4465,7 +4497,7 @@ impl<'de> ::serde::Deserialize<'de> for GetSiteListResponseData {
                             __f16 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4478,7 +4510,7 @@ impl<'de> ::serde::Deserialize<'de> for GetSiteListResponseData {
                             __f17 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4491,7 +4523,7 @@ impl<'de> ::serde::Deserialize<'de> for GetSiteListResponseData {
                             __f18 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -4502,7 +4534,7 @@ impl<'de> ::serde::Deserialize<'de> for GetSiteListResponseData {
                             __f19 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -4519,7 +4551,9 @@ impl<'de> ::serde::Deserialize<'de> for GetSiteListResponseData {
                             __f21 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<Vec<String>>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<
+                                            Option<Vec<String>>,
+                                        >::default(),
                                     )?,
                             );
                         }
@@ -4530,7 +4564,7 @@ impl<'de> ::serde::Deserialize<'de> for GetSiteListResponseData {
                             __f22 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -4572,17 +4606,17 @@ impl<'de> ::serde::Deserialize<'de> for GetSiteListResponseData {
     }
 }
 
-impl crate::runtime::loose::Loose for GetSiteListResponseData {
+impl ::bitrix24_runtime::loose::Loose for GetSiteListResponseData {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl crate::runtime::Method for GetSiteListRequest {
+impl ::bitrix24_runtime::Method for GetSiteListRequest {
     const NAME: &'static str = "landing.demos.getSiteList";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "ERROR_ARGUMENT",
@@ -4598,9 +4632,9 @@ impl crate::runtime::Method for GetSiteListRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 pub async fn register(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &RegisterRequest,
-) -> Result<RegisterResponse, crate::runtime::Error> {
+) -> Result<RegisterResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -4647,7 +4681,9 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<RegisterRequestData>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<
+                                            RegisterRequestData,
+                                        >::default(),
                                     )?,
                             );
                         }
@@ -4658,7 +4694,7 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<RegisterRequestParams>,
                                         >::default(),
                                     )?,
@@ -4681,11 +4717,11 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for RegisterRequest {
+impl ::bitrix24_runtime::loose::Loose for RegisterRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -4779,7 +4815,7 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequestData {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4790,7 +4826,7 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequestData {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -4803,7 +4839,7 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequestData {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4826,7 +4862,7 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequestData {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<RegisterRequestDataItems>,
                                         >::default(),
                                     )?,
@@ -4845,7 +4881,7 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequestData {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4856,7 +4892,7 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequestData {
                             __f8 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4869,7 +4905,7 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequestData {
                             __f9 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4882,7 +4918,7 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequestData {
                             __f10 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4895,7 +4931,7 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequestData {
                             __f11 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4908,7 +4944,7 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequestData {
                             __f12 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4921,7 +4957,7 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequestData {
                             __f13 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4938,7 +4974,7 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequestData {
                             __f15 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<RegisterRequestDataTplType>,
                                         >::default(),
                                     )?,
@@ -4951,7 +4987,7 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequestData {
                             __f16 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<RegisterRequestDataType>,
                                         >::default(),
                                     )?,
@@ -4964,7 +5000,7 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequestData {
                             __f17 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -5001,11 +5037,11 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequestData {
     }
 }
 
-impl crate::runtime::loose::Loose for RegisterRequestData {
+impl ::bitrix24_runtime::loose::Loose for RegisterRequestData {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -5090,7 +5126,7 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequestDataItems {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -5103,7 +5139,7 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequestDataItems {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5120,7 +5156,7 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequestDataItems {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<RegisterRequestDataItemsItems>,
                                         >::default(),
                                     )?,
@@ -5139,7 +5175,7 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequestDataItems {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5150,7 +5186,7 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequestDataItems {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5161,7 +5197,7 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequestDataItems {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5174,7 +5210,7 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequestDataItems {
                             __f8 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5187,7 +5223,7 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequestDataItems {
                             __f9 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5200,7 +5236,7 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequestDataItems {
                             __f10 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5213,7 +5249,7 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequestDataItems {
                             __f11 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5224,7 +5260,7 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequestDataItems {
                             __f12 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<RegisterRequestDataItemsTplType>,
                                         >::default(),
                                     )?,
@@ -5237,7 +5273,7 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequestDataItems {
                             __f13 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<RegisterRequestDataItemsType>,
                                         >::default(),
                                     )?,
@@ -5250,7 +5286,7 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequestDataItems {
                             __f14 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -5284,11 +5320,11 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequestDataItems {
     }
 }
 
-impl crate::runtime::loose::Loose for RegisterRequestDataItems {
+impl ::bitrix24_runtime::loose::Loose for RegisterRequestDataItems {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -5353,7 +5389,7 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequestDataItemsItems {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5364,7 +5400,7 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequestDataItemsItems {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5387,7 +5423,7 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequestDataItemsItems {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5404,7 +5440,7 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequestDataItemsItems {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -5437,11 +5473,11 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequestDataItemsItems {
     }
 }
 
-impl crate::runtime::loose::Loose for RegisterRequestDataItemsItems {
+impl ::bitrix24_runtime::loose::Loose for RegisterRequestDataItemsItems {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -5485,7 +5521,7 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequestDataItemsTplType {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "S" => Self::S,
@@ -5496,11 +5532,11 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequestDataItemsTplType {
     }
 }
 
-impl crate::runtime::loose::Loose for RegisterRequestDataItemsTplType {
+impl ::bitrix24_runtime::loose::Loose for RegisterRequestDataItemsTplType {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -5553,7 +5589,7 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequestDataItemsType {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "page" => Self::Page,
@@ -5567,11 +5603,11 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequestDataItemsType {
     }
 }
 
-impl crate::runtime::loose::Loose for RegisterRequestDataItemsType {
+impl ::bitrix24_runtime::loose::Loose for RegisterRequestDataItemsType {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -5615,7 +5651,7 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequestDataTplType {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "S" => Self::S,
@@ -5626,11 +5662,11 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequestDataTplType {
     }
 }
 
-impl crate::runtime::loose::Loose for RegisterRequestDataTplType {
+impl ::bitrix24_runtime::loose::Loose for RegisterRequestDataTplType {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -5683,7 +5719,7 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequestDataType {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "page" => Self::Page,
@@ -5697,11 +5733,11 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequestDataType {
     }
 }
 
-impl crate::runtime::loose::Loose for RegisterRequestDataType {
+impl ::bitrix24_runtime::loose::Loose for RegisterRequestDataType {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -5759,7 +5795,7 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequestParams {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5772,7 +5808,7 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequestParams {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5794,20 +5830,20 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequestParams {
     }
 }
 
-impl crate::runtime::loose::Loose for RegisterRequestParams {
+impl ::bitrix24_runtime::loose::Loose for RegisterRequestParams {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `landing.demos.register`.
 pub type RegisterResponse = Vec<i64>;
 
-impl crate::runtime::Method for RegisterRequest {
+impl ::bitrix24_runtime::Method for RegisterRequest {
     const NAME: &'static str = "landing.demos.register";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "ERROR_ARGUMENT",
@@ -5823,9 +5859,9 @@ impl crate::runtime::Method for RegisterRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 pub async fn unregister(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &UnregisterRequest,
-) -> Result<UnregisterResponse, crate::runtime::Error> {
+) -> Result<UnregisterResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -5869,7 +5905,7 @@ impl<'de> ::serde::Deserialize<'de> for UnregisterRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -5889,20 +5925,20 @@ impl<'de> ::serde::Deserialize<'de> for UnregisterRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for UnregisterRequest {
+impl ::bitrix24_runtime::loose::Loose for UnregisterRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `landing.demos.unregister`.
 pub type UnregisterResponse = bool;
 
-impl crate::runtime::Method for UnregisterRequest {
+impl ::bitrix24_runtime::Method for UnregisterRequest {
     const NAME: &'static str = "landing.demos.unregister";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["MISSING_PARAMS", "ACCESS_DENIED"];
     type Response = UnregisterResponse;

@@ -35,9 +35,9 @@
 ///
 /// Scope `landing`; at most 2 calls per second.
 pub async fn add(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &AddRequest,
-) -> Result<AddResponse, crate::runtime::Error> {
+) -> Result<AddResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -84,7 +84,9 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<AddRequestFields>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<
+                                            AddRequestFields,
+                                        >::default(),
                                     )?,
                             );
                         }
@@ -95,7 +97,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -117,11 +119,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequest {
+impl ::bitrix24_runtime::loose::Loose for AddRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -209,7 +211,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -220,7 +222,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -233,7 +235,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -244,7 +246,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -257,7 +259,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -270,7 +272,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -281,7 +283,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -291,7 +293,9 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             }
                             __f8 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "TITLE" => {
@@ -301,7 +305,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             __f9 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -312,7 +316,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             __f10 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -323,7 +327,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             __f11 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -356,20 +360,20 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequestFields {
+impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `landing.landing.add`.
 pub type AddResponse = i64;
 
-impl crate::runtime::Method for AddRequest {
+impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "landing.landing.add";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "MISSING_PARAMS",
@@ -387,9 +391,9 @@ impl crate::runtime::Method for AddRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 pub async fn add_by_template(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &AddByTemplateRequest,
-) -> Result<AddByTemplateResponse, crate::runtime::Error> {
+) -> Result<AddByTemplateResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -442,7 +446,7 @@ impl<'de> ::serde::Deserialize<'de> for AddByTemplateRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -453,7 +457,7 @@ impl<'de> ::serde::Deserialize<'de> for AddByTemplateRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<AddByTemplateRequestFields>,
                                         >::default(),
                                     )?,
@@ -466,7 +470,7 @@ impl<'de> ::serde::Deserialize<'de> for AddByTemplateRequest {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -476,7 +480,9 @@ impl<'de> ::serde::Deserialize<'de> for AddByTemplateRequest {
                             }
                             __f3 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         _ => {
@@ -499,11 +505,11 @@ impl<'de> ::serde::Deserialize<'de> for AddByTemplateRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for AddByTemplateRequest {
+impl ::bitrix24_runtime::loose::Loose for AddByTemplateRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -578,7 +584,7 @@ impl<'de> ::serde::Deserialize<'de> for AddByTemplateRequestFields {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -589,7 +595,7 @@ impl<'de> ::serde::Deserialize<'de> for AddByTemplateRequestFields {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -602,7 +608,7 @@ impl<'de> ::serde::Deserialize<'de> for AddByTemplateRequestFields {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -615,7 +621,7 @@ impl<'de> ::serde::Deserialize<'de> for AddByTemplateRequestFields {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -626,7 +632,7 @@ impl<'de> ::serde::Deserialize<'de> for AddByTemplateRequestFields {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -639,7 +645,7 @@ impl<'de> ::serde::Deserialize<'de> for AddByTemplateRequestFields {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -652,7 +658,7 @@ impl<'de> ::serde::Deserialize<'de> for AddByTemplateRequestFields {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -665,7 +671,7 @@ impl<'de> ::serde::Deserialize<'de> for AddByTemplateRequestFields {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<AddByTemplateRequestFieldsPrepareBlocksData>,
                                         >::default(),
                                     )?,
@@ -680,7 +686,7 @@ impl<'de> ::serde::Deserialize<'de> for AddByTemplateRequestFields {
                             __f8 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -691,7 +697,7 @@ impl<'de> ::serde::Deserialize<'de> for AddByTemplateRequestFields {
                             __f9 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -720,11 +726,11 @@ impl<'de> ::serde::Deserialize<'de> for AddByTemplateRequestFields {
     }
 }
 
-impl crate::runtime::loose::Loose for AddByTemplateRequestFields {
+impl ::bitrix24_runtime::loose::Loose for AddByTemplateRequestFields {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -771,7 +777,7 @@ impl<'de> ::serde::Deserialize<'de> for AddByTemplateRequestFieldsPrepareBlocksD
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -798,20 +804,20 @@ impl<'de> ::serde::Deserialize<'de> for AddByTemplateRequestFieldsPrepareBlocksD
     }
 }
 
-impl crate::runtime::loose::Loose for AddByTemplateRequestFieldsPrepareBlocksData {
+impl ::bitrix24_runtime::loose::Loose for AddByTemplateRequestFieldsPrepareBlocksData {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `landing.landing.addByTemplate`.
 pub type AddByTemplateResponse = i64;
 
-impl crate::runtime::Method for AddByTemplateRequest {
+impl ::bitrix24_runtime::Method for AddByTemplateRequest {
     const NAME: &'static str = "landing.landing.addByTemplate";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "MISSING_PARAMS",
@@ -831,9 +837,9 @@ impl crate::runtime::Method for AddByTemplateRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 pub async fn addblock(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &AddblockRequest,
-) -> Result<AddblockResponse, crate::runtime::Error> {
+) -> Result<AddblockResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -885,7 +891,9 @@ impl<'de> ::serde::Deserialize<'de> for AddblockRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<AddblockRequestFields>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<
+                                            AddblockRequestFields,
+                                        >::default(),
                                     )?,
                             );
                         }
@@ -895,7 +903,9 @@ impl<'de> ::serde::Deserialize<'de> for AddblockRequest {
                             }
                             __f1 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "preventHistory" => {
@@ -907,7 +917,7 @@ impl<'de> ::serde::Deserialize<'de> for AddblockRequest {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -918,7 +928,7 @@ impl<'de> ::serde::Deserialize<'de> for AddblockRequest {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -942,11 +952,11 @@ impl<'de> ::serde::Deserialize<'de> for AddblockRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for AddblockRequest {
+impl ::bitrix24_runtime::loose::Loose for AddblockRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -1002,7 +1012,7 @@ impl<'de> ::serde::Deserialize<'de> for AddblockRequestFields {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1013,7 +1023,7 @@ impl<'de> ::serde::Deserialize<'de> for AddblockRequestFields {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1024,7 +1034,7 @@ impl<'de> ::serde::Deserialize<'de> for AddblockRequestFields {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -1035,7 +1045,7 @@ impl<'de> ::serde::Deserialize<'de> for AddblockRequestFields {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1048,7 +1058,7 @@ impl<'de> ::serde::Deserialize<'de> for AddblockRequestFields {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1072,20 +1082,20 @@ impl<'de> ::serde::Deserialize<'de> for AddblockRequestFields {
     }
 }
 
-impl crate::runtime::loose::Loose for AddblockRequestFields {
+impl ::bitrix24_runtime::loose::Loose for AddblockRequestFields {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `landing.landing.addblock`.
 pub type AddblockResponse = i64;
 
-impl crate::runtime::Method for AddblockRequest {
+impl ::bitrix24_runtime::Method for AddblockRequest {
     const NAME: &'static str = "landing.landing.addblock";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "MISSING_PARAMS",
@@ -1102,9 +1112,9 @@ impl crate::runtime::Method for AddblockRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 pub async fn copy(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &CopyRequest,
-) -> Result<CopyResponse, crate::runtime::Error> {
+) -> Result<CopyResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -1159,7 +1169,9 @@ impl<'de> ::serde::Deserialize<'de> for CopyRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "scope" => {
@@ -1169,7 +1181,7 @@ impl<'de> ::serde::Deserialize<'de> for CopyRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1182,7 +1194,7 @@ impl<'de> ::serde::Deserialize<'de> for CopyRequest {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -1195,7 +1207,7 @@ impl<'de> ::serde::Deserialize<'de> for CopyRequest {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1206,7 +1218,7 @@ impl<'de> ::serde::Deserialize<'de> for CopyRequest {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1230,20 +1242,20 @@ impl<'de> ::serde::Deserialize<'de> for CopyRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for CopyRequest {
+impl ::bitrix24_runtime::loose::Loose for CopyRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `landing.landing.copy`.
 pub type CopyResponse = i64;
 
-impl crate::runtime::Method for CopyRequest {
+impl ::bitrix24_runtime::Method for CopyRequest {
     const NAME: &'static str = "landing.landing.copy";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "LANDING_NOT_EXIST",
@@ -1257,9 +1269,9 @@ impl crate::runtime::Method for CopyRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 pub async fn copyblock(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &CopyblockRequest,
-) -> Result<CopyblockResponse, crate::runtime::Error> {
+) -> Result<CopyblockResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -1310,7 +1322,9 @@ impl<'de> ::serde::Deserialize<'de> for CopyblockRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "lid" => {
@@ -1319,7 +1333,9 @@ impl<'de> ::serde::Deserialize<'de> for CopyblockRequest {
                             }
                             __f1 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "params" => {
@@ -1329,7 +1345,7 @@ impl<'de> ::serde::Deserialize<'de> for CopyblockRequest {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<CopyblockRequestParams>,
                                         >::default(),
                                     )?,
@@ -1342,7 +1358,7 @@ impl<'de> ::serde::Deserialize<'de> for CopyblockRequest {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1366,11 +1382,11 @@ impl<'de> ::serde::Deserialize<'de> for CopyblockRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for CopyblockRequest {
+impl ::bitrix24_runtime::loose::Loose for CopyblockRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -1417,7 +1433,7 @@ impl<'de> ::serde::Deserialize<'de> for CopyblockRequestParams {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1430,7 +1446,7 @@ impl<'de> ::serde::Deserialize<'de> for CopyblockRequestParams {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1451,20 +1467,20 @@ impl<'de> ::serde::Deserialize<'de> for CopyblockRequestParams {
     }
 }
 
-impl crate::runtime::loose::Loose for CopyblockRequestParams {
+impl ::bitrix24_runtime::loose::Loose for CopyblockRequestParams {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `landing.landing.copyblock`.
 pub type CopyblockResponse = i64;
 
-impl crate::runtime::Method for CopyblockRequest {
+impl ::bitrix24_runtime::Method for CopyblockRequest {
     const NAME: &'static str = "landing.landing.copyblock";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "MISSING_PARAMS",
@@ -1479,9 +1495,9 @@ impl crate::runtime::Method for CopyblockRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 pub async fn delete(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &DeleteRequest,
-) -> Result<DeleteResponse, crate::runtime::Error> {
+) -> Result<DeleteResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -1527,7 +1543,9 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "scope" => {
@@ -1537,7 +1555,7 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1558,20 +1576,20 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for DeleteRequest {
+impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `landing.landing.delete`.
 pub type DeleteResponse = bool;
 
-impl crate::runtime::Method for DeleteRequest {
+impl ::bitrix24_runtime::Method for DeleteRequest {
     const NAME: &'static str = "landing.landing.delete";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "MISSING_PARAMS",
@@ -1588,9 +1606,9 @@ impl crate::runtime::Method for DeleteRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 pub async fn deleteblock(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &DeleteblockRequest,
-) -> Result<DeleteblockResponse, crate::runtime::Error> {
+) -> Result<DeleteblockResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -1638,7 +1656,9 @@ impl<'de> ::serde::Deserialize<'de> for DeleteblockRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "lid" => {
@@ -1647,7 +1667,9 @@ impl<'de> ::serde::Deserialize<'de> for DeleteblockRequest {
                             }
                             __f1 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "scope" => {
@@ -1657,7 +1679,7 @@ impl<'de> ::serde::Deserialize<'de> for DeleteblockRequest {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1680,20 +1702,20 @@ impl<'de> ::serde::Deserialize<'de> for DeleteblockRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for DeleteblockRequest {
+impl ::bitrix24_runtime::loose::Loose for DeleteblockRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `landing.landing.deleteblock`.
 pub type DeleteblockResponse = bool;
 
-impl crate::runtime::Method for DeleteblockRequest {
+impl ::bitrix24_runtime::Method for DeleteblockRequest {
     const NAME: &'static str = "landing.landing.deleteblock";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "MISSING_PARAMS",
@@ -1708,9 +1730,9 @@ impl crate::runtime::Method for DeleteblockRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 pub async fn downblock(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &DownblockRequest,
-) -> Result<DownblockResponse, crate::runtime::Error> {
+) -> Result<DownblockResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -1761,7 +1783,9 @@ impl<'de> ::serde::Deserialize<'de> for DownblockRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "lid" => {
@@ -1770,7 +1794,9 @@ impl<'de> ::serde::Deserialize<'de> for DownblockRequest {
                             }
                             __f1 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "preventHistory" => {
@@ -1782,7 +1808,7 @@ impl<'de> ::serde::Deserialize<'de> for DownblockRequest {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -1793,7 +1819,7 @@ impl<'de> ::serde::Deserialize<'de> for DownblockRequest {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1817,20 +1843,20 @@ impl<'de> ::serde::Deserialize<'de> for DownblockRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for DownblockRequest {
+impl ::bitrix24_runtime::loose::Loose for DownblockRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `landing.landing.downblock`.
 pub type DownblockResponse = bool;
 
-impl crate::runtime::Method for DownblockRequest {
+impl ::bitrix24_runtime::Method for DownblockRequest {
     const NAME: &'static str = "landing.landing.downblock";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "MISSING_PARAMS",
@@ -1847,9 +1873,9 @@ impl crate::runtime::Method for DownblockRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 pub async fn favorite_block(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &FavoriteBlockRequest,
-) -> Result<FavoriteBlockResponse, crate::runtime::Error> {
+) -> Result<FavoriteBlockResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -1900,7 +1926,9 @@ impl<'de> ::serde::Deserialize<'de> for FavoriteBlockRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "lid" => {
@@ -1909,7 +1937,9 @@ impl<'de> ::serde::Deserialize<'de> for FavoriteBlockRequest {
                             }
                             __f1 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "meta" => {
@@ -1919,7 +1949,7 @@ impl<'de> ::serde::Deserialize<'de> for FavoriteBlockRequest {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<FavoriteBlockRequestMeta>,
                                         >::default(),
                                     )?,
@@ -1932,7 +1962,7 @@ impl<'de> ::serde::Deserialize<'de> for FavoriteBlockRequest {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1956,11 +1986,11 @@ impl<'de> ::serde::Deserialize<'de> for FavoriteBlockRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for FavoriteBlockRequest {
+impl ::bitrix24_runtime::loose::Loose for FavoriteBlockRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -2013,7 +2043,7 @@ impl<'de> ::serde::Deserialize<'de> for FavoriteBlockRequestMeta {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2024,7 +2054,7 @@ impl<'de> ::serde::Deserialize<'de> for FavoriteBlockRequestMeta {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -2041,7 +2071,7 @@ impl<'de> ::serde::Deserialize<'de> for FavoriteBlockRequestMeta {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2064,20 +2094,20 @@ impl<'de> ::serde::Deserialize<'de> for FavoriteBlockRequestMeta {
     }
 }
 
-impl crate::runtime::loose::Loose for FavoriteBlockRequestMeta {
+impl ::bitrix24_runtime::loose::Loose for FavoriteBlockRequestMeta {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `landing.landing.favoriteBlock`.
 pub type FavoriteBlockResponse = i64;
 
-impl crate::runtime::Method for FavoriteBlockRequest {
+impl ::bitrix24_runtime::Method for FavoriteBlockRequest {
     const NAME: &'static str = "landing.landing.favoriteBlock";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "MISSING_PARAMS",
@@ -2095,9 +2125,9 @@ impl crate::runtime::Method for FavoriteBlockRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 pub async fn get_list(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &GetListRequest,
-) -> Result<GetListResponse, crate::runtime::Error> {
+) -> Result<GetListResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -2145,7 +2175,7 @@ impl<'de> ::serde::Deserialize<'de> for GetListRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetListRequestParams>,
                                         >::default(),
                                     )?,
@@ -2158,7 +2188,7 @@ impl<'de> ::serde::Deserialize<'de> for GetListRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2179,11 +2209,11 @@ impl<'de> ::serde::Deserialize<'de> for GetListRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for GetListRequest {
+impl ::bitrix24_runtime::loose::Loose for GetListRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -2253,7 +2283,7 @@ impl<'de> ::serde::Deserialize<'de> for GetListRequestParams {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -2272,7 +2302,7 @@ impl<'de> ::serde::Deserialize<'de> for GetListRequestParams {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -2283,7 +2313,7 @@ impl<'de> ::serde::Deserialize<'de> for GetListRequestParams {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -2300,7 +2330,7 @@ impl<'de> ::serde::Deserialize<'de> for GetListRequestParams {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -2311,7 +2341,7 @@ impl<'de> ::serde::Deserialize<'de> for GetListRequestParams {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -2328,7 +2358,9 @@ impl<'de> ::serde::Deserialize<'de> for GetListRequestParams {
                             __f8 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<Vec<String>>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<
+                                            Option<Vec<String>>,
+                                        >::default(),
                                     )?,
                             );
                         }
@@ -2356,11 +2388,11 @@ impl<'de> ::serde::Deserialize<'de> for GetListRequestParams {
     }
 }
 
-impl crate::runtime::loose::Loose for GetListRequestParams {
+impl ::bitrix24_runtime::loose::Loose for GetListRequestParams {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -2421,7 +2453,7 @@ impl<'de> ::serde::Deserialize<'de> for GetListResponseItem {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2432,7 +2464,7 @@ impl<'de> ::serde::Deserialize<'de> for GetListResponseItem {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2443,7 +2475,7 @@ impl<'de> ::serde::Deserialize<'de> for GetListResponseItem {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -2454,7 +2486,7 @@ impl<'de> ::serde::Deserialize<'de> for GetListResponseItem {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2467,7 +2499,7 @@ impl<'de> ::serde::Deserialize<'de> for GetListResponseItem {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2491,17 +2523,17 @@ impl<'de> ::serde::Deserialize<'de> for GetListResponseItem {
     }
 }
 
-impl crate::runtime::loose::Loose for GetListResponseItem {
+impl ::bitrix24_runtime::loose::Loose for GetListResponseItem {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl crate::runtime::Method for GetListRequest {
+impl ::bitrix24_runtime::Method for GetListRequest {
     const NAME: &'static str = "landing.landing.getList";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "ACCESS_DENIED",
@@ -2515,9 +2547,9 @@ impl crate::runtime::Method for GetListRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 pub async fn getadditionalfields(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &GetadditionalfieldsRequest,
-) -> Result<GetadditionalfieldsResponse, crate::runtime::Error> {
+) -> Result<GetadditionalfieldsResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -2563,7 +2595,9 @@ impl<'de> ::serde::Deserialize<'de> for GetadditionalfieldsRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "scope" => {
@@ -2573,7 +2607,7 @@ impl<'de> ::serde::Deserialize<'de> for GetadditionalfieldsRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2594,11 +2628,11 @@ impl<'de> ::serde::Deserialize<'de> for GetadditionalfieldsRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for GetadditionalfieldsRequest {
+impl ::bitrix24_runtime::loose::Loose for GetadditionalfieldsRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -2678,7 +2712,7 @@ impl<'de> ::serde::Deserialize<'de> for GetadditionalfieldsResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2691,7 +2725,7 @@ impl<'de> ::serde::Deserialize<'de> for GetadditionalfieldsResponse {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2704,7 +2738,7 @@ impl<'de> ::serde::Deserialize<'de> for GetadditionalfieldsResponse {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2717,7 +2751,7 @@ impl<'de> ::serde::Deserialize<'de> for GetadditionalfieldsResponse {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2730,7 +2764,7 @@ impl<'de> ::serde::Deserialize<'de> for GetadditionalfieldsResponse {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2743,7 +2777,7 @@ impl<'de> ::serde::Deserialize<'de> for GetadditionalfieldsResponse {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2756,7 +2790,9 @@ impl<'de> ::serde::Deserialize<'de> for GetadditionalfieldsResponse {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<Vec<String>>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<
+                                            Option<Vec<String>>,
+                                        >::default(),
                                     )?,
                             );
                         }
@@ -2771,7 +2807,7 @@ impl<'de> ::serde::Deserialize<'de> for GetadditionalfieldsResponse {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -2786,7 +2822,7 @@ impl<'de> ::serde::Deserialize<'de> for GetadditionalfieldsResponse {
                             __f8 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2799,7 +2835,7 @@ impl<'de> ::serde::Deserialize<'de> for GetadditionalfieldsResponse {
                             __f9 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2812,7 +2848,7 @@ impl<'de> ::serde::Deserialize<'de> for GetadditionalfieldsResponse {
                             __f10 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2842,17 +2878,17 @@ impl<'de> ::serde::Deserialize<'de> for GetadditionalfieldsResponse {
     }
 }
 
-impl crate::runtime::loose::Loose for GetadditionalfieldsResponse {
+impl ::bitrix24_runtime::loose::Loose for GetadditionalfieldsResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl crate::runtime::Method for GetadditionalfieldsRequest {
+impl ::bitrix24_runtime::Method for GetadditionalfieldsRequest {
     const NAME: &'static str = "landing.landing.getadditionalfields";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "MISSING_PARAMS",
@@ -2866,9 +2902,9 @@ impl crate::runtime::Method for GetadditionalfieldsRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 pub async fn getpreview(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &GetpreviewRequest,
-) -> Result<GetpreviewResponse, crate::runtime::Error> {
+) -> Result<GetpreviewResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -2914,7 +2950,9 @@ impl<'de> ::serde::Deserialize<'de> for GetpreviewRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "scope" => {
@@ -2924,7 +2962,7 @@ impl<'de> ::serde::Deserialize<'de> for GetpreviewRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2945,20 +2983,20 @@ impl<'de> ::serde::Deserialize<'de> for GetpreviewRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for GetpreviewRequest {
+impl ::bitrix24_runtime::loose::Loose for GetpreviewRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `landing.landing.getpreview`.
 pub type GetpreviewResponse = String;
 
-impl crate::runtime::Method for GetpreviewRequest {
+impl ::bitrix24_runtime::Method for GetpreviewRequest {
     const NAME: &'static str = "landing.landing.getpreview";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["MISSING_PARAMS", "LANDING_NOT_EXIST"];
     type Response = GetpreviewResponse;
@@ -2968,9 +3006,9 @@ impl crate::runtime::Method for GetpreviewRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 pub async fn getpublicurl(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &GetpublicurlRequest,
-) -> Result<GetpublicurlResponse, crate::runtime::Error> {
+) -> Result<GetpublicurlResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -3016,7 +3054,9 @@ impl<'de> ::serde::Deserialize<'de> for GetpublicurlRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "scope" => {
@@ -3026,7 +3066,7 @@ impl<'de> ::serde::Deserialize<'de> for GetpublicurlRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3047,20 +3087,20 @@ impl<'de> ::serde::Deserialize<'de> for GetpublicurlRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for GetpublicurlRequest {
+impl ::bitrix24_runtime::loose::Loose for GetpublicurlRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `landing.landing.getpublicurl`.
 pub type GetpublicurlResponse = String;
 
-impl crate::runtime::Method for GetpublicurlRequest {
+impl ::bitrix24_runtime::Method for GetpublicurlRequest {
     const NAME: &'static str = "landing.landing.getpublicurl";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "MISSING_PARAMS",
@@ -3076,9 +3116,9 @@ impl crate::runtime::Method for GetpublicurlRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 pub async fn hideblock(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &HideblockRequest,
-) -> Result<HideblockResponse, crate::runtime::Error> {
+) -> Result<HideblockResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -3126,7 +3166,9 @@ impl<'de> ::serde::Deserialize<'de> for HideblockRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "lid" => {
@@ -3135,7 +3177,9 @@ impl<'de> ::serde::Deserialize<'de> for HideblockRequest {
                             }
                             __f1 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "scope" => {
@@ -3145,7 +3189,7 @@ impl<'de> ::serde::Deserialize<'de> for HideblockRequest {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3168,20 +3212,20 @@ impl<'de> ::serde::Deserialize<'de> for HideblockRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for HideblockRequest {
+impl ::bitrix24_runtime::loose::Loose for HideblockRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `landing.landing.hideblock`.
 pub type HideblockResponse = bool;
 
-impl crate::runtime::Method for HideblockRequest {
+impl ::bitrix24_runtime::Method for HideblockRequest {
     const NAME: &'static str = "landing.landing.hideblock";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "MISSING_PARAMS",
@@ -3196,9 +3240,9 @@ impl crate::runtime::Method for HideblockRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 pub async fn mark_delete(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &MarkDeleteRequest,
-) -> Result<MarkDeleteResponse, crate::runtime::Error> {
+) -> Result<MarkDeleteResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -3247,7 +3291,9 @@ impl<'de> ::serde::Deserialize<'de> for MarkDeleteRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "mark" => {
@@ -3257,7 +3303,7 @@ impl<'de> ::serde::Deserialize<'de> for MarkDeleteRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -3268,7 +3314,7 @@ impl<'de> ::serde::Deserialize<'de> for MarkDeleteRequest {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3290,20 +3336,20 @@ impl<'de> ::serde::Deserialize<'de> for MarkDeleteRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for MarkDeleteRequest {
+impl ::bitrix24_runtime::loose::Loose for MarkDeleteRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `landing.landing.markDelete`.
 pub type MarkDeleteResponse = i64;
 
-impl crate::runtime::Method for MarkDeleteRequest {
+impl ::bitrix24_runtime::Method for MarkDeleteRequest {
     const NAME: &'static str = "landing.landing.markDelete";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "MISSING_PARAMS",
@@ -3320,9 +3366,9 @@ impl crate::runtime::Method for MarkDeleteRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 pub async fn mark_un_delete(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &MarkUnDeleteRequest,
-) -> Result<MarkUnDeleteResponse, crate::runtime::Error> {
+) -> Result<MarkUnDeleteResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -3365,7 +3411,9 @@ impl<'de> ::serde::Deserialize<'de> for MarkUnDeleteRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         _ => {
@@ -3384,20 +3432,20 @@ impl<'de> ::serde::Deserialize<'de> for MarkUnDeleteRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for MarkUnDeleteRequest {
+impl ::bitrix24_runtime::loose::Loose for MarkUnDeleteRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `landing.landing.markUnDelete`.
 pub type MarkUnDeleteResponse = i64;
 
-impl crate::runtime::Method for MarkUnDeleteRequest {
+impl ::bitrix24_runtime::Method for MarkUnDeleteRequest {
     const NAME: &'static str = "landing.landing.markUnDelete";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "MISSING_PARAMS",
@@ -3412,9 +3460,9 @@ impl crate::runtime::Method for MarkUnDeleteRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 pub async fn markdeletedblock(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &MarkdeletedblockRequest,
-) -> Result<MarkdeletedblockResponse, crate::runtime::Error> {
+) -> Result<MarkdeletedblockResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -3468,7 +3516,9 @@ impl<'de> ::serde::Deserialize<'de> for MarkdeletedblockRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "lid" => {
@@ -3477,7 +3527,9 @@ impl<'de> ::serde::Deserialize<'de> for MarkdeletedblockRequest {
                             }
                             __f1 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "mark" => {
@@ -3487,7 +3539,7 @@ impl<'de> ::serde::Deserialize<'de> for MarkdeletedblockRequest {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -3500,7 +3552,7 @@ impl<'de> ::serde::Deserialize<'de> for MarkdeletedblockRequest {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -3511,7 +3563,7 @@ impl<'de> ::serde::Deserialize<'de> for MarkdeletedblockRequest {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3536,20 +3588,20 @@ impl<'de> ::serde::Deserialize<'de> for MarkdeletedblockRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for MarkdeletedblockRequest {
+impl ::bitrix24_runtime::loose::Loose for MarkdeletedblockRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `landing.landing.markdeletedblock`.
 pub type MarkdeletedblockResponse = bool;
 
-impl crate::runtime::Method for MarkdeletedblockRequest {
+impl ::bitrix24_runtime::Method for MarkdeletedblockRequest {
     const NAME: &'static str = "landing.landing.markdeletedblock";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "MISSING_PARAMS",
@@ -3565,9 +3617,9 @@ impl crate::runtime::Method for MarkdeletedblockRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 pub async fn markundeletedblock(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &MarkundeletedblockRequest,
-) -> Result<MarkundeletedblockResponse, crate::runtime::Error> {
+) -> Result<MarkundeletedblockResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -3618,7 +3670,9 @@ impl<'de> ::serde::Deserialize<'de> for MarkundeletedblockRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "lid" => {
@@ -3627,7 +3681,9 @@ impl<'de> ::serde::Deserialize<'de> for MarkundeletedblockRequest {
                             }
                             __f1 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "preventHistory" => {
@@ -3639,7 +3695,7 @@ impl<'de> ::serde::Deserialize<'de> for MarkundeletedblockRequest {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -3650,7 +3706,7 @@ impl<'de> ::serde::Deserialize<'de> for MarkundeletedblockRequest {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3674,20 +3730,20 @@ impl<'de> ::serde::Deserialize<'de> for MarkundeletedblockRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for MarkundeletedblockRequest {
+impl ::bitrix24_runtime::loose::Loose for MarkundeletedblockRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `landing.landing.markundeletedblock`.
 pub type MarkundeletedblockResponse = bool;
 
-impl crate::runtime::Method for MarkundeletedblockRequest {
+impl ::bitrix24_runtime::Method for MarkundeletedblockRequest {
     const NAME: &'static str = "landing.landing.markundeletedblock";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "MISSING_PARAMS",
@@ -3703,9 +3759,9 @@ impl crate::runtime::Method for MarkundeletedblockRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 pub async fn move_(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &MoveRequest,
-) -> Result<MoveResponse, crate::runtime::Error> {
+) -> Result<MoveResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -3757,7 +3813,9 @@ impl<'de> ::serde::Deserialize<'de> for MoveRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "scope" => {
@@ -3767,7 +3825,7 @@ impl<'de> ::serde::Deserialize<'de> for MoveRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3780,7 +3838,7 @@ impl<'de> ::serde::Deserialize<'de> for MoveRequest {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -3791,7 +3849,7 @@ impl<'de> ::serde::Deserialize<'de> for MoveRequest {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -3814,20 +3872,20 @@ impl<'de> ::serde::Deserialize<'de> for MoveRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for MoveRequest {
+impl ::bitrix24_runtime::loose::Loose for MoveRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `landing.landing.move`.
 pub type MoveResponse = bool;
 
-impl crate::runtime::Method for MoveRequest {
+impl ::bitrix24_runtime::Method for MoveRequest {
     const NAME: &'static str = "landing.landing.move";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "MISSING_PARAMS",
@@ -3845,9 +3903,9 @@ impl crate::runtime::Method for MoveRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 pub async fn moveblock(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &MoveblockRequest,
-) -> Result<MoveblockResponse, crate::runtime::Error> {
+) -> Result<MoveblockResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -3898,7 +3956,9 @@ impl<'de> ::serde::Deserialize<'de> for MoveblockRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "lid" => {
@@ -3907,7 +3967,9 @@ impl<'de> ::serde::Deserialize<'de> for MoveblockRequest {
                             }
                             __f1 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "params" => {
@@ -3917,7 +3979,7 @@ impl<'de> ::serde::Deserialize<'de> for MoveblockRequest {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<MoveblockRequestParams>,
                                         >::default(),
                                     )?,
@@ -3930,7 +3992,7 @@ impl<'de> ::serde::Deserialize<'de> for MoveblockRequest {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3954,11 +4016,11 @@ impl<'de> ::serde::Deserialize<'de> for MoveblockRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for MoveblockRequest {
+impl ::bitrix24_runtime::loose::Loose for MoveblockRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -4005,7 +4067,7 @@ impl<'de> ::serde::Deserialize<'de> for MoveblockRequestParams {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -4018,7 +4080,7 @@ impl<'de> ::serde::Deserialize<'de> for MoveblockRequestParams {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4039,20 +4101,20 @@ impl<'de> ::serde::Deserialize<'de> for MoveblockRequestParams {
     }
 }
 
-impl crate::runtime::loose::Loose for MoveblockRequestParams {
+impl ::bitrix24_runtime::loose::Loose for MoveblockRequestParams {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `landing.landing.moveblock`.
 pub type MoveblockResponse = i64;
 
-impl crate::runtime::Method for MoveblockRequest {
+impl ::bitrix24_runtime::Method for MoveblockRequest {
     const NAME: &'static str = "landing.landing.moveblock";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "MISSING_PARAMS",
@@ -4067,9 +4129,9 @@ impl crate::runtime::Method for MoveblockRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 pub async fn publication(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &PublicationRequest,
-) -> Result<PublicationResponse, crate::runtime::Error> {
+) -> Result<PublicationResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -4115,7 +4177,9 @@ impl<'de> ::serde::Deserialize<'de> for PublicationRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "scope" => {
@@ -4125,7 +4189,7 @@ impl<'de> ::serde::Deserialize<'de> for PublicationRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4146,20 +4210,20 @@ impl<'de> ::serde::Deserialize<'de> for PublicationRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for PublicationRequest {
+impl ::bitrix24_runtime::loose::Loose for PublicationRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `landing.landing.publication`.
 pub type PublicationResponse = bool;
 
-impl crate::runtime::Method for PublicationRequest {
+impl ::bitrix24_runtime::Method for PublicationRequest {
     const NAME: &'static str = "landing.landing.publication";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "MISSING_PARAMS",
@@ -4183,9 +4247,9 @@ impl crate::runtime::Method for PublicationRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 pub async fn remove_entities(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &RemoveEntitiesRequest,
-) -> Result<RemoveEntitiesResponse, crate::runtime::Error> {
+) -> Result<RemoveEntitiesResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -4234,7 +4298,7 @@ impl<'de> ::serde::Deserialize<'de> for RemoveEntitiesRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             RemoveEntitiesRequestData,
                                         >::default(),
                                     )?,
@@ -4246,7 +4310,9 @@ impl<'de> ::serde::Deserialize<'de> for RemoveEntitiesRequest {
                             }
                             __f1 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "scope" => {
@@ -4256,7 +4322,7 @@ impl<'de> ::serde::Deserialize<'de> for RemoveEntitiesRequest {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4278,11 +4344,11 @@ impl<'de> ::serde::Deserialize<'de> for RemoveEntitiesRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for RemoveEntitiesRequest {
+impl ::bitrix24_runtime::loose::Loose for RemoveEntitiesRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -4329,7 +4395,9 @@ impl<'de> ::serde::Deserialize<'de> for RemoveEntitiesRequestData {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<Vec<i64>>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<
+                                            Option<Vec<i64>>,
+                                        >::default(),
                                     )?,
                             );
                         }
@@ -4340,7 +4408,7 @@ impl<'de> ::serde::Deserialize<'de> for RemoveEntitiesRequestData {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<Vec<RemoveEntitiesRequestDataImagesItem>>,
                                         >::default(),
                                     )?,
@@ -4363,11 +4431,11 @@ impl<'de> ::serde::Deserialize<'de> for RemoveEntitiesRequestData {
     }
 }
 
-impl crate::runtime::loose::Loose for RemoveEntitiesRequestData {
+impl ::bitrix24_runtime::loose::Loose for RemoveEntitiesRequestData {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -4411,7 +4479,9 @@ impl<'de> ::serde::Deserialize<'de> for RemoveEntitiesRequestDataImagesItem {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "image" => {
@@ -4420,7 +4490,9 @@ impl<'de> ::serde::Deserialize<'de> for RemoveEntitiesRequestDataImagesItem {
                             }
                             __f1 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         _ => {
@@ -4442,20 +4514,20 @@ impl<'de> ::serde::Deserialize<'de> for RemoveEntitiesRequestDataImagesItem {
     }
 }
 
-impl crate::runtime::loose::Loose for RemoveEntitiesRequestDataImagesItem {
+impl ::bitrix24_runtime::loose::Loose for RemoveEntitiesRequestDataImagesItem {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `landing.landing.removeEntities`.
 pub type RemoveEntitiesResponse = bool;
 
-impl crate::runtime::Method for RemoveEntitiesRequest {
+impl ::bitrix24_runtime::Method for RemoveEntitiesRequest {
     const NAME: &'static str = "landing.landing.removeEntities";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "MISSING_PARAMS",
@@ -4470,9 +4542,9 @@ impl crate::runtime::Method for RemoveEntitiesRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 pub async fn resolve_id_by_public_url(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &ResolveIdByPublicUrlRequest,
-) -> Result<ResolveIdByPublicUrlResponse, crate::runtime::Error> {
+) -> Result<ResolveIdByPublicUrlResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -4525,7 +4597,7 @@ impl<'de> ::serde::Deserialize<'de> for ResolveIdByPublicUrlRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -4536,7 +4608,7 @@ impl<'de> ::serde::Deserialize<'de> for ResolveIdByPublicUrlRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4546,7 +4618,9 @@ impl<'de> ::serde::Deserialize<'de> for ResolveIdByPublicUrlRequest {
                             }
                             __f2 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         _ => {
@@ -4569,20 +4643,20 @@ impl<'de> ::serde::Deserialize<'de> for ResolveIdByPublicUrlRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for ResolveIdByPublicUrlRequest {
+impl ::bitrix24_runtime::loose::Loose for ResolveIdByPublicUrlRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `landing.landing.resolveIdByPublicUrl`.
 pub type ResolveIdByPublicUrlResponse = i64;
 
-impl crate::runtime::Method for ResolveIdByPublicUrlRequest {
+impl ::bitrix24_runtime::Method for ResolveIdByPublicUrlRequest {
     const NAME: &'static str = "landing.landing.resolveIdByPublicUrl";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "MISSING_PARAMS",
@@ -4597,9 +4671,9 @@ impl crate::runtime::Method for ResolveIdByPublicUrlRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 pub async fn showblock(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &ShowblockRequest,
-) -> Result<ShowblockResponse, crate::runtime::Error> {
+) -> Result<ShowblockResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -4647,7 +4721,9 @@ impl<'de> ::serde::Deserialize<'de> for ShowblockRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "lid" => {
@@ -4656,7 +4732,9 @@ impl<'de> ::serde::Deserialize<'de> for ShowblockRequest {
                             }
                             __f1 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "scope" => {
@@ -4666,7 +4744,7 @@ impl<'de> ::serde::Deserialize<'de> for ShowblockRequest {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4689,20 +4767,20 @@ impl<'de> ::serde::Deserialize<'de> for ShowblockRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for ShowblockRequest {
+impl ::bitrix24_runtime::loose::Loose for ShowblockRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `landing.landing.showblock`.
 pub type ShowblockResponse = bool;
 
-impl crate::runtime::Method for ShowblockRequest {
+impl ::bitrix24_runtime::Method for ShowblockRequest {
     const NAME: &'static str = "landing.landing.showblock";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "MISSING_PARAMS",
@@ -4717,9 +4795,9 @@ impl crate::runtime::Method for ShowblockRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 pub async fn un_favorite_block(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &UnFavoriteBlockRequest,
-) -> Result<UnFavoriteBlockResponse, crate::runtime::Error> {
+) -> Result<UnFavoriteBlockResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -4763,7 +4841,9 @@ impl<'de> ::serde::Deserialize<'de> for UnFavoriteBlockRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         _ => {
@@ -4783,20 +4863,20 @@ impl<'de> ::serde::Deserialize<'de> for UnFavoriteBlockRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for UnFavoriteBlockRequest {
+impl ::bitrix24_runtime::loose::Loose for UnFavoriteBlockRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `landing.landing.unFavoriteBlock`.
 pub type UnFavoriteBlockResponse = bool;
 
-impl crate::runtime::Method for UnFavoriteBlockRequest {
+impl ::bitrix24_runtime::Method for UnFavoriteBlockRequest {
     const NAME: &'static str = "landing.landing.unFavoriteBlock";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "MISSING_PARAMS",
@@ -4811,9 +4891,9 @@ impl crate::runtime::Method for UnFavoriteBlockRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 pub async fn unpublic(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &UnpublicRequest,
-) -> Result<UnpublicResponse, crate::runtime::Error> {
+) -> Result<UnpublicResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -4859,7 +4939,9 @@ impl<'de> ::serde::Deserialize<'de> for UnpublicRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "scope" => {
@@ -4869,7 +4951,7 @@ impl<'de> ::serde::Deserialize<'de> for UnpublicRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4890,20 +4972,20 @@ impl<'de> ::serde::Deserialize<'de> for UnpublicRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for UnpublicRequest {
+impl ::bitrix24_runtime::loose::Loose for UnpublicRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `landing.landing.unpublic`.
 pub type UnpublicResponse = bool;
 
-impl crate::runtime::Method for UnpublicRequest {
+impl ::bitrix24_runtime::Method for UnpublicRequest {
     const NAME: &'static str = "landing.landing.unpublic";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "MISSING_PARAMS",
@@ -4919,9 +5001,9 @@ impl crate::runtime::Method for UnpublicRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 pub async fn upblock(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &UpblockRequest,
-) -> Result<UpblockResponse, crate::runtime::Error> {
+) -> Result<UpblockResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -4972,7 +5054,9 @@ impl<'de> ::serde::Deserialize<'de> for UpblockRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "lid" => {
@@ -4981,7 +5065,9 @@ impl<'de> ::serde::Deserialize<'de> for UpblockRequest {
                             }
                             __f1 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "preventHistory" => {
@@ -4993,7 +5079,7 @@ impl<'de> ::serde::Deserialize<'de> for UpblockRequest {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -5004,7 +5090,7 @@ impl<'de> ::serde::Deserialize<'de> for UpblockRequest {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5028,20 +5114,20 @@ impl<'de> ::serde::Deserialize<'de> for UpblockRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for UpblockRequest {
+impl ::bitrix24_runtime::loose::Loose for UpblockRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `landing.landing.upblock`.
 pub type UpblockResponse = bool;
 
-impl crate::runtime::Method for UpblockRequest {
+impl ::bitrix24_runtime::Method for UpblockRequest {
     const NAME: &'static str = "landing.landing.upblock";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "MISSING_PARAMS",
@@ -5058,9 +5144,9 @@ impl crate::runtime::Method for UpblockRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 pub async fn update(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &UpdateRequest,
-) -> Result<UpdateResponse, crate::runtime::Error> {
+) -> Result<UpdateResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -5106,7 +5192,9 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<UpdateRequestFields>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<
+                                            UpdateRequestFields,
+                                        >::default(),
                                     )?,
                             );
                         }
@@ -5116,7 +5204,9 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             }
                             __f1 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         _ => {
@@ -5137,11 +5227,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for UpdateRequest {
+impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -5229,7 +5319,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5242,7 +5332,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5253,7 +5343,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5266,7 +5356,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5277,7 +5367,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5290,7 +5380,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -5301,7 +5391,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5312,7 +5402,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             __f8 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -5323,7 +5413,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             __f9 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5334,7 +5424,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             __f10 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -5345,7 +5435,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             __f11 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5376,20 +5466,20 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
     }
 }
 
-impl crate::runtime::loose::Loose for UpdateRequestFields {
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `landing.landing.update`.
 pub type UpdateResponse = bool;
 
-impl crate::runtime::Method for UpdateRequest {
+impl ::bitrix24_runtime::Method for UpdateRequest {
     const NAME: &'static str = "landing.landing.update";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "MISSING_PARAMS",

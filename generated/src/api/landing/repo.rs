@@ -12,9 +12,9 @@
 ///
 /// Scope `landing`; at most 2 calls per second.
 pub async fn check_content(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &CheckContentRequest,
-) -> Result<CheckContentResponse, crate::runtime::Error> {
+) -> Result<CheckContentResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -61,7 +61,7 @@ impl<'de> ::serde::Deserialize<'de> for CheckContentRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -72,7 +72,7 @@ impl<'de> ::serde::Deserialize<'de> for CheckContentRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -94,11 +94,11 @@ impl<'de> ::serde::Deserialize<'de> for CheckContentRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for CheckContentRequest {
+impl ::bitrix24_runtime::loose::Loose for CheckContentRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -146,7 +146,7 @@ impl<'de> ::serde::Deserialize<'de> for CheckContentResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -157,7 +157,7 @@ impl<'de> ::serde::Deserialize<'de> for CheckContentResponse {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -178,17 +178,17 @@ impl<'de> ::serde::Deserialize<'de> for CheckContentResponse {
     }
 }
 
-impl crate::runtime::loose::Loose for CheckContentResponse {
+impl ::bitrix24_runtime::loose::Loose for CheckContentResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl crate::runtime::Method for CheckContentRequest {
+impl ::bitrix24_runtime::Method for CheckContentRequest {
     const NAME: &'static str = "landing.repo.checkContent";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "MISSING_PARAMS",
@@ -203,9 +203,9 @@ impl crate::runtime::Method for CheckContentRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 pub async fn get_list(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &GetListRequest,
-) -> Result<GetListResponse, crate::runtime::Error> {
+) -> Result<GetListResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -250,7 +250,7 @@ impl<'de> ::serde::Deserialize<'de> for GetListRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetListRequestParams>,
                                         >::default(),
                                     )?,
@@ -272,11 +272,11 @@ impl<'de> ::serde::Deserialize<'de> for GetListRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for GetListRequest {
+impl ::bitrix24_runtime::loose::Loose for GetListRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -335,7 +335,7 @@ impl<'de> ::serde::Deserialize<'de> for GetListRequestParams {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetListRequestParamsFilter>,
                                         >::default(),
                                     )?,
@@ -354,7 +354,7 @@ impl<'de> ::serde::Deserialize<'de> for GetListRequestParams {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -365,7 +365,7 @@ impl<'de> ::serde::Deserialize<'de> for GetListRequestParams {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -382,7 +382,9 @@ impl<'de> ::serde::Deserialize<'de> for GetListRequestParams {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<Vec<String>>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<
+                                            Option<Vec<String>>,
+                                        >::default(),
                                     )?,
                             );
                         }
@@ -407,11 +409,11 @@ impl<'de> ::serde::Deserialize<'de> for GetListRequestParams {
     }
 }
 
-impl crate::runtime::loose::Loose for GetListRequestParams {
+impl ::bitrix24_runtime::loose::Loose for GetListRequestParams {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -497,7 +499,7 @@ impl<'de> ::serde::Deserialize<'de> for GetListRequestParamsFilter {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -508,7 +510,7 @@ impl<'de> ::serde::Deserialize<'de> for GetListRequestParamsFilter {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -519,7 +521,7 @@ impl<'de> ::serde::Deserialize<'de> for GetListRequestParamsFilter {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -532,7 +534,7 @@ impl<'de> ::serde::Deserialize<'de> for GetListRequestParamsFilter {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -545,7 +547,7 @@ impl<'de> ::serde::Deserialize<'de> for GetListRequestParamsFilter {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -558,7 +560,7 @@ impl<'de> ::serde::Deserialize<'de> for GetListRequestParamsFilter {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -571,7 +573,7 @@ impl<'de> ::serde::Deserialize<'de> for GetListRequestParamsFilter {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -582,7 +584,7 @@ impl<'de> ::serde::Deserialize<'de> for GetListRequestParamsFilter {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -601,7 +603,7 @@ impl<'de> ::serde::Deserialize<'de> for GetListRequestParamsFilter {
                             __f9 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -612,7 +614,7 @@ impl<'de> ::serde::Deserialize<'de> for GetListRequestParamsFilter {
                             __f10 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -623,7 +625,7 @@ impl<'de> ::serde::Deserialize<'de> for GetListRequestParamsFilter {
                             __f11 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -634,7 +636,7 @@ impl<'de> ::serde::Deserialize<'de> for GetListRequestParamsFilter {
                             __f12 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -647,7 +649,7 @@ impl<'de> ::serde::Deserialize<'de> for GetListRequestParamsFilter {
                             __f13 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -658,7 +660,7 @@ impl<'de> ::serde::Deserialize<'de> for GetListRequestParamsFilter {
                             __f14 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -692,11 +694,11 @@ impl<'de> ::serde::Deserialize<'de> for GetListRequestParamsFilter {
     }
 }
 
-impl crate::runtime::loose::Loose for GetListRequestParamsFilter {
+impl ::bitrix24_runtime::loose::Loose for GetListRequestParamsFilter {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -785,7 +787,7 @@ impl<'de> ::serde::Deserialize<'de> for GetListResponseItem {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -796,7 +798,7 @@ impl<'de> ::serde::Deserialize<'de> for GetListResponseItem {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -807,7 +809,7 @@ impl<'de> ::serde::Deserialize<'de> for GetListResponseItem {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -820,7 +822,7 @@ impl<'de> ::serde::Deserialize<'de> for GetListResponseItem {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -833,7 +835,7 @@ impl<'de> ::serde::Deserialize<'de> for GetListResponseItem {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -846,7 +848,7 @@ impl<'de> ::serde::Deserialize<'de> for GetListResponseItem {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -859,7 +861,7 @@ impl<'de> ::serde::Deserialize<'de> for GetListResponseItem {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -870,7 +872,7 @@ impl<'de> ::serde::Deserialize<'de> for GetListResponseItem {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -889,7 +891,7 @@ impl<'de> ::serde::Deserialize<'de> for GetListResponseItem {
                             __f9 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -900,7 +902,7 @@ impl<'de> ::serde::Deserialize<'de> for GetListResponseItem {
                             __f10 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -911,7 +913,7 @@ impl<'de> ::serde::Deserialize<'de> for GetListResponseItem {
                             __f11 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -922,7 +924,7 @@ impl<'de> ::serde::Deserialize<'de> for GetListResponseItem {
                             __f12 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -935,7 +937,7 @@ impl<'de> ::serde::Deserialize<'de> for GetListResponseItem {
                             __f13 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -946,7 +948,7 @@ impl<'de> ::serde::Deserialize<'de> for GetListResponseItem {
                             __f14 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -980,17 +982,17 @@ impl<'de> ::serde::Deserialize<'de> for GetListResponseItem {
     }
 }
 
-impl crate::runtime::loose::Loose for GetListResponseItem {
+impl ::bitrix24_runtime::loose::Loose for GetListResponseItem {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl crate::runtime::Method for GetListRequest {
+impl ::bitrix24_runtime::Method for GetListRequest {
     const NAME: &'static str = "landing.repo.getList";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "ACCESS_DENIED",
@@ -1005,9 +1007,9 @@ impl crate::runtime::Method for GetListRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 pub async fn register(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &RegisterRequest,
-) -> Result<RegisterResponse, crate::runtime::Error> {
+) -> Result<RegisterResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -1056,7 +1058,7 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -1067,7 +1069,9 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<RegisterRequestFields>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<
+                                            RegisterRequestFields,
+                                        >::default(),
                                     )?,
                             );
                         }
@@ -1096,11 +1100,11 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for RegisterRequest {
+impl ::bitrix24_runtime::loose::Loose for RegisterRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -1165,7 +1169,7 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequestFields {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1176,7 +1180,7 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequestFields {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -1189,7 +1193,7 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequestFields {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1200,7 +1204,7 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequestFields {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -1211,7 +1215,7 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequestFields {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -1222,7 +1226,7 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequestFields {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1233,7 +1237,7 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequestFields {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -1246,7 +1250,7 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequestFields {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1276,20 +1280,20 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequestFields {
     }
 }
 
-impl crate::runtime::loose::Loose for RegisterRequestFields {
+impl ::bitrix24_runtime::loose::Loose for RegisterRequestFields {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `landing.repo.register`.
 pub type RegisterResponse = i64;
 
-impl crate::runtime::Method for RegisterRequest {
+impl ::bitrix24_runtime::Method for RegisterRequest {
     const NAME: &'static str = "landing.repo.register";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "ACCESS_DENIED",
@@ -1311,9 +1315,9 @@ impl crate::runtime::Method for RegisterRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 pub async fn unbind(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &UnbindRequest,
-) -> Result<UnbindResponse, crate::runtime::Error> {
+) -> Result<UnbindResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -1360,7 +1364,7 @@ impl<'de> ::serde::Deserialize<'de> for UnbindRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -1371,7 +1375,7 @@ impl<'de> ::serde::Deserialize<'de> for UnbindRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1392,20 +1396,20 @@ impl<'de> ::serde::Deserialize<'de> for UnbindRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for UnbindRequest {
+impl ::bitrix24_runtime::loose::Loose for UnbindRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `landing.repo.unbind`.
 pub type UnbindResponse = bool;
 
-impl crate::runtime::Method for UnbindRequest {
+impl ::bitrix24_runtime::Method for UnbindRequest {
     const NAME: &'static str = "landing.repo.unbind";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "MISSING_PARAMS",
@@ -1419,9 +1423,9 @@ impl crate::runtime::Method for UnbindRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 pub async fn unregister(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &UnregisterRequest,
-) -> Result<UnregisterResponse, crate::runtime::Error> {
+) -> Result<UnregisterResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -1465,7 +1469,7 @@ impl<'de> ::serde::Deserialize<'de> for UnregisterRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -1485,20 +1489,20 @@ impl<'de> ::serde::Deserialize<'de> for UnregisterRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for UnregisterRequest {
+impl ::bitrix24_runtime::loose::Loose for UnregisterRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `landing.repo.unregister`.
 pub type UnregisterResponse = bool;
 
-impl crate::runtime::Method for UnregisterRequest {
+impl ::bitrix24_runtime::Method for UnregisterRequest {
     const NAME: &'static str = "landing.repo.unregister";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "MISSING_PARAMS",

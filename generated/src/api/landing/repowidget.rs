@@ -11,9 +11,9 @@
 ///
 /// Scope `landing`; at most 2 calls per second.
 pub async fn debug(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &DebugRequest,
-) -> Result<DebugResponse, crate::runtime::Error> {
+) -> Result<DebugResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -58,7 +58,7 @@ impl<'de> ::serde::Deserialize<'de> for DebugRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -78,20 +78,20 @@ impl<'de> ::serde::Deserialize<'de> for DebugRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for DebugRequest {
+impl ::bitrix24_runtime::loose::Loose for DebugRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `landing.repowidget.debug`.
 pub type DebugResponse = bool;
 
-impl crate::runtime::Method for DebugRequest {
+impl ::bitrix24_runtime::Method for DebugRequest {
     const NAME: &'static str = "landing.repowidget.debug";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["APP_NOT_FOUND"];
     type Response = DebugResponse;
@@ -101,9 +101,9 @@ impl crate::runtime::Method for DebugRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 pub async fn getlist(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &GetlistRequest,
-) -> Result<GetlistResponse, crate::runtime::Error> {
+) -> Result<GetlistResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -147,7 +147,9 @@ impl<'de> ::serde::Deserialize<'de> for GetlistRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<GetlistRequestParams>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<
+                                            GetlistRequestParams,
+                                        >::default(),
                                     )?,
                             );
                         }
@@ -168,11 +170,11 @@ impl<'de> ::serde::Deserialize<'de> for GetlistRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for GetlistRequest {
+impl ::bitrix24_runtime::loose::Loose for GetlistRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -243,7 +245,7 @@ impl<'de> ::serde::Deserialize<'de> for GetlistRequestParams {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<Vec<GetlistRequestParamsSelectItem>>,
                                         >::default(),
                                     )?,
@@ -268,11 +270,11 @@ impl<'de> ::serde::Deserialize<'de> for GetlistRequestParams {
     }
 }
 
-impl crate::runtime::loose::Loose for GetlistRequestParams {
+impl ::bitrix24_runtime::loose::Loose for GetlistRequestParams {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -366,7 +368,7 @@ impl<'de> ::serde::Deserialize<'de> for GetlistRequestParamsSelectItem {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetlistRequestParamsSelectItemActive>,
                                         >::default(),
                                     )?,
@@ -379,7 +381,7 @@ impl<'de> ::serde::Deserialize<'de> for GetlistRequestParamsSelectItem {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -390,7 +392,7 @@ impl<'de> ::serde::Deserialize<'de> for GetlistRequestParamsSelectItem {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -403,7 +405,7 @@ impl<'de> ::serde::Deserialize<'de> for GetlistRequestParamsSelectItem {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -416,7 +418,7 @@ impl<'de> ::serde::Deserialize<'de> for GetlistRequestParamsSelectItem {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -429,7 +431,7 @@ impl<'de> ::serde::Deserialize<'de> for GetlistRequestParamsSelectItem {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -442,7 +444,7 @@ impl<'de> ::serde::Deserialize<'de> for GetlistRequestParamsSelectItem {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -453,7 +455,7 @@ impl<'de> ::serde::Deserialize<'de> for GetlistRequestParamsSelectItem {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -472,7 +474,7 @@ impl<'de> ::serde::Deserialize<'de> for GetlistRequestParamsSelectItem {
                             __f9 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -483,7 +485,7 @@ impl<'de> ::serde::Deserialize<'de> for GetlistRequestParamsSelectItem {
                             __f10 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -494,7 +496,7 @@ impl<'de> ::serde::Deserialize<'de> for GetlistRequestParamsSelectItem {
                             __f11 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -505,7 +507,7 @@ impl<'de> ::serde::Deserialize<'de> for GetlistRequestParamsSelectItem {
                             __f12 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -518,7 +520,7 @@ impl<'de> ::serde::Deserialize<'de> for GetlistRequestParamsSelectItem {
                             __f13 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -537,7 +539,7 @@ impl<'de> ::serde::Deserialize<'de> for GetlistRequestParamsSelectItem {
                             __f15 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -572,11 +574,11 @@ impl<'de> ::serde::Deserialize<'de> for GetlistRequestParamsSelectItem {
     }
 }
 
-impl crate::runtime::loose::Loose for GetlistRequestParamsSelectItem {
+impl ::bitrix24_runtime::loose::Loose for GetlistRequestParamsSelectItem {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -620,7 +622,7 @@ impl<'de> ::serde::Deserialize<'de> for GetlistRequestParamsSelectItemActive {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -631,11 +633,11 @@ impl<'de> ::serde::Deserialize<'de> for GetlistRequestParamsSelectItemActive {
     }
 }
 
-impl crate::runtime::loose::Loose for GetlistRequestParamsSelectItemActive {
+impl ::bitrix24_runtime::loose::Loose for GetlistRequestParamsSelectItemActive {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -730,7 +732,7 @@ impl<'de> ::serde::Deserialize<'de> for GetlistResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetlistResponseActive>,
                                         >::default(),
                                     )?,
@@ -743,7 +745,7 @@ impl<'de> ::serde::Deserialize<'de> for GetlistResponse {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -754,7 +756,7 @@ impl<'de> ::serde::Deserialize<'de> for GetlistResponse {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -767,7 +769,7 @@ impl<'de> ::serde::Deserialize<'de> for GetlistResponse {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -780,7 +782,7 @@ impl<'de> ::serde::Deserialize<'de> for GetlistResponse {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -793,7 +795,7 @@ impl<'de> ::serde::Deserialize<'de> for GetlistResponse {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -806,7 +808,7 @@ impl<'de> ::serde::Deserialize<'de> for GetlistResponse {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -817,7 +819,7 @@ impl<'de> ::serde::Deserialize<'de> for GetlistResponse {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -836,7 +838,7 @@ impl<'de> ::serde::Deserialize<'de> for GetlistResponse {
                             __f9 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -847,7 +849,7 @@ impl<'de> ::serde::Deserialize<'de> for GetlistResponse {
                             __f10 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -858,7 +860,7 @@ impl<'de> ::serde::Deserialize<'de> for GetlistResponse {
                             __f11 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -869,7 +871,7 @@ impl<'de> ::serde::Deserialize<'de> for GetlistResponse {
                             __f12 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -882,7 +884,7 @@ impl<'de> ::serde::Deserialize<'de> for GetlistResponse {
                             __f13 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -901,7 +903,7 @@ impl<'de> ::serde::Deserialize<'de> for GetlistResponse {
                             __f15 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -936,11 +938,11 @@ impl<'de> ::serde::Deserialize<'de> for GetlistResponse {
     }
 }
 
-impl crate::runtime::loose::Loose for GetlistResponse {
+impl ::bitrix24_runtime::loose::Loose for GetlistResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -984,7 +986,7 @@ impl<'de> ::serde::Deserialize<'de> for GetlistResponseActive {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -995,17 +997,17 @@ impl<'de> ::serde::Deserialize<'de> for GetlistResponseActive {
     }
 }
 
-impl crate::runtime::loose::Loose for GetlistResponseActive {
+impl ::bitrix24_runtime::loose::Loose for GetlistResponseActive {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
-impl crate::runtime::Method for GetlistRequest {
+impl ::bitrix24_runtime::Method for GetlistRequest {
     const NAME: &'static str = "landing.repowidget.getlist";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = GetlistResponse;
 }
@@ -1014,9 +1016,9 @@ impl crate::runtime::Method for GetlistRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 pub async fn register(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &RegisterRequest,
-) -> Result<RegisterResponse, crate::runtime::Error> {
+) -> Result<RegisterResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -1062,7 +1064,7 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -1073,7 +1075,9 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<RegisterRequestFields>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<
+                                            RegisterRequestFields,
+                                        >::default(),
                                     )?,
                             );
                         }
@@ -1095,11 +1099,11 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for RegisterRequest {
+impl ::bitrix24_runtime::loose::Loose for RegisterRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -1164,7 +1168,7 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequestFields {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<RegisterRequestFieldsActive>,
                                         >::default(),
                                     )?,
@@ -1177,7 +1181,7 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequestFields {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -1190,7 +1194,7 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequestFields {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1201,7 +1205,7 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequestFields {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -1212,7 +1216,7 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequestFields {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -1223,7 +1227,7 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequestFields {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             RegisterRequestFieldsSections,
                                         >::default(),
                                     )?,
@@ -1238,7 +1242,7 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequestFields {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1251,7 +1255,7 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequestFields {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             RegisterRequestFieldsWidgetParams,
                                         >::default(),
                                     )?,
@@ -1286,11 +1290,11 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequestFields {
     }
 }
 
-impl crate::runtime::loose::Loose for RegisterRequestFields {
+impl ::bitrix24_runtime::loose::Loose for RegisterRequestFields {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -1334,7 +1338,7 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequestFieldsActive {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -1345,11 +1349,11 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequestFieldsActive {
     }
 }
 
-impl crate::runtime::loose::Loose for RegisterRequestFieldsActive {
+impl ::bitrix24_runtime::loose::Loose for RegisterRequestFieldsActive {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -1429,7 +1433,7 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequestFieldsSections {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "widgets_company_life" => Self::WidgetsCompanyLife,
@@ -1452,11 +1456,11 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequestFieldsSections {
     }
 }
 
-impl crate::runtime::loose::Loose for RegisterRequestFieldsSections {
+impl ::bitrix24_runtime::loose::Loose for RegisterRequestFieldsSections {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -1517,7 +1521,7 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequestFieldsWidgetParams {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -1528,7 +1532,7 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequestFieldsWidgetParams {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1539,7 +1543,7 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequestFieldsWidgetParams {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -1550,7 +1554,7 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequestFieldsWidgetParams {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1577,20 +1581,20 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequestFieldsWidgetParams {
     }
 }
 
-impl crate::runtime::loose::Loose for RegisterRequestFieldsWidgetParams {
+impl ::bitrix24_runtime::loose::Loose for RegisterRequestFieldsWidgetParams {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `landing.repowidget.register`.
 pub type RegisterResponse = i64;
 
-impl crate::runtime::Method for RegisterRequest {
+impl ::bitrix24_runtime::Method for RegisterRequest {
     const NAME: &'static str = "landing.repowidget.register";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "REQUIRED_FIELD_NO_EXISTS",
@@ -1603,9 +1607,9 @@ impl crate::runtime::Method for RegisterRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 pub async fn unregister(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &UnregisterRequest,
-) -> Result<UnregisterResponse, crate::runtime::Error> {
+) -> Result<UnregisterResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -1649,7 +1653,7 @@ impl<'de> ::serde::Deserialize<'de> for UnregisterRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -1669,20 +1673,20 @@ impl<'de> ::serde::Deserialize<'de> for UnregisterRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for UnregisterRequest {
+impl ::bitrix24_runtime::loose::Loose for UnregisterRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `landing.repowidget.unregister`.
 pub type UnregisterResponse = bool;
 
-impl crate::runtime::Method for UnregisterRequest {
+impl ::bitrix24_runtime::Method for UnregisterRequest {
     const NAME: &'static str = "landing.repowidget.unregister";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = UnregisterResponse;
 }

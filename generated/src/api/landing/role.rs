@@ -13,9 +13,9 @@
 ///
 /// Scope `landing`; at most 2 calls per second.
 pub async fn enable(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &EnableRequest,
-) -> Result<EnableResponse, crate::runtime::Error> {
+) -> Result<EnableResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -62,7 +62,7 @@ impl<'de> ::serde::Deserialize<'de> for EnableRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<bool>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<bool>::default(),
                                     )?,
                             );
                         }
@@ -73,7 +73,7 @@ impl<'de> ::serde::Deserialize<'de> for EnableRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -94,20 +94,20 @@ impl<'de> ::serde::Deserialize<'de> for EnableRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for EnableRequest {
+impl ::bitrix24_runtime::loose::Loose for EnableRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `landing.role.enable`.
 pub type EnableResponse = bool;
 
-impl crate::runtime::Method for EnableRequest {
+impl ::bitrix24_runtime::Method for EnableRequest {
     const NAME: &'static str = "landing.role.enable";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "ACCESS_DENIED",
@@ -122,9 +122,9 @@ impl crate::runtime::Method for EnableRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 pub async fn get_list(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &GetListRequest,
-) -> Result<GetListResponse, crate::runtime::Error> {
+) -> Result<GetListResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -169,7 +169,7 @@ impl<'de> ::serde::Deserialize<'de> for GetListRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -189,11 +189,11 @@ impl<'de> ::serde::Deserialize<'de> for GetListRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for GetListRequest {
+impl ::bitrix24_runtime::loose::Loose for GetListRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -246,7 +246,7 @@ impl<'de> ::serde::Deserialize<'de> for GetListResponseItem {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -257,7 +257,7 @@ impl<'de> ::serde::Deserialize<'de> for GetListResponseItem {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -268,7 +268,7 @@ impl<'de> ::serde::Deserialize<'de> for GetListResponseItem {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -290,17 +290,17 @@ impl<'de> ::serde::Deserialize<'de> for GetListResponseItem {
     }
 }
 
-impl crate::runtime::loose::Loose for GetListResponseItem {
+impl ::bitrix24_runtime::loose::Loose for GetListResponseItem {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl crate::runtime::Method for GetListRequest {
+impl ::bitrix24_runtime::Method for GetListRequest {
     const NAME: &'static str = "landing.role.getList";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "ACCESS_DENIED",
@@ -314,9 +314,9 @@ impl crate::runtime::Method for GetListRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 pub async fn get_rights(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &GetRightsRequest,
-) -> Result<GetRightsResponse, crate::runtime::Error> {
+) -> Result<GetRightsResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -362,7 +362,9 @@ impl<'de> ::serde::Deserialize<'de> for GetRightsRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "scope" => {
@@ -372,7 +374,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRightsRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -393,11 +395,11 @@ impl<'de> ::serde::Deserialize<'de> for GetRightsRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for GetRightsRequest {
+impl ::bitrix24_runtime::loose::Loose for GetRightsRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -444,7 +446,9 @@ impl<'de> ::serde::Deserialize<'de> for GetRightsResponseItem {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<Vec<String>>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<
+                                            Option<Vec<String>>,
+                                        >::default(),
                                     )?,
                             );
                         }
@@ -464,17 +468,17 @@ impl<'de> ::serde::Deserialize<'de> for GetRightsResponseItem {
     }
 }
 
-impl crate::runtime::loose::Loose for GetRightsResponseItem {
+impl ::bitrix24_runtime::loose::Loose for GetRightsResponseItem {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl crate::runtime::Method for GetRightsRequest {
+impl ::bitrix24_runtime::Method for GetRightsRequest {
     const NAME: &'static str = "landing.role.getRights";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "ACCESS_DENIED",
@@ -490,9 +494,9 @@ impl crate::runtime::Method for GetRightsRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 pub async fn is_enabled(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &IsEnabledRequest,
-) -> Result<IsEnabledResponse, crate::runtime::Error> {
+) -> Result<IsEnabledResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -538,20 +542,20 @@ impl<'de> ::serde::Deserialize<'de> for IsEnabledRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for IsEnabledRequest {
+impl ::bitrix24_runtime::loose::Loose for IsEnabledRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `landing.role.isEnabled`.
 pub type IsEnabledResponse = bool;
 
-impl crate::runtime::Method for IsEnabledRequest {
+impl ::bitrix24_runtime::Method for IsEnabledRequest {
     const NAME: &'static str = "landing.role.isEnabled";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "ACCESS_DENIED",
@@ -565,9 +569,9 @@ impl crate::runtime::Method for IsEnabledRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 pub async fn set_access_codes(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &SetAccessCodesRequest,
-) -> Result<SetAccessCodesResponse, crate::runtime::Error> {
+) -> Result<SetAccessCodesResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -617,7 +621,9 @@ impl<'de> ::serde::Deserialize<'de> for SetAccessCodesRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<Vec<String>>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<
+                                            Option<Vec<String>>,
+                                        >::default(),
                                     )?,
                             );
                         }
@@ -627,7 +633,9 @@ impl<'de> ::serde::Deserialize<'de> for SetAccessCodesRequest {
                             }
                             __f1 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "scope" => {
@@ -637,7 +645,7 @@ impl<'de> ::serde::Deserialize<'de> for SetAccessCodesRequest {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -659,20 +667,20 @@ impl<'de> ::serde::Deserialize<'de> for SetAccessCodesRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for SetAccessCodesRequest {
+impl ::bitrix24_runtime::loose::Loose for SetAccessCodesRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `landing.role.setAccessCodes`.
 pub type SetAccessCodesResponse = bool;
 
-impl crate::runtime::Method for SetAccessCodesRequest {
+impl ::bitrix24_runtime::Method for SetAccessCodesRequest {
     const NAME: &'static str = "landing.role.setAccessCodes";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "ACCESS_DENIED",
@@ -689,9 +697,9 @@ impl crate::runtime::Method for SetAccessCodesRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 pub async fn set_rights(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &SetRightsRequest,
-) -> Result<SetRightsResponse, crate::runtime::Error> {
+) -> Result<SetRightsResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -745,7 +753,9 @@ impl<'de> ::serde::Deserialize<'de> for SetRightsRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<Vec<String>>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<
+                                            Option<Vec<String>>,
+                                        >::default(),
                                     )?,
                             );
                         }
@@ -755,7 +765,9 @@ impl<'de> ::serde::Deserialize<'de> for SetRightsRequest {
                             }
                             __f1 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "rights" => {
@@ -765,7 +777,9 @@ impl<'de> ::serde::Deserialize<'de> for SetRightsRequest {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<SetRightsRequestRights>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<
+                                            SetRightsRequestRights,
+                                        >::default(),
                                     )?,
                             );
                         }
@@ -776,7 +790,7 @@ impl<'de> ::serde::Deserialize<'de> for SetRightsRequest {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -800,11 +814,11 @@ impl<'de> ::serde::Deserialize<'de> for SetRightsRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for SetRightsRequest {
+impl ::bitrix24_runtime::loose::Loose for SetRightsRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -848,7 +862,9 @@ impl<'de> ::serde::Deserialize<'de> for SetRightsRequestRights {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<Vec<String>>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<
+                                            Option<Vec<String>>,
+                                        >::default(),
                                     )?,
                             );
                         }
@@ -868,20 +884,20 @@ impl<'de> ::serde::Deserialize<'de> for SetRightsRequestRights {
     }
 }
 
-impl crate::runtime::loose::Loose for SetRightsRequestRights {
+impl ::bitrix24_runtime::loose::Loose for SetRightsRequestRights {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `landing.role.setRights`.
 pub type SetRightsResponse = bool;
 
-impl crate::runtime::Method for SetRightsRequest {
+impl ::bitrix24_runtime::Method for SetRightsRequest {
     const NAME: &'static str = "landing.role.setRights";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "ACCESS_DENIED",

@@ -34,9 +34,9 @@
 ///
 /// Scope `landing`; at most 2 calls per second.
 pub async fn add(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &AddRequest,
-) -> Result<AddResponse, crate::runtime::Error> {
+) -> Result<AddResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -83,7 +83,9 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<AddRequestFields>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<
+                                            AddRequestFields,
+                                        >::default(),
                                     )?,
                             );
                         }
@@ -94,7 +96,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -116,11 +118,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequest {
+impl ::bitrix24_runtime::loose::Loose for AddRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -193,7 +195,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -206,7 +208,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -219,7 +221,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -230,7 +232,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -241,7 +243,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -252,7 +254,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -279,20 +281,20 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequestFields {
+impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `landing.site.add`.
 pub type AddResponse = i64;
 
-impl crate::runtime::Method for AddRequest {
+impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "landing.site.add";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "ACCESS_DENIED",
@@ -313,9 +315,9 @@ impl crate::runtime::Method for AddRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 pub async fn add_folder(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &AddFolderRequest,
-) -> Result<AddFolderResponse, crate::runtime::Error> {
+) -> Result<AddFolderResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -365,7 +367,9 @@ impl<'de> ::serde::Deserialize<'de> for AddFolderRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<AddFolderRequestFields>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<
+                                            AddFolderRequestFields,
+                                        >::default(),
                                     )?,
                             );
                         }
@@ -376,7 +380,7 @@ impl<'de> ::serde::Deserialize<'de> for AddFolderRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -386,7 +390,9 @@ impl<'de> ::serde::Deserialize<'de> for AddFolderRequest {
                             }
                             __f2 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         _ => {
@@ -409,11 +415,11 @@ impl<'de> ::serde::Deserialize<'de> for AddFolderRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for AddFolderRequest {
+impl ::bitrix24_runtime::loose::Loose for AddFolderRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -466,7 +472,7 @@ impl<'de> ::serde::Deserialize<'de> for AddFolderRequestFields {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -477,7 +483,7 @@ impl<'de> ::serde::Deserialize<'de> for AddFolderRequestFields {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -490,7 +496,7 @@ impl<'de> ::serde::Deserialize<'de> for AddFolderRequestFields {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -501,7 +507,7 @@ impl<'de> ::serde::Deserialize<'de> for AddFolderRequestFields {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -525,20 +531,20 @@ impl<'de> ::serde::Deserialize<'de> for AddFolderRequestFields {
     }
 }
 
-impl crate::runtime::loose::Loose for AddFolderRequestFields {
+impl ::bitrix24_runtime::loose::Loose for AddFolderRequestFields {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `landing.site.addFolder`.
 pub type AddFolderResponse = i64;
 
-impl crate::runtime::Method for AddFolderRequest {
+impl ::bitrix24_runtime::Method for AddFolderRequest {
     const NAME: &'static str = "landing.site.addFolder";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "ACCESS_DENIED",
@@ -553,9 +559,9 @@ impl crate::runtime::Method for AddFolderRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 pub async fn binding_to_group(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &BindingToGroupRequest,
-) -> Result<BindingToGroupResponse, crate::runtime::Error> {
+) -> Result<BindingToGroupResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -601,7 +607,9 @@ impl<'de> ::serde::Deserialize<'de> for BindingToGroupRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "id" => {
@@ -610,7 +618,9 @@ impl<'de> ::serde::Deserialize<'de> for BindingToGroupRequest {
                             }
                             __f1 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         _ => {
@@ -631,20 +641,20 @@ impl<'de> ::serde::Deserialize<'de> for BindingToGroupRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for BindingToGroupRequest {
+impl ::bitrix24_runtime::loose::Loose for BindingToGroupRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `landing.site.bindingToGroup`.
 pub type BindingToGroupResponse = bool;
 
-impl crate::runtime::Method for BindingToGroupRequest {
+impl ::bitrix24_runtime::Method for BindingToGroupRequest {
     const NAME: &'static str = "landing.site.bindingToGroup";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "MISSING_PARAMS",
@@ -658,9 +668,9 @@ impl crate::runtime::Method for BindingToGroupRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 pub async fn binding_to_menu(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &BindingToMenuRequest,
-) -> Result<BindingToMenuResponse, crate::runtime::Error> {
+) -> Result<BindingToMenuResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -706,7 +716,9 @@ impl<'de> ::serde::Deserialize<'de> for BindingToMenuRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "menuCode" => {
@@ -716,7 +728,7 @@ impl<'de> ::serde::Deserialize<'de> for BindingToMenuRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -738,20 +750,20 @@ impl<'de> ::serde::Deserialize<'de> for BindingToMenuRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for BindingToMenuRequest {
+impl ::bitrix24_runtime::loose::Loose for BindingToMenuRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `landing.site.bindingToMenu`.
 pub type BindingToMenuResponse = bool;
 
-impl crate::runtime::Method for BindingToMenuRequest {
+impl ::bitrix24_runtime::Method for BindingToMenuRequest {
     const NAME: &'static str = "landing.site.bindingToMenu";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "MISSING_PARAMS",
@@ -765,9 +777,9 @@ impl crate::runtime::Method for BindingToMenuRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 pub async fn delete(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &DeleteRequest,
-) -> Result<DeleteResponse, crate::runtime::Error> {
+) -> Result<DeleteResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -813,7 +825,9 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "scope" => {
@@ -823,7 +837,7 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -844,20 +858,20 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for DeleteRequest {
+impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `landing.site.delete`.
 pub type DeleteResponse = bool;
 
-impl crate::runtime::Method for DeleteRequest {
+impl ::bitrix24_runtime::Method for DeleteRequest {
     const NAME: &'static str = "landing.site.delete";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "MISSING_PARAMS",
@@ -875,9 +889,9 @@ impl crate::runtime::Method for DeleteRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 pub async fn full_export(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &FullExportRequest,
-) -> Result<FullExportResponse, crate::runtime::Error> {
+) -> Result<FullExportResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -923,7 +937,9 @@ impl<'de> ::serde::Deserialize<'de> for FullExportRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "params" => {
@@ -933,7 +949,7 @@ impl<'de> ::serde::Deserialize<'de> for FullExportRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<FullExportRequestParams>,
                                         >::default(),
                                     )?,
@@ -956,11 +972,11 @@ impl<'de> ::serde::Deserialize<'de> for FullExportRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for FullExportRequest {
+impl ::bitrix24_runtime::loose::Loose for FullExportRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -1031,7 +1047,7 @@ impl<'de> ::serde::Deserialize<'de> for FullExportRequestParams {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1044,7 +1060,7 @@ impl<'de> ::serde::Deserialize<'de> for FullExportRequestParams {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1057,7 +1073,7 @@ impl<'de> ::serde::Deserialize<'de> for FullExportRequestParams {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1070,7 +1086,9 @@ impl<'de> ::serde::Deserialize<'de> for FullExportRequestParams {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<Vec<String>>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<
+                                            Option<Vec<String>>,
+                                        >::default(),
                                     )?,
                             );
                         }
@@ -1081,7 +1099,7 @@ impl<'de> ::serde::Deserialize<'de> for FullExportRequestParams {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1092,7 +1110,7 @@ impl<'de> ::serde::Deserialize<'de> for FullExportRequestParams {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1105,7 +1123,7 @@ impl<'de> ::serde::Deserialize<'de> for FullExportRequestParams {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1118,7 +1136,7 @@ impl<'de> ::serde::Deserialize<'de> for FullExportRequestParams {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1131,7 +1149,7 @@ impl<'de> ::serde::Deserialize<'de> for FullExportRequestParams {
                             __f8 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1142,7 +1160,7 @@ impl<'de> ::serde::Deserialize<'de> for FullExportRequestParams {
                             __f9 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1171,11 +1189,11 @@ impl<'de> ::serde::Deserialize<'de> for FullExportRequestParams {
     }
 }
 
-impl crate::runtime::loose::Loose for FullExportRequestParams {
+impl ::bitrix24_runtime::loose::Loose for FullExportRequestParams {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -1268,7 +1286,7 @@ impl<'de> ::serde::Deserialize<'de> for FullExportResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1279,7 +1297,7 @@ impl<'de> ::serde::Deserialize<'de> for FullExportResponse {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1292,7 +1310,7 @@ impl<'de> ::serde::Deserialize<'de> for FullExportResponse {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1303,7 +1321,7 @@ impl<'de> ::serde::Deserialize<'de> for FullExportResponse {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<FullExportResponseFields>,
                                         >::default(),
                                     )?,
@@ -1328,7 +1346,7 @@ impl<'de> ::serde::Deserialize<'de> for FullExportResponse {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<FullExportResponseLayout>,
                                         >::default(),
                                     )?,
@@ -1341,7 +1359,7 @@ impl<'de> ::serde::Deserialize<'de> for FullExportResponse {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1352,7 +1370,7 @@ impl<'de> ::serde::Deserialize<'de> for FullExportResponse {
                             __f8 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1365,7 +1383,7 @@ impl<'de> ::serde::Deserialize<'de> for FullExportResponse {
                             __f9 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1378,7 +1396,7 @@ impl<'de> ::serde::Deserialize<'de> for FullExportResponse {
                             __f10 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1391,7 +1409,7 @@ impl<'de> ::serde::Deserialize<'de> for FullExportResponse {
                             __f11 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1404,7 +1422,7 @@ impl<'de> ::serde::Deserialize<'de> for FullExportResponse {
                             __f12 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1417,7 +1435,7 @@ impl<'de> ::serde::Deserialize<'de> for FullExportResponse {
                             __f13 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1434,7 +1452,7 @@ impl<'de> ::serde::Deserialize<'de> for FullExportResponse {
                             __f15 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1445,7 +1463,7 @@ impl<'de> ::serde::Deserialize<'de> for FullExportResponse {
                             __f16 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1481,11 +1499,11 @@ impl<'de> ::serde::Deserialize<'de> for FullExportResponse {
     }
 }
 
-impl crate::runtime::loose::Loose for FullExportResponse {
+impl ::bitrix24_runtime::loose::Loose for FullExportResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -1551,7 +1569,7 @@ impl<'de> ::serde::Deserialize<'de> for FullExportResponseFields {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1564,7 +1582,7 @@ impl<'de> ::serde::Deserialize<'de> for FullExportResponseFields {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1575,7 +1593,7 @@ impl<'de> ::serde::Deserialize<'de> for FullExportResponseFields {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1598,11 +1616,11 @@ impl<'de> ::serde::Deserialize<'de> for FullExportResponseFields {
     }
 }
 
-impl crate::runtime::loose::Loose for FullExportResponseFields {
+impl ::bitrix24_runtime::loose::Loose for FullExportResponseFields {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -1649,7 +1667,7 @@ impl<'de> ::serde::Deserialize<'de> for FullExportResponseLayout {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1660,7 +1678,9 @@ impl<'de> ::serde::Deserialize<'de> for FullExportResponseLayout {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<Vec<String>>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<
+                                            Option<Vec<String>>,
+                                        >::default(),
                                     )?,
                             );
                         }
@@ -1681,17 +1701,17 @@ impl<'de> ::serde::Deserialize<'de> for FullExportResponseLayout {
     }
 }
 
-impl crate::runtime::loose::Loose for FullExportResponseLayout {
+impl ::bitrix24_runtime::loose::Loose for FullExportResponseLayout {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl crate::runtime::Method for FullExportRequest {
+impl ::bitrix24_runtime::Method for FullExportRequest {
     const NAME: &'static str = "landing.site.fullExport";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "MISSING_PARAMS",
@@ -1707,9 +1727,9 @@ impl crate::runtime::Method for FullExportRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 pub async fn get_folders(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &GetFoldersRequest,
-) -> Result<GetFoldersResponse, crate::runtime::Error> {
+) -> Result<GetFoldersResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -1760,7 +1780,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFoldersRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetFoldersRequestFilter>,
                                         >::default(),
                                     )?,
@@ -1773,7 +1793,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFoldersRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1783,7 +1803,9 @@ impl<'de> ::serde::Deserialize<'de> for GetFoldersRequest {
                             }
                             __f2 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         _ => {
@@ -1805,11 +1827,11 @@ impl<'de> ::serde::Deserialize<'de> for GetFoldersRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for GetFoldersRequest {
+impl ::bitrix24_runtime::loose::Loose for GetFoldersRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -1885,7 +1907,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFoldersRequestFilter {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1896,7 +1918,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFoldersRequestFilter {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1909,7 +1931,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFoldersRequestFilter {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1922,7 +1944,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFoldersRequestFilter {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1935,7 +1957,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFoldersRequestFilter {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1946,7 +1968,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFoldersRequestFilter {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1957,7 +1979,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFoldersRequestFilter {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1968,7 +1990,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFoldersRequestFilter {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1981,7 +2003,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFoldersRequestFilter {
                             __f8 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1994,7 +2016,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFoldersRequestFilter {
                             __f9 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -2005,7 +2027,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFoldersRequestFilter {
                             __f10 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2035,11 +2057,11 @@ impl<'de> ::serde::Deserialize<'de> for GetFoldersRequestFilter {
     }
 }
 
-impl crate::runtime::loose::Loose for GetFoldersRequestFilter {
+impl ::bitrix24_runtime::loose::Loose for GetFoldersRequestFilter {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -2119,7 +2141,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFoldersResponseItem {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2130,7 +2152,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFoldersResponseItem {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2143,7 +2165,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFoldersResponseItem {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2156,7 +2178,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFoldersResponseItem {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2169,7 +2191,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFoldersResponseItem {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2180,7 +2202,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFoldersResponseItem {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2191,7 +2213,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFoldersResponseItem {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2202,7 +2224,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFoldersResponseItem {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2215,7 +2237,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFoldersResponseItem {
                             __f8 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2228,7 +2250,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFoldersResponseItem {
                             __f9 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2239,7 +2261,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFoldersResponseItem {
                             __f10 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2250,7 +2272,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFoldersResponseItem {
                             __f11 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2281,17 +2303,17 @@ impl<'de> ::serde::Deserialize<'de> for GetFoldersResponseItem {
     }
 }
 
-impl crate::runtime::loose::Loose for GetFoldersResponseItem {
+impl ::bitrix24_runtime::loose::Loose for GetFoldersResponseItem {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl crate::runtime::Method for GetFoldersRequest {
+impl ::bitrix24_runtime::Method for GetFoldersRequest {
     const NAME: &'static str = "landing.site.getFolders";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "MISSING_PARAMS",
@@ -2306,9 +2328,9 @@ impl crate::runtime::Method for GetFoldersRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 pub async fn get_group_bindings(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &GetGroupBindingsRequest,
-) -> Result<GetGroupBindingsResponse, crate::runtime::Error> {
+) -> Result<GetGroupBindingsResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -2353,7 +2375,7 @@ impl<'de> ::serde::Deserialize<'de> for GetGroupBindingsRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -2373,11 +2395,11 @@ impl<'de> ::serde::Deserialize<'de> for GetGroupBindingsRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for GetGroupBindingsRequest {
+impl ::bitrix24_runtime::loose::Loose for GetGroupBindingsRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -2438,7 +2460,7 @@ impl<'de> ::serde::Deserialize<'de> for GetGroupBindingsResponseItem {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -2451,7 +2473,7 @@ impl<'de> ::serde::Deserialize<'de> for GetGroupBindingsResponseItem {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -2464,7 +2486,7 @@ impl<'de> ::serde::Deserialize<'de> for GetGroupBindingsResponseItem {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2477,7 +2499,7 @@ impl<'de> ::serde::Deserialize<'de> for GetGroupBindingsResponseItem {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2488,7 +2510,7 @@ impl<'de> ::serde::Deserialize<'de> for GetGroupBindingsResponseItem {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2512,17 +2534,17 @@ impl<'de> ::serde::Deserialize<'de> for GetGroupBindingsResponseItem {
     }
 }
 
-impl crate::runtime::loose::Loose for GetGroupBindingsResponseItem {
+impl ::bitrix24_runtime::loose::Loose for GetGroupBindingsResponseItem {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl crate::runtime::Method for GetGroupBindingsRequest {
+impl ::bitrix24_runtime::Method for GetGroupBindingsRequest {
     const NAME: &'static str = "landing.site.getGroupBindings";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["TYPE_ERROR", "ACCESS_DENIED"];
     type Response = GetGroupBindingsResponse;
@@ -2532,9 +2554,9 @@ impl crate::runtime::Method for GetGroupBindingsRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 pub async fn get_list(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &GetListRequest,
-) -> Result<GetListResponse, crate::runtime::Error> {
+) -> Result<GetListResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -2582,7 +2604,7 @@ impl<'de> ::serde::Deserialize<'de> for GetListRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetListRequestParams>,
                                         >::default(),
                                     )?,
@@ -2595,7 +2617,7 @@ impl<'de> ::serde::Deserialize<'de> for GetListRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2616,11 +2638,11 @@ impl<'de> ::serde::Deserialize<'de> for GetListRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for GetListRequest {
+impl ::bitrix24_runtime::loose::Loose for GetListRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -2691,7 +2713,7 @@ impl<'de> ::serde::Deserialize<'de> for GetListRequestParams {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -2702,7 +2724,7 @@ impl<'de> ::serde::Deserialize<'de> for GetListRequestParams {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -2719,7 +2741,9 @@ impl<'de> ::serde::Deserialize<'de> for GetListRequestParams {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<Vec<String>>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<
+                                            Option<Vec<String>>,
+                                        >::default(),
                                     )?,
                             );
                         }
@@ -2744,11 +2768,11 @@ impl<'de> ::serde::Deserialize<'de> for GetListRequestParams {
     }
 }
 
-impl crate::runtime::loose::Loose for GetListRequestParams {
+impl ::bitrix24_runtime::loose::Loose for GetListRequestParams {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -2821,7 +2845,7 @@ impl<'de> ::serde::Deserialize<'de> for GetListResponseItem {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2834,7 +2858,7 @@ impl<'de> ::serde::Deserialize<'de> for GetListResponseItem {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2847,7 +2871,7 @@ impl<'de> ::serde::Deserialize<'de> for GetListResponseItem {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2858,7 +2882,7 @@ impl<'de> ::serde::Deserialize<'de> for GetListResponseItem {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2871,7 +2895,7 @@ impl<'de> ::serde::Deserialize<'de> for GetListResponseItem {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2882,7 +2906,7 @@ impl<'de> ::serde::Deserialize<'de> for GetListResponseItem {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2895,7 +2919,7 @@ impl<'de> ::serde::Deserialize<'de> for GetListResponseItem {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2908,7 +2932,7 @@ impl<'de> ::serde::Deserialize<'de> for GetListResponseItem {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2919,7 +2943,7 @@ impl<'de> ::serde::Deserialize<'de> for GetListResponseItem {
                             __f8 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2947,17 +2971,17 @@ impl<'de> ::serde::Deserialize<'de> for GetListResponseItem {
     }
 }
 
-impl crate::runtime::loose::Loose for GetListResponseItem {
+impl ::bitrix24_runtime::loose::Loose for GetListResponseItem {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl crate::runtime::Method for GetListRequest {
+impl ::bitrix24_runtime::Method for GetListRequest {
     const NAME: &'static str = "landing.site.getList";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "ACCESS_DENIED",
@@ -2971,9 +2995,9 @@ impl crate::runtime::Method for GetListRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 pub async fn get_menu_bindings(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &GetMenuBindingsRequest,
-) -> Result<GetMenuBindingsResponse, crate::runtime::Error> {
+) -> Result<GetMenuBindingsResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -3018,7 +3042,7 @@ impl<'de> ::serde::Deserialize<'de> for GetMenuBindingsRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3038,11 +3062,11 @@ impl<'de> ::serde::Deserialize<'de> for GetMenuBindingsRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for GetMenuBindingsRequest {
+impl ::bitrix24_runtime::loose::Loose for GetMenuBindingsRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -3103,7 +3127,7 @@ impl<'de> ::serde::Deserialize<'de> for GetMenuBindingsResponseItem {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3116,7 +3140,7 @@ impl<'de> ::serde::Deserialize<'de> for GetMenuBindingsResponseItem {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -3129,7 +3153,7 @@ impl<'de> ::serde::Deserialize<'de> for GetMenuBindingsResponseItem {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetMenuBindingsResponseItemEntityType>,
                                         >::default(),
                                     )?,
@@ -3144,7 +3168,7 @@ impl<'de> ::serde::Deserialize<'de> for GetMenuBindingsResponseItem {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3155,7 +3179,7 @@ impl<'de> ::serde::Deserialize<'de> for GetMenuBindingsResponseItem {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3179,11 +3203,11 @@ impl<'de> ::serde::Deserialize<'de> for GetMenuBindingsResponseItem {
     }
 }
 
-impl crate::runtime::loose::Loose for GetMenuBindingsResponseItem {
+impl ::bitrix24_runtime::loose::Loose for GetMenuBindingsResponseItem {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -3227,7 +3251,7 @@ impl<'de> ::serde::Deserialize<'de> for GetMenuBindingsResponseItemEntityType {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "S" => Self::S,
@@ -3238,17 +3262,17 @@ impl<'de> ::serde::Deserialize<'de> for GetMenuBindingsResponseItemEntityType {
     }
 }
 
-impl crate::runtime::loose::Loose for GetMenuBindingsResponseItemEntityType {
+impl ::bitrix24_runtime::loose::Loose for GetMenuBindingsResponseItemEntityType {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
-impl crate::runtime::Method for GetMenuBindingsRequest {
+impl ::bitrix24_runtime::Method for GetMenuBindingsRequest {
     const NAME: &'static str = "landing.site.getMenuBindings";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["TYPE_ERROR", "ACCESS_DENIED"];
     type Response = GetMenuBindingsResponse;
@@ -3258,9 +3282,9 @@ impl crate::runtime::Method for GetMenuBindingsRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 pub async fn get_preview(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &GetPreviewRequest,
-) -> Result<GetPreviewResponse, crate::runtime::Error> {
+) -> Result<GetPreviewResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -3306,7 +3330,9 @@ impl<'de> ::serde::Deserialize<'de> for GetPreviewRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "scope" => {
@@ -3316,7 +3342,7 @@ impl<'de> ::serde::Deserialize<'de> for GetPreviewRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3337,20 +3363,20 @@ impl<'de> ::serde::Deserialize<'de> for GetPreviewRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for GetPreviewRequest {
+impl ::bitrix24_runtime::loose::Loose for GetPreviewRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `landing.site.getPreview`.
 pub type GetPreviewResponse = String;
 
-impl crate::runtime::Method for GetPreviewRequest {
+impl ::bitrix24_runtime::Method for GetPreviewRequest {
     const NAME: &'static str = "landing.site.getPreview";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["MISSING_PARAMS", "ACCESS_DENIED"];
     type Response = GetPreviewResponse;
@@ -3360,9 +3386,9 @@ impl crate::runtime::Method for GetPreviewRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 pub async fn get_public_url(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &GetPublicUrlRequest,
-) -> Result<GetPublicUrlResponse, crate::runtime::Error> {
+) -> Result<GetPublicUrlResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -3408,7 +3434,9 @@ impl<'de> ::serde::Deserialize<'de> for GetPublicUrlRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "scope" => {
@@ -3418,7 +3446,7 @@ impl<'de> ::serde::Deserialize<'de> for GetPublicUrlRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3439,20 +3467,20 @@ impl<'de> ::serde::Deserialize<'de> for GetPublicUrlRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for GetPublicUrlRequest {
+impl ::bitrix24_runtime::loose::Loose for GetPublicUrlRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `landing.site.getPublicUrl`.
 pub type GetPublicUrlResponse = String;
 
-impl crate::runtime::Method for GetPublicUrlRequest {
+impl ::bitrix24_runtime::Method for GetPublicUrlRequest {
     const NAME: &'static str = "landing.site.getPublicUrl";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "MISSING_PARAMS",
@@ -3467,9 +3495,9 @@ impl crate::runtime::Method for GetPublicUrlRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 pub async fn get_rights(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &GetRightsRequest,
-) -> Result<GetRightsResponse, crate::runtime::Error> {
+) -> Result<GetRightsResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -3512,7 +3540,9 @@ impl<'de> ::serde::Deserialize<'de> for GetRightsRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         _ => {
@@ -3531,20 +3561,20 @@ impl<'de> ::serde::Deserialize<'de> for GetRightsRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for GetRightsRequest {
+impl ::bitrix24_runtime::loose::Loose for GetRightsRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `landing.site.getRights`.
 pub type GetRightsResponse = Vec<String>;
 
-impl crate::runtime::Method for GetRightsRequest {
+impl ::bitrix24_runtime::Method for GetRightsRequest {
     const NAME: &'static str = "landing.site.getRights";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "ACCESS_DENIED",
@@ -3558,9 +3588,9 @@ impl crate::runtime::Method for GetRightsRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 pub async fn getadditionalfields(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &GetadditionalfieldsRequest,
-) -> Result<GetadditionalfieldsResponse, crate::runtime::Error> {
+) -> Result<GetadditionalfieldsResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -3606,7 +3636,9 @@ impl<'de> ::serde::Deserialize<'de> for GetadditionalfieldsRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "scope" => {
@@ -3616,7 +3648,7 @@ impl<'de> ::serde::Deserialize<'de> for GetadditionalfieldsRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3637,11 +3669,11 @@ impl<'de> ::serde::Deserialize<'de> for GetadditionalfieldsRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for GetadditionalfieldsRequest {
+impl ::bitrix24_runtime::loose::Loose for GetadditionalfieldsRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -3757,7 +3789,7 @@ impl<'de> ::serde::Deserialize<'de> for GetadditionalfieldsResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3770,7 +3802,7 @@ impl<'de> ::serde::Deserialize<'de> for GetadditionalfieldsResponse {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3783,7 +3815,7 @@ impl<'de> ::serde::Deserialize<'de> for GetadditionalfieldsResponse {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3796,7 +3828,7 @@ impl<'de> ::serde::Deserialize<'de> for GetadditionalfieldsResponse {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3809,7 +3841,7 @@ impl<'de> ::serde::Deserialize<'de> for GetadditionalfieldsResponse {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3822,7 +3854,7 @@ impl<'de> ::serde::Deserialize<'de> for GetadditionalfieldsResponse {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3835,7 +3867,7 @@ impl<'de> ::serde::Deserialize<'de> for GetadditionalfieldsResponse {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3848,7 +3880,7 @@ impl<'de> ::serde::Deserialize<'de> for GetadditionalfieldsResponse {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3861,7 +3893,7 @@ impl<'de> ::serde::Deserialize<'de> for GetadditionalfieldsResponse {
                             __f8 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3874,7 +3906,7 @@ impl<'de> ::serde::Deserialize<'de> for GetadditionalfieldsResponse {
                             __f9 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3887,7 +3919,7 @@ impl<'de> ::serde::Deserialize<'de> for GetadditionalfieldsResponse {
                             __f10 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3900,7 +3932,7 @@ impl<'de> ::serde::Deserialize<'de> for GetadditionalfieldsResponse {
                             __f11 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3913,7 +3945,7 @@ impl<'de> ::serde::Deserialize<'de> for GetadditionalfieldsResponse {
                             __f12 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3926,7 +3958,7 @@ impl<'de> ::serde::Deserialize<'de> for GetadditionalfieldsResponse {
                             __f13 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3939,7 +3971,7 @@ impl<'de> ::serde::Deserialize<'de> for GetadditionalfieldsResponse {
                             __f14 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3952,7 +3984,7 @@ impl<'de> ::serde::Deserialize<'de> for GetadditionalfieldsResponse {
                             __f15 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3965,7 +3997,9 @@ impl<'de> ::serde::Deserialize<'de> for GetadditionalfieldsResponse {
                             __f16 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<Vec<String>>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<
+                                            Option<Vec<String>>,
+                                        >::default(),
                                     )?,
                             );
                         }
@@ -3980,7 +4014,7 @@ impl<'de> ::serde::Deserialize<'de> for GetadditionalfieldsResponse {
                             __f17 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -3993,7 +4027,7 @@ impl<'de> ::serde::Deserialize<'de> for GetadditionalfieldsResponse {
                             __f18 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4006,7 +4040,7 @@ impl<'de> ::serde::Deserialize<'de> for GetadditionalfieldsResponse {
                             __f19 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4019,7 +4053,7 @@ impl<'de> ::serde::Deserialize<'de> for GetadditionalfieldsResponse {
                             __f20 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4032,7 +4066,7 @@ impl<'de> ::serde::Deserialize<'de> for GetadditionalfieldsResponse {
                             __f21 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4045,7 +4079,7 @@ impl<'de> ::serde::Deserialize<'de> for GetadditionalfieldsResponse {
                             __f22 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4087,17 +4121,17 @@ impl<'de> ::serde::Deserialize<'de> for GetadditionalfieldsResponse {
     }
 }
 
-impl crate::runtime::loose::Loose for GetadditionalfieldsResponse {
+impl ::bitrix24_runtime::loose::Loose for GetadditionalfieldsResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl crate::runtime::Method for GetadditionalfieldsRequest {
+impl ::bitrix24_runtime::Method for GetadditionalfieldsRequest {
     const NAME: &'static str = "landing.site.getadditionalfields";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "MISSING_PARAMS",
@@ -4112,9 +4146,9 @@ impl crate::runtime::Method for GetadditionalfieldsRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 pub async fn mark_delete(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &MarkDeleteRequest,
-) -> Result<MarkDeleteResponse, crate::runtime::Error> {
+) -> Result<MarkDeleteResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -4163,7 +4197,9 @@ impl<'de> ::serde::Deserialize<'de> for MarkDeleteRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "mark" => {
@@ -4173,7 +4209,7 @@ impl<'de> ::serde::Deserialize<'de> for MarkDeleteRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -4184,7 +4220,7 @@ impl<'de> ::serde::Deserialize<'de> for MarkDeleteRequest {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4206,20 +4242,20 @@ impl<'de> ::serde::Deserialize<'de> for MarkDeleteRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for MarkDeleteRequest {
+impl ::bitrix24_runtime::loose::Loose for MarkDeleteRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `landing.site.markDelete`.
 pub type MarkDeleteResponse = i64;
 
-impl crate::runtime::Method for MarkDeleteRequest {
+impl ::bitrix24_runtime::Method for MarkDeleteRequest {
     const NAME: &'static str = "landing.site.markDelete";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "MISSING_PARAMS",
@@ -4235,9 +4271,9 @@ impl crate::runtime::Method for MarkDeleteRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 pub async fn mark_folder_delete(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &MarkFolderDeleteRequest,
-) -> Result<MarkFolderDeleteResponse, crate::runtime::Error> {
+) -> Result<MarkFolderDeleteResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -4286,7 +4322,9 @@ impl<'de> ::serde::Deserialize<'de> for MarkFolderDeleteRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "mark" => {
@@ -4296,7 +4334,7 @@ impl<'de> ::serde::Deserialize<'de> for MarkFolderDeleteRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -4307,7 +4345,7 @@ impl<'de> ::serde::Deserialize<'de> for MarkFolderDeleteRequest {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4329,20 +4367,20 @@ impl<'de> ::serde::Deserialize<'de> for MarkFolderDeleteRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for MarkFolderDeleteRequest {
+impl ::bitrix24_runtime::loose::Loose for MarkFolderDeleteRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `landing.site.markFolderDelete`.
 pub type MarkFolderDeleteResponse = bool;
 
-impl crate::runtime::Method for MarkFolderDeleteRequest {
+impl ::bitrix24_runtime::Method for MarkFolderDeleteRequest {
     const NAME: &'static str = "landing.site.markFolderDelete";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "MISSING_PARAMS",
@@ -4358,9 +4396,9 @@ impl crate::runtime::Method for MarkFolderDeleteRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 pub async fn mark_folder_un_delete(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &MarkFolderUnDeleteRequest,
-) -> Result<MarkFolderUnDeleteResponse, crate::runtime::Error> {
+) -> Result<MarkFolderUnDeleteResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -4406,7 +4444,9 @@ impl<'de> ::serde::Deserialize<'de> for MarkFolderUnDeleteRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "scope" => {
@@ -4416,7 +4456,7 @@ impl<'de> ::serde::Deserialize<'de> for MarkFolderUnDeleteRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4437,20 +4477,20 @@ impl<'de> ::serde::Deserialize<'de> for MarkFolderUnDeleteRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for MarkFolderUnDeleteRequest {
+impl ::bitrix24_runtime::loose::Loose for MarkFolderUnDeleteRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `landing.site.markFolderUnDelete`.
 pub type MarkFolderUnDeleteResponse = bool;
 
-impl crate::runtime::Method for MarkFolderUnDeleteRequest {
+impl ::bitrix24_runtime::Method for MarkFolderUnDeleteRequest {
     const NAME: &'static str = "landing.site.markFolderUnDelete";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "MISSING_PARAMS",
@@ -4465,9 +4505,9 @@ impl crate::runtime::Method for MarkFolderUnDeleteRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 pub async fn mark_un_delete(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &MarkUnDeleteRequest,
-) -> Result<MarkUnDeleteResponse, crate::runtime::Error> {
+) -> Result<MarkUnDeleteResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -4513,7 +4553,9 @@ impl<'de> ::serde::Deserialize<'de> for MarkUnDeleteRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "scope" => {
@@ -4523,7 +4565,7 @@ impl<'de> ::serde::Deserialize<'de> for MarkUnDeleteRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4544,20 +4586,20 @@ impl<'de> ::serde::Deserialize<'de> for MarkUnDeleteRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for MarkUnDeleteRequest {
+impl ::bitrix24_runtime::loose::Loose for MarkUnDeleteRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `landing.site.markUnDelete`.
 pub type MarkUnDeleteResponse = i64;
 
-impl crate::runtime::Method for MarkUnDeleteRequest {
+impl ::bitrix24_runtime::Method for MarkUnDeleteRequest {
     const NAME: &'static str = "landing.site.markUnDelete";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "MISSING_PARAMS",
@@ -4573,9 +4615,9 @@ impl crate::runtime::Method for MarkUnDeleteRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 pub async fn publication(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &PublicationRequest,
-) -> Result<PublicationResponse, crate::runtime::Error> {
+) -> Result<PublicationResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -4621,7 +4663,9 @@ impl<'de> ::serde::Deserialize<'de> for PublicationRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "scope" => {
@@ -4631,7 +4675,7 @@ impl<'de> ::serde::Deserialize<'de> for PublicationRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4652,20 +4696,20 @@ impl<'de> ::serde::Deserialize<'de> for PublicationRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for PublicationRequest {
+impl ::bitrix24_runtime::loose::Loose for PublicationRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `landing.site.publication`.
 pub type PublicationResponse = i64;
 
-impl crate::runtime::Method for PublicationRequest {
+impl ::bitrix24_runtime::Method for PublicationRequest {
     const NAME: &'static str = "landing.site.publication";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "MISSING_PARAMS",
@@ -4689,9 +4733,9 @@ impl crate::runtime::Method for PublicationRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 pub async fn publication_folder(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &PublicationFolderRequest,
-) -> Result<PublicationFolderResponse, crate::runtime::Error> {
+) -> Result<PublicationFolderResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -4741,7 +4785,9 @@ impl<'de> ::serde::Deserialize<'de> for PublicationFolderRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "mark" => {
@@ -4751,7 +4797,7 @@ impl<'de> ::serde::Deserialize<'de> for PublicationFolderRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -4762,7 +4808,7 @@ impl<'de> ::serde::Deserialize<'de> for PublicationFolderRequest {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4785,20 +4831,20 @@ impl<'de> ::serde::Deserialize<'de> for PublicationFolderRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for PublicationFolderRequest {
+impl ::bitrix24_runtime::loose::Loose for PublicationFolderRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `landing.site.publicationFolder`.
 pub type PublicationFolderResponse = bool;
 
-impl crate::runtime::Method for PublicationFolderRequest {
+impl ::bitrix24_runtime::Method for PublicationFolderRequest {
     const NAME: &'static str = "landing.site.publicationFolder";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "MISSING_PARAMS",
@@ -4813,9 +4859,9 @@ impl crate::runtime::Method for PublicationFolderRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 pub async fn set_rights(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &SetRightsRequest,
-) -> Result<SetRightsResponse, crate::runtime::Error> {
+) -> Result<SetRightsResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -4861,7 +4907,9 @@ impl<'de> ::serde::Deserialize<'de> for SetRightsRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "rights" => {
@@ -4887,20 +4935,20 @@ impl<'de> ::serde::Deserialize<'de> for SetRightsRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for SetRightsRequest {
+impl ::bitrix24_runtime::loose::Loose for SetRightsRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `landing.site.setRights`.
 pub type SetRightsResponse = bool;
 
-impl crate::runtime::Method for SetRightsRequest {
+impl ::bitrix24_runtime::Method for SetRightsRequest {
     const NAME: &'static str = "landing.site.setRights";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "ACCESS_DENIED",
@@ -4915,9 +4963,9 @@ impl crate::runtime::Method for SetRightsRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 pub async fn un_public_folder(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &UnPublicFolderRequest,
-) -> Result<UnPublicFolderResponse, crate::runtime::Error> {
+) -> Result<UnPublicFolderResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -4964,7 +5012,9 @@ impl<'de> ::serde::Deserialize<'de> for UnPublicFolderRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "scope" => {
@@ -4974,7 +5024,7 @@ impl<'de> ::serde::Deserialize<'de> for UnPublicFolderRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4996,20 +5046,20 @@ impl<'de> ::serde::Deserialize<'de> for UnPublicFolderRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for UnPublicFolderRequest {
+impl ::bitrix24_runtime::loose::Loose for UnPublicFolderRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `landing.site.unPublicFolder`.
 pub type UnPublicFolderResponse = bool;
 
-impl crate::runtime::Method for UnPublicFolderRequest {
+impl ::bitrix24_runtime::Method for UnPublicFolderRequest {
     const NAME: &'static str = "landing.site.unPublicFolder";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "MISSING_PARAMS",
@@ -5024,9 +5074,9 @@ impl crate::runtime::Method for UnPublicFolderRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 pub async fn unbinding_from_group(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &UnbindingFromGroupRequest,
-) -> Result<UnbindingFromGroupResponse, crate::runtime::Error> {
+) -> Result<UnbindingFromGroupResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -5072,7 +5122,9 @@ impl<'de> ::serde::Deserialize<'de> for UnbindingFromGroupRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "id" => {
@@ -5081,7 +5133,9 @@ impl<'de> ::serde::Deserialize<'de> for UnbindingFromGroupRequest {
                             }
                             __f1 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         _ => {
@@ -5102,20 +5156,20 @@ impl<'de> ::serde::Deserialize<'de> for UnbindingFromGroupRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for UnbindingFromGroupRequest {
+impl ::bitrix24_runtime::loose::Loose for UnbindingFromGroupRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `landing.site.unbindingFromGroup`.
 pub type UnbindingFromGroupResponse = bool;
 
-impl crate::runtime::Method for UnbindingFromGroupRequest {
+impl ::bitrix24_runtime::Method for UnbindingFromGroupRequest {
     const NAME: &'static str = "landing.site.unbindingFromGroup";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "MISSING_PARAMS",
@@ -5129,9 +5183,9 @@ impl crate::runtime::Method for UnbindingFromGroupRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 pub async fn unbinding_from_menu(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &UnbindingFromMenuRequest,
-) -> Result<UnbindingFromMenuResponse, crate::runtime::Error> {
+) -> Result<UnbindingFromMenuResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -5177,7 +5231,9 @@ impl<'de> ::serde::Deserialize<'de> for UnbindingFromMenuRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "menuCode" => {
@@ -5187,7 +5243,7 @@ impl<'de> ::serde::Deserialize<'de> for UnbindingFromMenuRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -5209,20 +5265,20 @@ impl<'de> ::serde::Deserialize<'de> for UnbindingFromMenuRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for UnbindingFromMenuRequest {
+impl ::bitrix24_runtime::loose::Loose for UnbindingFromMenuRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `landing.site.unbindingFromMenu`.
 pub type UnbindingFromMenuResponse = bool;
 
-impl crate::runtime::Method for UnbindingFromMenuRequest {
+impl ::bitrix24_runtime::Method for UnbindingFromMenuRequest {
     const NAME: &'static str = "landing.site.unbindingFromMenu";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "MISSING_PARAMS",
@@ -5236,9 +5292,9 @@ impl crate::runtime::Method for UnbindingFromMenuRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 pub async fn unpublic(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &UnpublicRequest,
-) -> Result<UnpublicResponse, crate::runtime::Error> {
+) -> Result<UnpublicResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -5284,7 +5340,9 @@ impl<'de> ::serde::Deserialize<'de> for UnpublicRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "scope" => {
@@ -5294,7 +5352,7 @@ impl<'de> ::serde::Deserialize<'de> for UnpublicRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5315,20 +5373,20 @@ impl<'de> ::serde::Deserialize<'de> for UnpublicRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for UnpublicRequest {
+impl ::bitrix24_runtime::loose::Loose for UnpublicRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `landing.site.unpublic`.
 pub type UnpublicResponse = i64;
 
-impl crate::runtime::Method for UnpublicRequest {
+impl ::bitrix24_runtime::Method for UnpublicRequest {
     const NAME: &'static str = "landing.site.unpublic";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "MISSING_PARAMS",
@@ -5343,9 +5401,9 @@ impl crate::runtime::Method for UnpublicRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 pub async fn update(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &UpdateRequest,
-) -> Result<UpdateResponse, crate::runtime::Error> {
+) -> Result<UpdateResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -5394,7 +5452,9 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<UpdateRequestFields>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<
+                                            UpdateRequestFields,
+                                        >::default(),
                                     )?,
                             );
                         }
@@ -5404,7 +5464,9 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             }
                             __f1 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "scope" => {
@@ -5414,7 +5476,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5437,11 +5499,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for UpdateRequest {
+impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -5509,7 +5571,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5522,7 +5584,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5535,7 +5597,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -5548,7 +5610,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -5561,7 +5623,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -5574,7 +5636,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -5585,7 +5647,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5596,7 +5658,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5607,7 +5669,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             __f8 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5635,20 +5697,20 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
     }
 }
 
-impl crate::runtime::loose::Loose for UpdateRequestFields {
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `landing.site.update`.
 pub type UpdateResponse = bool;
 
-impl crate::runtime::Method for UpdateRequest {
+impl ::bitrix24_runtime::Method for UpdateRequest {
     const NAME: &'static str = "landing.site.update";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "MISSING_PARAMS",
@@ -5670,9 +5732,9 @@ impl crate::runtime::Method for UpdateRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 pub async fn update_folder(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &UpdateFolderRequest,
-) -> Result<UpdateFolderResponse, crate::runtime::Error> {
+) -> Result<UpdateFolderResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -5725,7 +5787,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateFolderRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             UpdateFolderRequestFields,
                                         >::default(),
                                     )?,
@@ -5737,7 +5799,9 @@ impl<'de> ::serde::Deserialize<'de> for UpdateFolderRequest {
                             }
                             __f1 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "scope" => {
@@ -5747,7 +5811,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateFolderRequest {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5757,7 +5821,9 @@ impl<'de> ::serde::Deserialize<'de> for UpdateFolderRequest {
                             }
                             __f3 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         _ => {
@@ -5782,11 +5848,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateFolderRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for UpdateFolderRequest {
+impl ::bitrix24_runtime::loose::Loose for UpdateFolderRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -5842,7 +5908,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateFolderRequestFields {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5853,7 +5919,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateFolderRequestFields {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5864,7 +5930,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateFolderRequestFields {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -5877,7 +5943,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateFolderRequestFields {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -5888,7 +5954,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateFolderRequestFields {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5912,20 +5978,20 @@ impl<'de> ::serde::Deserialize<'de> for UpdateFolderRequestFields {
     }
 }
 
-impl crate::runtime::loose::Loose for UpdateFolderRequestFields {
+impl ::bitrix24_runtime::loose::Loose for UpdateFolderRequestFields {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `landing.site.updateFolder`.
 pub type UpdateFolderResponse = bool;
 
-impl crate::runtime::Method for UpdateFolderRequest {
+impl ::bitrix24_runtime::Method for UpdateFolderRequest {
     const NAME: &'static str = "landing.site.updateFolder";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "MISSING_PARAMS",

@@ -12,9 +12,9 @@
 ///
 /// Scope `landing`; at most 2 calls per second.
 pub async fn delete_for_landing(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &DeleteForLandingRequest,
-) -> Result<DeleteForLandingResponse, crate::runtime::Error> {
+) -> Result<DeleteForLandingResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -60,7 +60,9 @@ impl<'de> ::serde::Deserialize<'de> for DeleteForLandingRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "scope" => {
@@ -70,7 +72,7 @@ impl<'de> ::serde::Deserialize<'de> for DeleteForLandingRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -91,20 +93,20 @@ impl<'de> ::serde::Deserialize<'de> for DeleteForLandingRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for DeleteForLandingRequest {
+impl ::bitrix24_runtime::loose::Loose for DeleteForLandingRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `landing.syspage.deleteForLanding`.
 pub type DeleteForLandingResponse = bool;
 
-impl crate::runtime::Method for DeleteForLandingRequest {
+impl ::bitrix24_runtime::Method for DeleteForLandingRequest {
     const NAME: &'static str = "landing.syspage.deleteForLanding";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["MISSING_PARAMS", "ACCESS_DENIED"];
     type Response = DeleteForLandingResponse;
@@ -114,9 +116,9 @@ impl crate::runtime::Method for DeleteForLandingRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 pub async fn delete_for_site(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &DeleteForSiteRequest,
-) -> Result<DeleteForSiteResponse, crate::runtime::Error> {
+) -> Result<DeleteForSiteResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -159,7 +161,9 @@ impl<'de> ::serde::Deserialize<'de> for DeleteForSiteRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         _ => {
@@ -178,20 +182,20 @@ impl<'de> ::serde::Deserialize<'de> for DeleteForSiteRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for DeleteForSiteRequest {
+impl ::bitrix24_runtime::loose::Loose for DeleteForSiteRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `landing.syspage.deleteForSite`.
 pub type DeleteForSiteResponse = bool;
 
-impl crate::runtime::Method for DeleteForSiteRequest {
+impl ::bitrix24_runtime::Method for DeleteForSiteRequest {
     const NAME: &'static str = "landing.syspage.deleteForSite";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["MISSING_PARAMS", "ACCESS_DENIED"];
     type Response = DeleteForSiteResponse;
@@ -201,9 +205,9 @@ impl crate::runtime::Method for DeleteForSiteRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 pub async fn get(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &GetRequest,
-) -> Result<GetResponse, crate::runtime::Error> {
+) -> Result<GetResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -250,7 +254,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -260,7 +264,9 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             }
                             __f1 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         _ => {
@@ -280,20 +286,20 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for GetRequest {
+impl ::bitrix24_runtime::loose::Loose for GetRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `landing.syspage.get`.
 pub type GetResponse = ::serde_json::Value;
 
-impl crate::runtime::Method for GetRequest {
+impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "landing.syspage.get";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "MISSING_PARAMS",
@@ -308,9 +314,9 @@ impl crate::runtime::Method for GetRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 pub async fn get_special_page(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &GetSpecialPageRequest,
-) -> Result<GetSpecialPageResponse, crate::runtime::Error> {
+) -> Result<GetSpecialPageResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -368,7 +374,9 @@ impl<'de> ::serde::Deserialize<'de> for GetSpecialPageRequest {
                             }
                             __f1 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "type" => {
@@ -378,7 +386,7 @@ impl<'de> ::serde::Deserialize<'de> for GetSpecialPageRequest {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             GetSpecialPageRequestType,
                                         >::default(),
                                     )?,
@@ -404,11 +412,11 @@ impl<'de> ::serde::Deserialize<'de> for GetSpecialPageRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for GetSpecialPageRequest {
+impl ::bitrix24_runtime::loose::Loose for GetSpecialPageRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -470,7 +478,7 @@ impl<'de> ::serde::Deserialize<'de> for GetSpecialPageRequestType {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "mainpage" => Self::Mainpage,
@@ -487,20 +495,20 @@ impl<'de> ::serde::Deserialize<'de> for GetSpecialPageRequestType {
     }
 }
 
-impl crate::runtime::loose::Loose for GetSpecialPageRequestType {
+impl ::bitrix24_runtime::loose::Loose for GetSpecialPageRequestType {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
 /// The `result` of `landing.syspage.getSpecialPage`.
 pub type GetSpecialPageResponse = String;
 
-impl crate::runtime::Method for GetSpecialPageRequest {
+impl ::bitrix24_runtime::Method for GetSpecialPageRequest {
     const NAME: &'static str = "landing.syspage.getSpecialPage";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "MISSING_PARAMS",
@@ -515,9 +523,9 @@ impl crate::runtime::Method for GetSpecialPageRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 pub async fn set(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &SetRequest,
-) -> Result<SetResponse, crate::runtime::Error> {
+) -> Result<SetResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -566,7 +574,9 @@ impl<'de> ::serde::Deserialize<'de> for SetRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "lid" => {
@@ -576,7 +586,7 @@ impl<'de> ::serde::Deserialize<'de> for SetRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -587,7 +597,7 @@ impl<'de> ::serde::Deserialize<'de> for SetRequest {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<SetRequestType>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<SetRequestType>::default(),
                                     )?,
                             );
                         }
@@ -610,11 +620,11 @@ impl<'de> ::serde::Deserialize<'de> for SetRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for SetRequest {
+impl ::bitrix24_runtime::loose::Loose for SetRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -676,7 +686,7 @@ impl<'de> ::serde::Deserialize<'de> for SetRequestType {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "mainpage" => Self::Mainpage,
@@ -693,20 +703,20 @@ impl<'de> ::serde::Deserialize<'de> for SetRequestType {
     }
 }
 
-impl crate::runtime::loose::Loose for SetRequestType {
+impl ::bitrix24_runtime::loose::Loose for SetRequestType {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
 /// The `result` of `landing.syspage.set`.
 pub type SetResponse = bool;
 
-impl crate::runtime::Method for SetRequest {
+impl ::bitrix24_runtime::Method for SetRequest {
     const NAME: &'static str = "landing.syspage.set";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "MISSING_PARAMS",

@@ -12,9 +12,9 @@
 ///
 /// Scope `landing`; at most 2 calls per second.
 pub async fn get_landing_ref(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &GetLandingRefRequest,
-) -> Result<GetLandingRefResponse, crate::runtime::Error> {
+) -> Result<GetLandingRefResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -57,7 +57,9 @@ impl<'de> ::serde::Deserialize<'de> for GetLandingRefRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         _ => {
@@ -76,20 +78,20 @@ impl<'de> ::serde::Deserialize<'de> for GetLandingRefRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for GetLandingRefRequest {
+impl ::bitrix24_runtime::loose::Loose for GetLandingRefRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `landing.template.getLandingRef`.
 pub type GetLandingRefResponse = ::serde_json::Map<String, ::serde_json::Value>;
 
-impl crate::runtime::Method for GetLandingRefRequest {
+impl ::bitrix24_runtime::Method for GetLandingRefRequest {
     const NAME: &'static str = "landing.template.getLandingRef";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "MISSING_PARAMS",
@@ -103,9 +105,9 @@ impl crate::runtime::Method for GetLandingRefRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 pub async fn get_site_ref(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &GetSiteRefRequest,
-) -> Result<GetSiteRefResponse, crate::runtime::Error> {
+) -> Result<GetSiteRefResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -148,7 +150,9 @@ impl<'de> ::serde::Deserialize<'de> for GetSiteRefRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         _ => {
@@ -167,20 +171,20 @@ impl<'de> ::serde::Deserialize<'de> for GetSiteRefRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for GetSiteRefRequest {
+impl ::bitrix24_runtime::loose::Loose for GetSiteRefRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `landing.template.getSiteRef`.
 pub type GetSiteRefResponse = ::serde_json::Map<String, ::serde_json::Value>;
 
-impl crate::runtime::Method for GetSiteRefRequest {
+impl ::bitrix24_runtime::Method for GetSiteRefRequest {
     const NAME: &'static str = "landing.template.getSiteRef";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "MISSING_PARAMS",
@@ -194,9 +198,9 @@ impl crate::runtime::Method for GetSiteRefRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 pub async fn getlist(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &GetlistRequest,
-) -> Result<GetlistResponse, crate::runtime::Error> {
+) -> Result<GetlistResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -241,7 +245,7 @@ impl<'de> ::serde::Deserialize<'de> for GetlistRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetlistRequestParams>,
                                         >::default(),
                                     )?,
@@ -263,11 +267,11 @@ impl<'de> ::serde::Deserialize<'de> for GetlistRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for GetlistRequest {
+impl ::bitrix24_runtime::loose::Loose for GetlistRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -338,7 +342,7 @@ impl<'de> ::serde::Deserialize<'de> for GetlistRequestParams {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -349,7 +353,7 @@ impl<'de> ::serde::Deserialize<'de> for GetlistRequestParams {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -366,7 +370,9 @@ impl<'de> ::serde::Deserialize<'de> for GetlistRequestParams {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<Vec<String>>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<
+                                            Option<Vec<String>>,
+                                        >::default(),
                                     )?,
                             );
                         }
@@ -391,11 +397,11 @@ impl<'de> ::serde::Deserialize<'de> for GetlistRequestParams {
     }
 }
 
-impl crate::runtime::loose::Loose for GetlistRequestParams {
+impl ::bitrix24_runtime::loose::Loose for GetlistRequestParams {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -442,7 +448,7 @@ impl<'de> ::serde::Deserialize<'de> for GetlistResponseItem {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -462,17 +468,17 @@ impl<'de> ::serde::Deserialize<'de> for GetlistResponseItem {
     }
 }
 
-impl crate::runtime::loose::Loose for GetlistResponseItem {
+impl ::bitrix24_runtime::loose::Loose for GetlistResponseItem {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl crate::runtime::Method for GetlistRequest {
+impl ::bitrix24_runtime::Method for GetlistRequest {
     const NAME: &'static str = "landing.template.getlist";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "ACCESS_DENIED",
@@ -486,9 +492,9 @@ impl crate::runtime::Method for GetlistRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 pub async fn set_landing_ref(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &SetLandingRefRequest,
-) -> Result<SetLandingRefResponse, crate::runtime::Error> {
+) -> Result<SetLandingRefResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -540,7 +546,9 @@ impl<'de> ::serde::Deserialize<'de> for SetLandingRefRequest {
                             }
                             __f1 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         _ => {
@@ -560,20 +568,20 @@ impl<'de> ::serde::Deserialize<'de> for SetLandingRefRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for SetLandingRefRequest {
+impl ::bitrix24_runtime::loose::Loose for SetLandingRefRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `landing.template.setLandingRef`.
 pub type SetLandingRefResponse = bool;
 
-impl crate::runtime::Method for SetLandingRefRequest {
+impl ::bitrix24_runtime::Method for SetLandingRefRequest {
     const NAME: &'static str = "landing.template.setLandingRef";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "MISSING_PARAMS",
@@ -587,9 +595,9 @@ impl crate::runtime::Method for SetLandingRefRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 pub async fn set_site_ref(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &SetSiteRefRequest,
-) -> Result<SetSiteRefResponse, crate::runtime::Error> {
+) -> Result<SetSiteRefResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -641,7 +649,9 @@ impl<'de> ::serde::Deserialize<'de> for SetSiteRefRequest {
                             }
                             __f1 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         _ => {
@@ -661,20 +671,20 @@ impl<'de> ::serde::Deserialize<'de> for SetSiteRefRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for SetSiteRefRequest {
+impl ::bitrix24_runtime::loose::Loose for SetSiteRefRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `landing.template.setSiteRef`.
 pub type SetSiteRefResponse = bool;
 
-impl crate::runtime::Method for SetSiteRefRequest {
+impl ::bitrix24_runtime::Method for SetSiteRefRequest {
     const NAME: &'static str = "landing.template.setSiteRef";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "MISSING_PARAMS",

@@ -23,9 +23,9 @@ pub mod field;
 ///
 /// Scope `mail`; at most 2 calls per second.
 pub async fn createcalendarevent(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &CreatecalendareventRequest,
-) -> Result<CreatecalendareventResponse, crate::runtime::Error> {
+) -> Result<CreatecalendareventResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -82,7 +82,7 @@ impl<'de> ::serde::Deserialize<'de> for CreatecalendareventRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -93,7 +93,7 @@ impl<'de> ::serde::Deserialize<'de> for CreatecalendareventRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -106,7 +106,7 @@ impl<'de> ::serde::Deserialize<'de> for CreatecalendareventRequest {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -118,7 +118,9 @@ impl<'de> ::serde::Deserialize<'de> for CreatecalendareventRequest {
                             }
                             __f3 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "name" => {
@@ -128,7 +130,7 @@ impl<'de> ::serde::Deserialize<'de> for CreatecalendareventRequest {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -155,11 +157,11 @@ impl<'de> ::serde::Deserialize<'de> for CreatecalendareventRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for CreatecalendareventRequest {
+impl ::bitrix24_runtime::loose::Loose for CreatecalendareventRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -210,7 +212,7 @@ impl<'de> ::serde::Deserialize<'de> for CreatecalendareventResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -223,7 +225,7 @@ impl<'de> ::serde::Deserialize<'de> for CreatecalendareventResponse {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -234,7 +236,7 @@ impl<'de> ::serde::Deserialize<'de> for CreatecalendareventResponse {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -256,17 +258,17 @@ impl<'de> ::serde::Deserialize<'de> for CreatecalendareventResponse {
     }
 }
 
-impl crate::runtime::loose::Loose for CreatecalendareventResponse {
+impl ::bitrix24_runtime::loose::Loose for CreatecalendareventResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl crate::runtime::Method for CreatecalendareventRequest {
+impl ::bitrix24_runtime::Method for CreatecalendareventRequest {
     const NAME: &'static str = "mail.message.createcalendarevent";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = CreatecalendareventResponse;
 }
@@ -275,9 +277,9 @@ impl crate::runtime::Method for CreatecalendareventRequest {
 ///
 /// Scope `mail`; at most 2 calls per second.
 pub async fn createchat(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &CreatechatRequest,
-) -> Result<CreatechatResponse, crate::runtime::Error> {
+) -> Result<CreatechatResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -323,7 +325,9 @@ impl<'de> ::serde::Deserialize<'de> for CreatechatRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         _ => {
@@ -343,11 +347,11 @@ impl<'de> ::serde::Deserialize<'de> for CreatechatRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for CreatechatRequest {
+impl ::bitrix24_runtime::loose::Loose for CreatechatRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -401,7 +405,7 @@ impl<'de> ::serde::Deserialize<'de> for CreatechatResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -412,7 +416,7 @@ impl<'de> ::serde::Deserialize<'de> for CreatechatResponse {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -425,7 +429,7 @@ impl<'de> ::serde::Deserialize<'de> for CreatechatResponse {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -436,7 +440,7 @@ impl<'de> ::serde::Deserialize<'de> for CreatechatResponse {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -459,17 +463,17 @@ impl<'de> ::serde::Deserialize<'de> for CreatechatResponse {
     }
 }
 
-impl crate::runtime::loose::Loose for CreatechatResponse {
+impl ::bitrix24_runtime::loose::Loose for CreatechatResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl crate::runtime::Method for CreatechatRequest {
+impl ::bitrix24_runtime::Method for CreatechatRequest {
     const NAME: &'static str = "mail.message.createchat";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = CreatechatResponse;
 }
@@ -478,9 +482,9 @@ impl crate::runtime::Method for CreatechatRequest {
 ///
 /// Scope `mail`; at most 2 calls per second.
 pub async fn createcrmactivity(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &CreatecrmactivityRequest,
-) -> Result<CreatecrmactivityResponse, crate::runtime::Error> {
+) -> Result<CreatecrmactivityResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -526,7 +530,9 @@ impl<'de> ::serde::Deserialize<'de> for CreatecrmactivityRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         _ => {
@@ -546,20 +552,20 @@ impl<'de> ::serde::Deserialize<'de> for CreatecrmactivityRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for CreatecrmactivityRequest {
+impl ::bitrix24_runtime::loose::Loose for CreatecrmactivityRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `mail.message.createcrmactivity`.
 pub type CreatecrmactivityResponse = bool;
 
-impl crate::runtime::Method for CreatecrmactivityRequest {
+impl ::bitrix24_runtime::Method for CreatecrmactivityRequest {
     const NAME: &'static str = "mail.message.createcrmactivity";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = CreatecrmactivityResponse;
 }
@@ -568,9 +574,9 @@ impl crate::runtime::Method for CreatecrmactivityRequest {
 ///
 /// Scope `mail`; at most 2 calls per second.
 pub async fn createfeedpost(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &CreatefeedpostRequest,
-) -> Result<CreatefeedpostResponse, crate::runtime::Error> {
+) -> Result<CreatefeedpostResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -619,7 +625,9 @@ impl<'de> ::serde::Deserialize<'de> for CreatefeedpostRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "title" => {
@@ -629,7 +637,7 @@ impl<'de> ::serde::Deserialize<'de> for CreatefeedpostRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -651,11 +659,11 @@ impl<'de> ::serde::Deserialize<'de> for CreatefeedpostRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for CreatefeedpostRequest {
+impl ::bitrix24_runtime::loose::Loose for CreatefeedpostRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -708,7 +716,7 @@ impl<'de> ::serde::Deserialize<'de> for CreatefeedpostResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -719,7 +727,7 @@ impl<'de> ::serde::Deserialize<'de> for CreatefeedpostResponse {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -730,7 +738,7 @@ impl<'de> ::serde::Deserialize<'de> for CreatefeedpostResponse {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -752,17 +760,17 @@ impl<'de> ::serde::Deserialize<'de> for CreatefeedpostResponse {
     }
 }
 
-impl crate::runtime::loose::Loose for CreatefeedpostResponse {
+impl ::bitrix24_runtime::loose::Loose for CreatefeedpostResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl crate::runtime::Method for CreatefeedpostRequest {
+impl ::bitrix24_runtime::Method for CreatefeedpostRequest {
     const NAME: &'static str = "mail.message.createfeedpost";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = CreatefeedpostResponse;
 }
@@ -771,9 +779,9 @@ impl crate::runtime::Method for CreatefeedpostRequest {
 ///
 /// Scope `mail`; at most 2 calls per second.
 pub async fn createtask(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &CreatetaskRequest,
-) -> Result<CreatetaskResponse, crate::runtime::Error> {
+) -> Result<CreatetaskResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -829,7 +837,7 @@ impl<'de> ::serde::Deserialize<'de> for CreatetaskRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -841,7 +849,9 @@ impl<'de> ::serde::Deserialize<'de> for CreatetaskRequest {
                             }
                             __f1 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "responsibleId" => {
@@ -853,7 +863,7 @@ impl<'de> ::serde::Deserialize<'de> for CreatetaskRequest {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -864,7 +874,7 @@ impl<'de> ::serde::Deserialize<'de> for CreatetaskRequest {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -888,11 +898,11 @@ impl<'de> ::serde::Deserialize<'de> for CreatetaskRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for CreatetaskRequest {
+impl ::bitrix24_runtime::loose::Loose for CreatetaskRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -945,7 +955,7 @@ impl<'de> ::serde::Deserialize<'de> for CreatetaskResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -956,7 +966,7 @@ impl<'de> ::serde::Deserialize<'de> for CreatetaskResponse {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -967,7 +977,7 @@ impl<'de> ::serde::Deserialize<'de> for CreatetaskResponse {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -989,17 +999,17 @@ impl<'de> ::serde::Deserialize<'de> for CreatetaskResponse {
     }
 }
 
-impl crate::runtime::loose::Loose for CreatetaskResponse {
+impl ::bitrix24_runtime::loose::Loose for CreatetaskResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl crate::runtime::Method for CreatetaskRequest {
+impl ::bitrix24_runtime::Method for CreatetaskRequest {
     const NAME: &'static str = "mail.message.createtask";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = CreatetaskResponse;
 }
@@ -1008,9 +1018,9 @@ impl crate::runtime::Method for CreatetaskRequest {
 ///
 /// Scope `mail`; at most 2 calls per second.
 pub async fn forward(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &ForwardRequest,
-) -> Result<ForwardResponse, crate::runtime::Error> {
+) -> Result<ForwardResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -1075,7 +1085,7 @@ impl<'de> ::serde::Deserialize<'de> for ForwardRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -1093,7 +1103,9 @@ impl<'de> ::serde::Deserialize<'de> for ForwardRequest {
                             }
                             __f3 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "from" => {
@@ -1103,7 +1115,7 @@ impl<'de> ::serde::Deserialize<'de> for ForwardRequest {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -1114,7 +1126,7 @@ impl<'de> ::serde::Deserialize<'de> for ForwardRequest {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -1150,11 +1162,11 @@ impl<'de> ::serde::Deserialize<'de> for ForwardRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for ForwardRequest {
+impl ::bitrix24_runtime::loose::Loose for ForwardRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -1202,7 +1214,7 @@ impl<'de> ::serde::Deserialize<'de> for ForwardResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -1213,7 +1225,9 @@ impl<'de> ::serde::Deserialize<'de> for ForwardResponse {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<Vec<String>>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<
+                                            Option<Vec<String>>,
+                                        >::default(),
                                     )?,
                             );
                         }
@@ -1234,17 +1248,17 @@ impl<'de> ::serde::Deserialize<'de> for ForwardResponse {
     }
 }
 
-impl crate::runtime::loose::Loose for ForwardResponse {
+impl ::bitrix24_runtime::loose::Loose for ForwardResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl crate::runtime::Method for ForwardRequest {
+impl ::bitrix24_runtime::Method for ForwardRequest {
     const NAME: &'static str = "mail.message.forward";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = ForwardResponse;
 }
@@ -1253,9 +1267,9 @@ impl crate::runtime::Method for ForwardRequest {
 ///
 /// Scope `mail`; at most 2 calls per second.
 pub async fn get(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &GetRequest,
-) -> Result<GetResponse, crate::runtime::Error> {
+) -> Result<GetResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -1301,7 +1315,9 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "select" => {
@@ -1327,11 +1343,11 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for GetRequest {
+impl ::bitrix24_runtime::loose::Loose for GetRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -1376,7 +1392,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetResponseItem>,
                                         >::default(),
                                     )?,
@@ -1398,11 +1414,11 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
     }
 }
 
-impl crate::runtime::loose::Loose for GetResponse {
+impl ::bitrix24_runtime::loose::Loose for GetResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -1482,7 +1498,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<Vec<::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -1495,7 +1511,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1512,7 +1528,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1523,7 +1539,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1536,7 +1552,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -1547,7 +1563,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1558,7 +1574,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -1571,7 +1587,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f8 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1584,7 +1600,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f9 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1595,7 +1611,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f10 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1606,7 +1622,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f11 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1617,7 +1633,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f12 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1649,17 +1665,17 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
     }
 }
 
-impl crate::runtime::loose::Loose for GetResponseItem {
+impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl crate::runtime::Method for GetRequest {
+impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "mail.message.get";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = GetResponse;
 }
@@ -1668,9 +1684,9 @@ impl crate::runtime::Method for GetRequest {
 ///
 /// Scope `mail`; at most 2 calls per second.
 pub async fn list(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &ListRequest,
-) -> Result<ListResponse, crate::runtime::Error> {
+) -> Result<ListResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -1736,7 +1752,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1747,7 +1763,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1758,7 +1774,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1771,7 +1787,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -1782,7 +1798,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -1795,7 +1811,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1816,7 +1832,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1843,11 +1859,11 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for ListRequest {
+impl ::bitrix24_runtime::loose::Loose for ListRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -1894,7 +1910,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
                                         >::default(),
                                     )?,
@@ -1916,17 +1932,17 @@ impl<'de> ::serde::Deserialize<'de> for ListResponse {
     }
 }
 
-impl crate::runtime::loose::Loose for ListResponse {
+impl ::bitrix24_runtime::loose::Loose for ListResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl crate::runtime::Method for ListRequest {
+impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "mail.message.list";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = ListResponse;
 }
@@ -1935,9 +1951,9 @@ impl crate::runtime::Method for ListRequest {
 ///
 /// Scope `mail`; at most 2 calls per second.
 pub async fn movetofolder(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &MovetofolderRequest,
-) -> Result<MovetofolderResponse, crate::runtime::Error> {
+) -> Result<MovetofolderResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -1987,7 +2003,7 @@ impl<'de> ::serde::Deserialize<'de> for MovetofolderRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             MovetofolderRequestAction,
                                         >::default(),
                                     )?,
@@ -2000,7 +2016,7 @@ impl<'de> ::serde::Deserialize<'de> for MovetofolderRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2032,11 +2048,11 @@ impl<'de> ::serde::Deserialize<'de> for MovetofolderRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for MovetofolderRequest {
+impl ::bitrix24_runtime::loose::Loose for MovetofolderRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -2083,7 +2099,7 @@ impl<'de> ::serde::Deserialize<'de> for MovetofolderRequestAction {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "move" => Self::Move,
@@ -2095,11 +2111,11 @@ impl<'de> ::serde::Deserialize<'de> for MovetofolderRequestAction {
     }
 }
 
-impl crate::runtime::loose::Loose for MovetofolderRequestAction {
+impl ::bitrix24_runtime::loose::Loose for MovetofolderRequestAction {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -2150,7 +2166,7 @@ impl<'de> ::serde::Deserialize<'de> for MovetofolderResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2163,7 +2179,7 @@ impl<'de> ::serde::Deserialize<'de> for MovetofolderResponse {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -2174,7 +2190,7 @@ impl<'de> ::serde::Deserialize<'de> for MovetofolderResponse {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -2196,17 +2212,17 @@ impl<'de> ::serde::Deserialize<'de> for MovetofolderResponse {
     }
 }
 
-impl crate::runtime::loose::Loose for MovetofolderResponse {
+impl ::bitrix24_runtime::loose::Loose for MovetofolderResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl crate::runtime::Method for MovetofolderRequest {
+impl ::bitrix24_runtime::Method for MovetofolderRequest {
     const NAME: &'static str = "mail.message.movetofolder";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = MovetofolderResponse;
 }
@@ -2215,9 +2231,9 @@ impl crate::runtime::Method for MovetofolderRequest {
 ///
 /// Scope `mail`; at most 2 calls per second.
 pub async fn removecrmactivity(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &RemovecrmactivityRequest,
-) -> Result<RemovecrmactivityResponse, crate::runtime::Error> {
+) -> Result<RemovecrmactivityResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -2263,7 +2279,9 @@ impl<'de> ::serde::Deserialize<'de> for RemovecrmactivityRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         _ => {
@@ -2283,20 +2301,20 @@ impl<'de> ::serde::Deserialize<'de> for RemovecrmactivityRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for RemovecrmactivityRequest {
+impl ::bitrix24_runtime::loose::Loose for RemovecrmactivityRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `mail.message.removecrmactivity`.
 pub type RemovecrmactivityResponse = bool;
 
-impl crate::runtime::Method for RemovecrmactivityRequest {
+impl ::bitrix24_runtime::Method for RemovecrmactivityRequest {
     const NAME: &'static str = "mail.message.removecrmactivity";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = RemovecrmactivityResponse;
 }
@@ -2305,9 +2323,9 @@ impl crate::runtime::Method for RemovecrmactivityRequest {
 ///
 /// Scope `mail`; at most 2 calls per second.
 pub async fn reply(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &ReplyRequest,
-) -> Result<ReplyResponse, crate::runtime::Error> {
+) -> Result<ReplyResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -2372,7 +2390,7 @@ impl<'de> ::serde::Deserialize<'de> for ReplyRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -2389,7 +2407,7 @@ impl<'de> ::serde::Deserialize<'de> for ReplyRequest {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -2401,7 +2419,9 @@ impl<'de> ::serde::Deserialize<'de> for ReplyRequest {
                             }
                             __f4 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "subject" => {
@@ -2411,7 +2431,7 @@ impl<'de> ::serde::Deserialize<'de> for ReplyRequest {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -2447,11 +2467,11 @@ impl<'de> ::serde::Deserialize<'de> for ReplyRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for ReplyRequest {
+impl ::bitrix24_runtime::loose::Loose for ReplyRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -2499,7 +2519,7 @@ impl<'de> ::serde::Deserialize<'de> for ReplyResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -2510,7 +2530,9 @@ impl<'de> ::serde::Deserialize<'de> for ReplyResponse {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<Vec<String>>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<
+                                            Option<Vec<String>>,
+                                        >::default(),
                                     )?,
                             );
                         }
@@ -2531,17 +2553,17 @@ impl<'de> ::serde::Deserialize<'de> for ReplyResponse {
     }
 }
 
-impl crate::runtime::loose::Loose for ReplyResponse {
+impl ::bitrix24_runtime::loose::Loose for ReplyResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl crate::runtime::Method for ReplyRequest {
+impl ::bitrix24_runtime::Method for ReplyRequest {
     const NAME: &'static str = "mail.message.reply";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = ReplyResponse;
 }
@@ -2550,9 +2572,9 @@ impl crate::runtime::Method for ReplyRequest {
 ///
 /// Scope `mail`; at most 2 calls per second.
 pub async fn send(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &SendRequest,
-) -> Result<SendResponse, crate::runtime::Error> {
+) -> Result<SendResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -2614,7 +2636,7 @@ impl<'de> ::serde::Deserialize<'de> for SendRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -2631,7 +2653,7 @@ impl<'de> ::serde::Deserialize<'de> for SendRequest {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -2642,7 +2664,7 @@ impl<'de> ::serde::Deserialize<'de> for SendRequest {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -2674,11 +2696,11 @@ impl<'de> ::serde::Deserialize<'de> for SendRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for SendRequest {
+impl ::bitrix24_runtime::loose::Loose for SendRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -2726,7 +2748,7 @@ impl<'de> ::serde::Deserialize<'de> for SendResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -2737,7 +2759,9 @@ impl<'de> ::serde::Deserialize<'de> for SendResponse {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<Vec<String>>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<
+                                            Option<Vec<String>>,
+                                        >::default(),
                                     )?,
                             );
                         }
@@ -2758,17 +2782,17 @@ impl<'de> ::serde::Deserialize<'de> for SendResponse {
     }
 }
 
-impl crate::runtime::loose::Loose for SendResponse {
+impl ::bitrix24_runtime::loose::Loose for SendResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl crate::runtime::Method for SendRequest {
+impl ::bitrix24_runtime::Method for SendRequest {
     const NAME: &'static str = "mail.message.send";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = SendResponse;
 }
@@ -2777,9 +2801,9 @@ impl crate::runtime::Method for SendRequest {
 ///
 /// Scope `mail`; at most 2 calls per second.
 pub async fn thread(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &ThreadRequest,
-) -> Result<ThreadResponse, crate::runtime::Error> {
+) -> Result<ThreadResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -2825,7 +2849,9 @@ impl<'de> ::serde::Deserialize<'de> for ThreadRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "limit" => {
@@ -2835,7 +2861,7 @@ impl<'de> ::serde::Deserialize<'de> for ThreadRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -2856,20 +2882,20 @@ impl<'de> ::serde::Deserialize<'de> for ThreadRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for ThreadRequest {
+impl ::bitrix24_runtime::loose::Loose for ThreadRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `mail.message.thread`.
 pub type ThreadResponse = ::serde_json::Value;
 
-impl crate::runtime::Method for ThreadRequest {
+impl ::bitrix24_runtime::Method for ThreadRequest {
     const NAME: &'static str = "mail.message.thread";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = ThreadResponse;
 }

@@ -12,9 +12,9 @@ pub mod field;
 ///
 /// Scope `mail`; at most 2 calls per second.
 pub async fn listcontacts(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &ListcontactsRequest,
-) -> Result<ListcontactsResponse, crate::runtime::Error> {
+) -> Result<ListcontactsResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -70,7 +70,7 @@ impl<'de> ::serde::Deserialize<'de> for ListcontactsRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -91,11 +91,11 @@ impl<'de> ::serde::Deserialize<'de> for ListcontactsRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for ListcontactsRequest {
+impl ::bitrix24_runtime::loose::Loose for ListcontactsRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -142,7 +142,7 @@ impl<'de> ::serde::Deserialize<'de> for ListcontactsResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
                                         >::default(),
                                     )?,
@@ -164,17 +164,17 @@ impl<'de> ::serde::Deserialize<'de> for ListcontactsResponse {
     }
 }
 
-impl crate::runtime::loose::Loose for ListcontactsResponse {
+impl ::bitrix24_runtime::loose::Loose for ListcontactsResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl crate::runtime::Method for ListcontactsRequest {
+impl ::bitrix24_runtime::Method for ListcontactsRequest {
     const NAME: &'static str = "mail.recipient.listcontacts";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = ListcontactsResponse;
 }
@@ -183,9 +183,9 @@ impl crate::runtime::Method for ListcontactsRequest {
 ///
 /// Scope `mail`; at most 2 calls per second.
 pub async fn listemployees(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &ListemployeesRequest,
-) -> Result<ListemployeesResponse, crate::runtime::Error> {
+) -> Result<ListemployeesResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -240,7 +240,7 @@ impl<'de> ::serde::Deserialize<'de> for ListemployeesRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -262,11 +262,11 @@ impl<'de> ::serde::Deserialize<'de> for ListemployeesRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for ListemployeesRequest {
+impl ::bitrix24_runtime::loose::Loose for ListemployeesRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -313,7 +313,7 @@ impl<'de> ::serde::Deserialize<'de> for ListemployeesResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
                                         >::default(),
                                     )?,
@@ -335,17 +335,17 @@ impl<'de> ::serde::Deserialize<'de> for ListemployeesResponse {
     }
 }
 
-impl crate::runtime::loose::Loose for ListemployeesResponse {
+impl ::bitrix24_runtime::loose::Loose for ListemployeesResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl crate::runtime::Method for ListemployeesRequest {
+impl ::bitrix24_runtime::Method for ListemployeesRequest {
     const NAME: &'static str = "mail.recipient.listemployees";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = ListemployeesResponse;
 }

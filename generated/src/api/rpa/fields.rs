@@ -11,9 +11,9 @@
 /// Scope `rpa`; at most 2 calls per second.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn get_settings(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &GetSettingsRequest,
-) -> Result<GetSettingsResponse, crate::runtime::Error> {
+) -> Result<GetSettingsResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -61,7 +61,7 @@ impl<'de> ::serde::Deserialize<'de> for GetSettingsRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -71,7 +71,9 @@ impl<'de> ::serde::Deserialize<'de> for GetSettingsRequest {
                             }
                             __f1 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         _ => {
@@ -92,20 +94,20 @@ impl<'de> ::serde::Deserialize<'de> for GetSettingsRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for GetSettingsRequest {
+impl ::bitrix24_runtime::loose::Loose for GetSettingsRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `rpa.fields.getSettings`.
 pub type GetSettingsResponse = ::serde_json::Value;
 
-impl crate::runtime::Method for GetSettingsRequest {
+impl ::bitrix24_runtime::Method for GetSettingsRequest {
     const NAME: &'static str = "rpa.fields.getSettings";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = GetSettingsResponse;
 }
@@ -115,9 +117,9 @@ impl crate::runtime::Method for GetSettingsRequest {
 /// Scope `rpa`; at most 2 calls per second.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn set_settings(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &SetSettingsRequest,
-) -> Result<SetSettingsResponse, crate::runtime::Error> {
+) -> Result<SetSettingsResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -173,7 +175,7 @@ impl<'de> ::serde::Deserialize<'de> for SetSettingsRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -183,7 +185,9 @@ impl<'de> ::serde::Deserialize<'de> for SetSettingsRequest {
                             }
                             __f2 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         _ => {
@@ -206,20 +210,20 @@ impl<'de> ::serde::Deserialize<'de> for SetSettingsRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for SetSettingsRequest {
+impl ::bitrix24_runtime::loose::Loose for SetSettingsRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `rpa.fields.setSettings`.
 pub type SetSettingsResponse = ::serde_json::Value;
 
-impl crate::runtime::Method for SetSettingsRequest {
+impl ::bitrix24_runtime::Method for SetSettingsRequest {
     const NAME: &'static str = "rpa.fields.setSettings";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = SetSettingsResponse;
 }
@@ -229,9 +233,9 @@ impl crate::runtime::Method for SetSettingsRequest {
 /// Scope `rpa`; at most 2 calls per second.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn set_visibility_settings(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &SetVisibilitySettingsRequest,
-) -> Result<SetVisibilitySettingsResponse, crate::runtime::Error> {
+) -> Result<SetVisibilitySettingsResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -289,7 +293,7 @@ impl<'de> ::serde::Deserialize<'de> for SetVisibilitySettingsRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -299,7 +303,9 @@ impl<'de> ::serde::Deserialize<'de> for SetVisibilitySettingsRequest {
                             }
                             __f2 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "visibility" => {
@@ -311,7 +317,7 @@ impl<'de> ::serde::Deserialize<'de> for SetVisibilitySettingsRequest {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -337,20 +343,20 @@ impl<'de> ::serde::Deserialize<'de> for SetVisibilitySettingsRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for SetVisibilitySettingsRequest {
+impl ::bitrix24_runtime::loose::Loose for SetVisibilitySettingsRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `rpa.fields.setVisibilitySettings`.
 pub type SetVisibilitySettingsResponse = ::serde_json::Value;
 
-impl crate::runtime::Method for SetVisibilitySettingsRequest {
+impl ::bitrix24_runtime::Method for SetVisibilitySettingsRequest {
     const NAME: &'static str = "rpa.fields.setVisibilitySettings";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = SetVisibilitySettingsResponse;
 }

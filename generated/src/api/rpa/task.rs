@@ -11,9 +11,9 @@
 /// Scope `rpa`; at most 2 calls per second.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn add_user(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &AddUserRequest,
-) -> Result<AddUserResponse, crate::runtime::Error> {
+) -> Result<AddUserResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -69,7 +69,7 @@ impl<'de> ::serde::Deserialize<'de> for AddUserRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -80,7 +80,7 @@ impl<'de> ::serde::Deserialize<'de> for AddUserRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -91,7 +91,7 @@ impl<'de> ::serde::Deserialize<'de> for AddUserRequest {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -104,7 +104,7 @@ impl<'de> ::serde::Deserialize<'de> for AddUserRequest {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -127,20 +127,20 @@ impl<'de> ::serde::Deserialize<'de> for AddUserRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for AddUserRequest {
+impl ::bitrix24_runtime::loose::Loose for AddUserRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `rpa.task.addUser`.
 pub type AddUserResponse = ::serde_json::Value;
 
-impl crate::runtime::Method for AddUserRequest {
+impl ::bitrix24_runtime::Method for AddUserRequest {
     const NAME: &'static str = "rpa.task.addUser";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = AddUserResponse;
 }
@@ -150,9 +150,9 @@ impl crate::runtime::Method for AddUserRequest {
 /// Scope `rpa`; at most 2 calls per second.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn delete(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &DeleteRequest,
-) -> Result<DeleteResponse, crate::runtime::Error> {
+) -> Result<DeleteResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -205,7 +205,7 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -216,7 +216,7 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -227,7 +227,7 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -249,20 +249,20 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for DeleteRequest {
+impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `rpa.task.delete`.
 pub type DeleteResponse = ::serde_json::Value;
 
-impl crate::runtime::Method for DeleteRequest {
+impl ::bitrix24_runtime::Method for DeleteRequest {
     const NAME: &'static str = "rpa.task.delete";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = DeleteResponse;
 }
@@ -272,9 +272,9 @@ impl crate::runtime::Method for DeleteRequest {
 /// Scope `rpa`; at most 2 calls per second.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn do_(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &DoRequest,
-) -> Result<DoResponse, crate::runtime::Error> {
+) -> Result<DoResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -318,20 +318,20 @@ impl<'de> ::serde::Deserialize<'de> for DoRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for DoRequest {
+impl ::bitrix24_runtime::loose::Loose for DoRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `rpa.task.do`.
 pub type DoResponse = ::serde_json::Value;
 
-impl crate::runtime::Method for DoRequest {
+impl ::bitrix24_runtime::Method for DoRequest {
     const NAME: &'static str = "rpa.task.do";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = DoResponse;
 }

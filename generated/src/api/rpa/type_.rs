@@ -13,9 +13,9 @@
 /// Scope `rpa`; at most 2 calls per second.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn add(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &AddRequest,
-) -> Result<AddResponse, crate::runtime::Error> {
+) -> Result<AddResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -59,7 +59,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Vec<AddRequestFieldsItem>,
                                         >::default(),
                                     )?,
@@ -82,11 +82,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequest {
+impl ::bitrix24_runtime::loose::Loose for AddRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -138,7 +138,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsItem {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -163,7 +163,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsItem {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -187,20 +187,20 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsItem {
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequestFieldsItem {
+impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsItem {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `rpa.type.add`.
 pub type AddResponse = ::serde_json::Value;
 
-impl crate::runtime::Method for AddRequest {
+impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "rpa.type.add";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = AddResponse;
 }
@@ -210,9 +210,9 @@ impl crate::runtime::Method for AddRequest {
 /// Scope `rpa`; at most 2 calls per second.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn delete(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &DeleteRequest,
-) -> Result<DeleteResponse, crate::runtime::Error> {
+) -> Result<DeleteResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -255,7 +255,9 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         _ => {
@@ -274,20 +276,20 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for DeleteRequest {
+impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `rpa.type.delete`.
 pub type DeleteResponse = ::serde_json::Value;
 
-impl crate::runtime::Method for DeleteRequest {
+impl ::bitrix24_runtime::Method for DeleteRequest {
     const NAME: &'static str = "rpa.type.delete";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = DeleteResponse;
 }
@@ -297,9 +299,9 @@ impl crate::runtime::Method for DeleteRequest {
 /// Scope `rpa`; at most 2 calls per second.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn get(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &GetRequest,
-) -> Result<GetResponse, crate::runtime::Error> {
+) -> Result<GetResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -342,7 +344,9 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         _ => {
@@ -361,11 +365,11 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for GetRequest {
+impl ::bitrix24_runtime::loose::Loose for GetRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -479,17 +483,17 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
     }
 }
 
-impl crate::runtime::loose::Loose for GetResponse {
+impl ::bitrix24_runtime::loose::Loose for GetResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl crate::runtime::Method for GetRequest {
+impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "rpa.type.get";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = GetResponse;
 }
@@ -501,9 +505,9 @@ impl crate::runtime::Method for GetRequest {
 /// Pages of 50 rows: set `start` to the offset; the envelope's `next` and `total` say what is left.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn list(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &ListRequest,
-) -> Result<crate::runtime::Envelope<ListResponse>, crate::runtime::Error> {
+) -> Result<::bitrix24_runtime::Envelope<ListResponse>, ::bitrix24_runtime::Error> {
     client.call_envelope(request).await
 }
 
@@ -575,7 +579,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -598,20 +602,20 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for ListRequest {
+impl ::bitrix24_runtime::loose::Loose for ListRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `rpa.type.list`.
 pub type ListResponse = ::serde_json::Value;
 
-impl crate::runtime::Method for ListRequest {
+impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "rpa.type.list";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::Start;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::Start;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = ListResponse;
 }
@@ -621,9 +625,9 @@ impl crate::runtime::Method for ListRequest {
 /// Scope `rpa`; at most 2 calls per second.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn update(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &UpdateRequest,
-) -> Result<UpdateResponse, crate::runtime::Error> {
+) -> Result<UpdateResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -677,7 +681,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -698,20 +702,20 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for UpdateRequest {
+impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `rpa.type.update`.
 pub type UpdateResponse = ::serde_json::Value;
 
-impl crate::runtime::Method for UpdateRequest {
+impl ::bitrix24_runtime::Method for UpdateRequest {
     const NAME: &'static str = "rpa.type.update";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = UpdateResponse;
 }

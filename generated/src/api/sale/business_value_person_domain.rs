@@ -11,9 +11,9 @@
 ///
 /// Scope `sale`; at most 2 calls per second.
 pub async fn add(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &AddRequest,
-) -> Result<AddResponse, crate::runtime::Error> {
+) -> Result<AddResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -57,7 +57,9 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<AddRequestFields>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<
+                                            AddRequestFields,
+                                        >::default(),
                                     )?,
                             );
                         }
@@ -78,11 +80,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequest {
+impl ::bitrix24_runtime::loose::Loose for AddRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -128,7 +130,9 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<AddRequestFieldsDomain>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<
+                                            AddRequestFieldsDomain,
+                                        >::default(),
                                     )?,
                             );
                         }
@@ -161,11 +165,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequestFields {
+impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -209,7 +213,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsDomain {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "I" => Self::I,
@@ -220,20 +224,20 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsDomain {
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequestFieldsDomain {
+impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsDomain {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
 /// The `result` of `sale.businessValuePersonDomain.add`.
 pub type AddResponse = ::serde_json::Value;
 
-impl crate::runtime::Method for AddRequest {
+impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "sale.businessValuePersonDomain.add";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "201250000001",
@@ -249,9 +253,9 @@ impl crate::runtime::Method for AddRequest {
 ///
 /// Scope `sale`; at most 2 calls per second.
 pub async fn delete_by_filter(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &DeleteByFilterRequest,
-) -> Result<DeleteByFilterResponse, crate::runtime::Error> {
+) -> Result<DeleteByFilterResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -295,7 +299,7 @@ impl<'de> ::serde::Deserialize<'de> for DeleteByFilterRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             DeleteByFilterRequestFields,
                                         >::default(),
                                     )?,
@@ -318,11 +322,11 @@ impl<'de> ::serde::Deserialize<'de> for DeleteByFilterRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for DeleteByFilterRequest {
+impl ::bitrix24_runtime::loose::Loose for DeleteByFilterRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -368,7 +372,7 @@ impl<'de> ::serde::Deserialize<'de> for DeleteByFilterRequestFields {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             DeleteByFilterRequestFieldsDomain,
                                         >::default(),
                                     )?,
@@ -403,11 +407,11 @@ impl<'de> ::serde::Deserialize<'de> for DeleteByFilterRequestFields {
     }
 }
 
-impl crate::runtime::loose::Loose for DeleteByFilterRequestFields {
+impl ::bitrix24_runtime::loose::Loose for DeleteByFilterRequestFields {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -451,7 +455,7 @@ impl<'de> ::serde::Deserialize<'de> for DeleteByFilterRequestFieldsDomain {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "I" => Self::I,
@@ -462,20 +466,20 @@ impl<'de> ::serde::Deserialize<'de> for DeleteByFilterRequestFieldsDomain {
     }
 }
 
-impl crate::runtime::loose::Loose for DeleteByFilterRequestFieldsDomain {
+impl ::bitrix24_runtime::loose::Loose for DeleteByFilterRequestFieldsDomain {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
 /// The `result` of `sale.businessValuePersonDomain.deleteByFilter`.
 pub type DeleteByFilterResponse = bool;
 
-impl crate::runtime::Method for DeleteByFilterRequest {
+impl ::bitrix24_runtime::Method for DeleteByFilterRequest {
     const NAME: &'static str = "sale.businessValuePersonDomain.deleteByFilter";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "201450000002",
@@ -492,9 +496,9 @@ impl crate::runtime::Method for DeleteByFilterRequest {
 ///
 /// Scope `sale`; at most 2 calls per second.
 pub async fn get_fields(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &GetFieldsRequest,
-) -> Result<GetFieldsResponse, crate::runtime::Error> {
+) -> Result<GetFieldsResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -540,11 +544,11 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for GetFieldsRequest {
+impl ::bitrix24_runtime::loose::Loose for GetFieldsRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -598,7 +602,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetFieldsResponseBusinessValuePersonDomain>,
                                         >::default(),
                                     )?,
@@ -620,11 +624,11 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsResponse {
     }
 }
 
-impl crate::runtime::loose::Loose for GetFieldsResponse {
+impl ::bitrix24_runtime::loose::Loose for GetFieldsResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -675,7 +679,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsResponseBusinessValuePersonDoma
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -690,7 +694,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsResponseBusinessValuePersonDoma
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -713,17 +717,17 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsResponseBusinessValuePersonDoma
     }
 }
 
-impl crate::runtime::loose::Loose for GetFieldsResponseBusinessValuePersonDomain {
+impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseBusinessValuePersonDomain {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl crate::runtime::Method for GetFieldsRequest {
+impl ::bitrix24_runtime::Method for GetFieldsRequest {
     const NAME: &'static str = "sale.businessValuePersonDomain.getFields";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["200040300010", "0"];
     type Response = GetFieldsResponse;
@@ -735,9 +739,9 @@ impl crate::runtime::Method for GetFieldsRequest {
 ///
 /// Pages of 50 rows: set `start` to the offset; the envelope's `next` and `total` say what is left.
 pub async fn list(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &ListRequest,
-) -> Result<crate::runtime::Envelope<ListResponse>, crate::runtime::Error> {
+) -> Result<::bitrix24_runtime::Envelope<ListResponse>, ::bitrix24_runtime::Error> {
     client.call_envelope(request).await
 }
 
@@ -809,7 +813,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -832,11 +836,11 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for ListRequest {
+impl ::bitrix24_runtime::loose::Loose for ListRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -892,7 +896,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
                                         >::default(),
                                     )?,
@@ -914,17 +918,17 @@ impl<'de> ::serde::Deserialize<'de> for ListResponse {
     }
 }
 
-impl crate::runtime::loose::Loose for ListResponse {
+impl ::bitrix24_runtime::loose::Loose for ListResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl crate::runtime::Method for ListRequest {
+impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "sale.businessValuePersonDomain.list";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::Start;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::Start;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["200040300010", "0"];
     type Response = ListResponse;

@@ -9,9 +9,9 @@
 ///
 /// Scope `sale`; at most 2 calls per second.
 pub async fn get_fields(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &GetFieldsRequest,
-) -> Result<GetFieldsResponse, crate::runtime::Error> {
+) -> Result<GetFieldsResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -57,11 +57,11 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for GetFieldsRequest {
+impl ::bitrix24_runtime::loose::Loose for GetFieldsRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -108,7 +108,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetFieldsResponseTradeBinding>,
                                         >::default(),
                                     )?,
@@ -130,11 +130,11 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsResponse {
     }
 }
 
-impl crate::runtime::loose::Loose for GetFieldsResponse {
+impl ::bitrix24_runtime::loose::Loose for GetFieldsResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -187,7 +187,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsResponseTradeBinding {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -200,7 +200,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsResponseTradeBinding {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -223,17 +223,17 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsResponseTradeBinding {
     }
 }
 
-impl crate::runtime::loose::Loose for GetFieldsResponseTradeBinding {
+impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseTradeBinding {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl crate::runtime::Method for GetFieldsRequest {
+impl ::bitrix24_runtime::Method for GetFieldsRequest {
     const NAME: &'static str = "sale.tradeBinding.getFields";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["200040300010", "0"];
     type Response = GetFieldsResponse;
@@ -245,9 +245,9 @@ impl crate::runtime::Method for GetFieldsRequest {
 ///
 /// Pages of 50 rows: set `start` to the offset; the envelope's `next` and `total` say what is left.
 pub async fn list(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &ListRequest,
-) -> Result<crate::runtime::Envelope<ListResponse>, crate::runtime::Error> {
+) -> Result<::bitrix24_runtime::Envelope<ListResponse>, ::bitrix24_runtime::Error> {
     client.call_envelope(request).await
 }
 
@@ -319,7 +319,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -342,11 +342,11 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for ListRequest {
+impl ::bitrix24_runtime::loose::Loose for ListRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -395,7 +395,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
                                         >::default(),
                                     )?,
@@ -417,17 +417,17 @@ impl<'de> ::serde::Deserialize<'de> for ListResponse {
     }
 }
 
-impl crate::runtime::loose::Loose for ListResponse {
+impl ::bitrix24_runtime::loose::Loose for ListResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl crate::runtime::Method for ListRequest {
+impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "sale.tradeBinding.list";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::Start;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::Start;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["200040300010", "0"];
     type Response = ListResponse;

@@ -8,9 +8,9 @@
 ///
 /// Scope `salescenter`; at most 2 calls per second.
 pub async fn get_public_url(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &GetPublicUrlRequest,
-) -> Result<GetPublicUrlResponse, crate::runtime::Error> {
+) -> Result<GetPublicUrlResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -69,11 +69,11 @@ impl<'de> ::serde::Deserialize<'de> for GetPublicUrlRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for GetPublicUrlRequest {
+impl ::bitrix24_runtime::loose::Loose for GetPublicUrlRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -118,7 +118,7 @@ impl<'de> ::serde::Deserialize<'de> for GetPublicUrlResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetPublicUrlResponsePayment>,
                                         >::default(),
                                     )?,
@@ -140,11 +140,11 @@ impl<'de> ::serde::Deserialize<'de> for GetPublicUrlResponse {
     }
 }
 
-impl crate::runtime::loose::Loose for GetPublicUrlResponse {
+impl ::bitrix24_runtime::loose::Loose for GetPublicUrlResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -194,7 +194,7 @@ impl<'de> ::serde::Deserialize<'de> for GetPublicUrlResponsePayment {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -205,7 +205,7 @@ impl<'de> ::serde::Deserialize<'de> for GetPublicUrlResponsePayment {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -216,7 +216,7 @@ impl<'de> ::serde::Deserialize<'de> for GetPublicUrlResponsePayment {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -238,17 +238,17 @@ impl<'de> ::serde::Deserialize<'de> for GetPublicUrlResponsePayment {
     }
 }
 
-impl crate::runtime::loose::Loose for GetPublicUrlResponsePayment {
+impl ::bitrix24_runtime::loose::Loose for GetPublicUrlResponsePayment {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl crate::runtime::Method for GetPublicUrlRequest {
+impl ::bitrix24_runtime::Method for GetPublicUrlRequest {
     const NAME: &'static str = "salescenter.payment.getPublicUrl";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["200640400001", "100", "0"];
     type Response = GetPublicUrlResponse;

@@ -8,9 +8,9 @@
 ///
 /// Scope `sonet`; at most 2 calls per second.
 pub async fn access(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &AccessRequest,
-) -> Result<AccessResponse, crate::runtime::Error> {
+) -> Result<AccessResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -61,7 +61,9 @@ impl<'de> ::serde::Deserialize<'de> for AccessRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<AccessRequestFeature>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<
+                                            AccessRequestFeature,
+                                        >::default(),
                                     )?,
                             );
                         }
@@ -71,7 +73,9 @@ impl<'de> ::serde::Deserialize<'de> for AccessRequest {
                             }
                             __f1 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "OPERATION" => {
@@ -83,7 +87,7 @@ impl<'de> ::serde::Deserialize<'de> for AccessRequest {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -108,11 +112,11 @@ impl<'de> ::serde::Deserialize<'de> for AccessRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for AccessRequest {
+impl ::bitrix24_runtime::loose::Loose for AccessRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -165,7 +169,7 @@ impl<'de> ::serde::Deserialize<'de> for AccessRequestFeature {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "photo" => Self::Photo,
@@ -179,20 +183,20 @@ impl<'de> ::serde::Deserialize<'de> for AccessRequestFeature {
     }
 }
 
-impl crate::runtime::loose::Loose for AccessRequestFeature {
+impl ::bitrix24_runtime::loose::Loose for AccessRequestFeature {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
 /// The `result` of `sonet_group.feature.access`.
 pub type AccessResponse = bool;
 
-impl crate::runtime::Method for AccessRequest {
+impl ::bitrix24_runtime::Method for AccessRequest {
     const NAME: &'static str = "sonet_group.feature.access";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = AccessResponse;
 }

@@ -14,9 +14,9 @@
 ///
 /// Scope `sonet`; at most 2 calls per second.
 pub async fn add(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &AddRequest,
-) -> Result<AddResponse, crate::runtime::Error> {
+) -> Result<AddResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -63,7 +63,9 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "USER_ID" => {
@@ -91,20 +93,20 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequest {
+impl ::bitrix24_runtime::loose::Loose for AddRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `sonet_group.user.add`.
 pub type AddResponse = ::serde_json::Value;
 
-impl crate::runtime::Method for AddRequest {
+impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "sonet_group.user.add";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = AddResponse;
 }
@@ -113,9 +115,9 @@ impl crate::runtime::Method for AddRequest {
 ///
 /// Scope `sonet`; at most 2 calls per second.
 pub async fn delete(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &DeleteRequest,
-) -> Result<DeleteResponse, crate::runtime::Error> {
+) -> Result<DeleteResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -162,7 +164,9 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "USER_ID" => {
@@ -190,20 +194,20 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for DeleteRequest {
+impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `sonet_group.user.delete`.
 pub type DeleteResponse = ::serde_json::Value;
 
-impl crate::runtime::Method for DeleteRequest {
+impl ::bitrix24_runtime::Method for DeleteRequest {
     const NAME: &'static str = "sonet_group.user.delete";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = DeleteResponse;
 }
@@ -212,9 +216,9 @@ impl crate::runtime::Method for DeleteRequest {
 ///
 /// Scope `sonet`; at most 2 calls per second.
 pub async fn get(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &GetRequest,
-) -> Result<GetResponse, crate::runtime::Error> {
+) -> Result<GetResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -258,7 +262,9 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         _ => {
@@ -277,20 +283,20 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for GetRequest {
+impl ::bitrix24_runtime::loose::Loose for GetRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `sonet_group.user.get`.
 pub type GetResponse = ::serde_json::Value;
 
-impl crate::runtime::Method for GetRequest {
+impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "sonet_group.user.get";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = GetResponse;
 }
@@ -299,9 +305,9 @@ impl crate::runtime::Method for GetRequest {
 ///
 /// Scope `sonet`; at most 2 calls per second.
 pub async fn groups(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &GroupsRequest,
-) -> Result<GroupsResponse, crate::runtime::Error> {
+) -> Result<GroupsResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -347,20 +353,20 @@ impl<'de> ::serde::Deserialize<'de> for GroupsRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for GroupsRequest {
+impl ::bitrix24_runtime::loose::Loose for GroupsRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `sonet_group.user.groups`.
 pub type GroupsResponse = ::serde_json::Value;
 
-impl crate::runtime::Method for GroupsRequest {
+impl ::bitrix24_runtime::Method for GroupsRequest {
     const NAME: &'static str = "sonet_group.user.groups";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = GroupsResponse;
 }
@@ -369,9 +375,9 @@ impl crate::runtime::Method for GroupsRequest {
 ///
 /// Scope `sonet`; at most 2 calls per second.
 pub async fn invite(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &InviteRequest,
-) -> Result<InviteResponse, crate::runtime::Error> {
+) -> Result<InviteResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -421,7 +427,9 @@ impl<'de> ::serde::Deserialize<'de> for InviteRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "MESSAGE" => {
@@ -431,7 +439,7 @@ impl<'de> ::serde::Deserialize<'de> for InviteRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -461,20 +469,20 @@ impl<'de> ::serde::Deserialize<'de> for InviteRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for InviteRequest {
+impl ::bitrix24_runtime::loose::Loose for InviteRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `sonet_group.user.invite`.
 pub type InviteResponse = ::serde_json::Value;
 
-impl crate::runtime::Method for InviteRequest {
+impl ::bitrix24_runtime::Method for InviteRequest {
     const NAME: &'static str = "sonet_group.user.invite";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = InviteResponse;
 }
@@ -483,9 +491,9 @@ impl crate::runtime::Method for InviteRequest {
 ///
 /// Scope `sonet`; at most 2 calls per second.
 pub async fn request(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &RequestRequest,
-) -> Result<RequestResponse, crate::runtime::Error> {
+) -> Result<RequestResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -532,7 +540,9 @@ impl<'de> ::serde::Deserialize<'de> for RequestRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "MESSAGE" => {
@@ -542,7 +552,7 @@ impl<'de> ::serde::Deserialize<'de> for RequestRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -564,20 +574,20 @@ impl<'de> ::serde::Deserialize<'de> for RequestRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for RequestRequest {
+impl ::bitrix24_runtime::loose::Loose for RequestRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `sonet_group.user.request`.
 pub type RequestResponse = bool;
 
-impl crate::runtime::Method for RequestRequest {
+impl ::bitrix24_runtime::Method for RequestRequest {
     const NAME: &'static str = "sonet_group.user.request";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = RequestResponse;
 }
@@ -586,9 +596,9 @@ impl crate::runtime::Method for RequestRequest {
 ///
 /// Scope `sonet`; at most 2 calls per second.
 pub async fn update(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &UpdateRequest,
-) -> Result<UpdateResponse, crate::runtime::Error> {
+) -> Result<UpdateResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -638,7 +648,9 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "ROLE" => {
@@ -648,7 +660,9 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<UpdateRequestRole>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<
+                                            UpdateRequestRole,
+                                        >::default(),
                                     )?,
                             );
                         }
@@ -678,11 +692,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for UpdateRequest {
+impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -726,7 +740,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestRole {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "E" => Self::E,
@@ -737,20 +751,20 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestRole {
     }
 }
 
-impl crate::runtime::loose::Loose for UpdateRequestRole {
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestRole {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
 /// The `result` of `sonet_group.user.update`.
 pub type UpdateResponse = ::serde_json::Value;
 
-impl crate::runtime::Method for UpdateRequest {
+impl ::bitrix24_runtime::Method for UpdateRequest {
     const NAME: &'static str = "sonet_group.user.update";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = UpdateResponse;
 }

@@ -14,9 +14,9 @@
 ///
 /// Scope `task`; at most 2 calls per second.
 pub async fn add(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &AddRequest,
-) -> Result<AddResponse, crate::runtime::Error> {
+) -> Result<AddResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -64,7 +64,9 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<AddRequestArfields>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<
+                                            AddRequestArfields,
+                                        >::default(),
                                     )?,
                             );
                         }
@@ -74,7 +76,9 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             }
                             __f1 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         _ => {
@@ -96,11 +100,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequest {
+impl ::bitrix24_runtime::loose::Loose for AddRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -152,7 +156,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestArfields {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -162,7 +166,9 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestArfields {
                             }
                             __f1 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "USER_ID" => {
@@ -172,7 +178,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestArfields {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -198,20 +204,20 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestArfields {
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequestArfields {
+impl ::bitrix24_runtime::loose::Loose for AddRequestArfields {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `task.elapseditem.add`.
 pub type AddResponse = i64;
 
-impl crate::runtime::Method for AddRequest {
+impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "task.elapseditem.add";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "0x000001",
@@ -226,9 +232,9 @@ impl crate::runtime::Method for AddRequest {
 ///
 /// Scope `task`; at most 2 calls per second.
 pub async fn delete(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &DeleteRequest,
-) -> Result<DeleteResponse, crate::runtime::Error> {
+) -> Result<DeleteResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -275,7 +281,9 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "TASKID" => {
@@ -284,7 +292,9 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                             }
                             __f1 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         _ => {
@@ -306,20 +316,20 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for DeleteRequest {
+impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `task.elapseditem.delete`.
 pub type DeleteResponse = ::serde_json::Value;
 
-impl crate::runtime::Method for DeleteRequest {
+impl ::bitrix24_runtime::Method for DeleteRequest {
     const NAME: &'static str = "task.elapseditem.delete";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "0x000001",
@@ -334,9 +344,9 @@ impl crate::runtime::Method for DeleteRequest {
 ///
 /// Scope `task`; at most 2 calls per second.
 pub async fn get(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &GetRequest,
-) -> Result<GetResponse, crate::runtime::Error> {
+) -> Result<GetResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -383,7 +393,9 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "TASKID" => {
@@ -392,7 +404,9 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             }
                             __f1 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         _ => {
@@ -414,20 +428,20 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for GetRequest {
+impl ::bitrix24_runtime::loose::Loose for GetRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `task.elapseditem.get`.
 pub type GetResponse = ::serde_json::Value;
 
-impl crate::runtime::Method for GetRequest {
+impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "task.elapseditem.get";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "0x000001",
@@ -444,9 +458,9 @@ impl crate::runtime::Method for GetRequest {
 ///
 /// Pages of 50 rows: set `start` to the offset; the envelope's `next` and `total` say what is left.
 pub async fn getlist(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &GetlistRequest,
-) -> Result<crate::runtime::Envelope<GetlistResponse>, crate::runtime::Error> {
+) -> Result<::bitrix24_runtime::Envelope<GetlistResponse>, ::bitrix24_runtime::Error> {
     client.call_envelope(request).await
 }
 
@@ -507,7 +521,7 @@ impl<'de> ::serde::Deserialize<'de> for GetlistRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetlistRequestFilter>,
                                         >::default(),
                                     )?,
@@ -520,7 +534,7 @@ impl<'de> ::serde::Deserialize<'de> for GetlistRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetlistRequestOrder>,
                                         >::default(),
                                     )?,
@@ -545,7 +559,7 @@ impl<'de> ::serde::Deserialize<'de> for GetlistRequest {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -556,7 +570,7 @@ impl<'de> ::serde::Deserialize<'de> for GetlistRequest {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -581,11 +595,11 @@ impl<'de> ::serde::Deserialize<'de> for GetlistRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for GetlistRequest {
+impl ::bitrix24_runtime::loose::Loose for GetlistRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -638,7 +652,7 @@ impl<'de> ::serde::Deserialize<'de> for GetlistRequestFilter {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -649,7 +663,7 @@ impl<'de> ::serde::Deserialize<'de> for GetlistRequestFilter {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -660,7 +674,7 @@ impl<'de> ::serde::Deserialize<'de> for GetlistRequestFilter {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -682,11 +696,11 @@ impl<'de> ::serde::Deserialize<'de> for GetlistRequestFilter {
     }
 }
 
-impl crate::runtime::loose::Loose for GetlistRequestFilter {
+impl ::bitrix24_runtime::loose::Loose for GetlistRequestFilter {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -750,7 +764,7 @@ impl<'de> ::serde::Deserialize<'de> for GetlistRequestOrder {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetlistRequestOrderCreatedDate>,
                                         >::default(),
                                     )?,
@@ -765,7 +779,7 @@ impl<'de> ::serde::Deserialize<'de> for GetlistRequestOrder {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetlistRequestOrderDateStart>,
                                         >::default(),
                                     )?,
@@ -780,7 +794,7 @@ impl<'de> ::serde::Deserialize<'de> for GetlistRequestOrder {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetlistRequestOrderDateStop>,
                                         >::default(),
                                     )?,
@@ -793,7 +807,7 @@ impl<'de> ::serde::Deserialize<'de> for GetlistRequestOrder {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetlistRequestOrderId>,
                                         >::default(),
                                     )?,
@@ -806,7 +820,7 @@ impl<'de> ::serde::Deserialize<'de> for GetlistRequestOrder {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetlistRequestOrderMinutes>,
                                         >::default(),
                                     )?,
@@ -819,7 +833,7 @@ impl<'de> ::serde::Deserialize<'de> for GetlistRequestOrder {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetlistRequestOrderSeconds>,
                                         >::default(),
                                     )?,
@@ -832,7 +846,7 @@ impl<'de> ::serde::Deserialize<'de> for GetlistRequestOrder {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetlistRequestOrderUserId>,
                                         >::default(),
                                     )?,
@@ -860,11 +874,11 @@ impl<'de> ::serde::Deserialize<'de> for GetlistRequestOrder {
     }
 }
 
-impl crate::runtime::loose::Loose for GetlistRequestOrder {
+impl ::bitrix24_runtime::loose::Loose for GetlistRequestOrder {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -908,7 +922,7 @@ impl<'de> ::serde::Deserialize<'de> for GetlistRequestOrderCreatedDate {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "asc" => Self::Asc,
@@ -919,11 +933,11 @@ impl<'de> ::serde::Deserialize<'de> for GetlistRequestOrderCreatedDate {
     }
 }
 
-impl crate::runtime::loose::Loose for GetlistRequestOrderCreatedDate {
+impl ::bitrix24_runtime::loose::Loose for GetlistRequestOrderCreatedDate {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -967,7 +981,7 @@ impl<'de> ::serde::Deserialize<'de> for GetlistRequestOrderDateStart {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "asc" => Self::Asc,
@@ -978,11 +992,11 @@ impl<'de> ::serde::Deserialize<'de> for GetlistRequestOrderDateStart {
     }
 }
 
-impl crate::runtime::loose::Loose for GetlistRequestOrderDateStart {
+impl ::bitrix24_runtime::loose::Loose for GetlistRequestOrderDateStart {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -1026,7 +1040,7 @@ impl<'de> ::serde::Deserialize<'de> for GetlistRequestOrderDateStop {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "asc" => Self::Asc,
@@ -1037,11 +1051,11 @@ impl<'de> ::serde::Deserialize<'de> for GetlistRequestOrderDateStop {
     }
 }
 
-impl crate::runtime::loose::Loose for GetlistRequestOrderDateStop {
+impl ::bitrix24_runtime::loose::Loose for GetlistRequestOrderDateStop {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -1085,7 +1099,7 @@ impl<'de> ::serde::Deserialize<'de> for GetlistRequestOrderId {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "asc" => Self::Asc,
@@ -1096,11 +1110,11 @@ impl<'de> ::serde::Deserialize<'de> for GetlistRequestOrderId {
     }
 }
 
-impl crate::runtime::loose::Loose for GetlistRequestOrderId {
+impl ::bitrix24_runtime::loose::Loose for GetlistRequestOrderId {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -1144,7 +1158,7 @@ impl<'de> ::serde::Deserialize<'de> for GetlistRequestOrderMinutes {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "asc" => Self::Asc,
@@ -1155,11 +1169,11 @@ impl<'de> ::serde::Deserialize<'de> for GetlistRequestOrderMinutes {
     }
 }
 
-impl crate::runtime::loose::Loose for GetlistRequestOrderMinutes {
+impl ::bitrix24_runtime::loose::Loose for GetlistRequestOrderMinutes {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -1203,7 +1217,7 @@ impl<'de> ::serde::Deserialize<'de> for GetlistRequestOrderSeconds {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "asc" => Self::Asc,
@@ -1214,11 +1228,11 @@ impl<'de> ::serde::Deserialize<'de> for GetlistRequestOrderSeconds {
     }
 }
 
-impl crate::runtime::loose::Loose for GetlistRequestOrderSeconds {
+impl ::bitrix24_runtime::loose::Loose for GetlistRequestOrderSeconds {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -1262,7 +1276,7 @@ impl<'de> ::serde::Deserialize<'de> for GetlistRequestOrderUserId {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "asc" => Self::Asc,
@@ -1273,20 +1287,20 @@ impl<'de> ::serde::Deserialize<'de> for GetlistRequestOrderUserId {
     }
 }
 
-impl crate::runtime::loose::Loose for GetlistRequestOrderUserId {
+impl ::bitrix24_runtime::loose::Loose for GetlistRequestOrderUserId {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
 /// The `result` of `task.elapseditem.getlist`.
 pub type GetlistResponse = ::serde_json::Value;
 
-impl crate::runtime::Method for GetlistRequest {
+impl ::bitrix24_runtime::Method for GetlistRequest {
     const NAME: &'static str = "task.elapseditem.getlist";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::Start;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::Start;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "0x100002",
@@ -1301,9 +1315,9 @@ impl crate::runtime::Method for GetlistRequest {
 ///
 /// Scope `task`; at most 2 calls per second.
 pub async fn getmanifest(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &GetmanifestRequest,
-) -> Result<GetmanifestResponse, crate::runtime::Error> {
+) -> Result<GetmanifestResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -1349,11 +1363,11 @@ impl<'de> ::serde::Deserialize<'de> for GetmanifestRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for GetmanifestRequest {
+impl ::bitrix24_runtime::loose::Loose for GetmanifestRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -1442,7 +1456,7 @@ impl<'de> ::serde::Deserialize<'de> for GetmanifestResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1455,7 +1469,7 @@ impl<'de> ::serde::Deserialize<'de> for GetmanifestResponse {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1470,7 +1484,7 @@ impl<'de> ::serde::Deserialize<'de> for GetmanifestResponse {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetmanifestResponseRestAvailableMethods>,
                                         >::default(),
                                     )?,
@@ -1485,7 +1499,9 @@ impl<'de> ::serde::Deserialize<'de> for GetmanifestResponse {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<Vec<String>>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<
+                                            Option<Vec<String>>,
+                                        >::default(),
                                     )?,
                             );
                         }
@@ -1500,7 +1516,9 @@ impl<'de> ::serde::Deserialize<'de> for GetmanifestResponse {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<Vec<String>>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<
+                                            Option<Vec<String>>,
+                                        >::default(),
                                     )?,
                             );
                         }
@@ -1515,7 +1533,9 @@ impl<'de> ::serde::Deserialize<'de> for GetmanifestResponse {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<Vec<String>>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<
+                                            Option<Vec<String>>,
+                                        >::default(),
                                     )?,
                             );
                         }
@@ -1530,7 +1550,7 @@ impl<'de> ::serde::Deserialize<'de> for GetmanifestResponse {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1545,7 +1565,9 @@ impl<'de> ::serde::Deserialize<'de> for GetmanifestResponse {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<Vec<String>>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<
+                                            Option<Vec<String>>,
+                                        >::default(),
                                     )?,
                             );
                         }
@@ -1560,7 +1582,9 @@ impl<'de> ::serde::Deserialize<'de> for GetmanifestResponse {
                             __f8 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<Vec<String>>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<
+                                            Option<Vec<String>>,
+                                        >::default(),
                                     )?,
                             );
                         }
@@ -1571,7 +1595,7 @@ impl<'de> ::serde::Deserialize<'de> for GetmanifestResponse {
                             __f9 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1600,11 +1624,11 @@ impl<'de> ::serde::Deserialize<'de> for GetmanifestResponse {
     }
 }
 
-impl crate::runtime::loose::Loose for GetmanifestResponse {
+impl ::bitrix24_runtime::loose::Loose for GetmanifestResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -1680,7 +1704,7 @@ impl<'de> ::serde::Deserialize<'de> for GetmanifestResponseRestAvailableMethods 
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -1693,7 +1717,7 @@ impl<'de> ::serde::Deserialize<'de> for GetmanifestResponseRestAvailableMethods 
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -1706,7 +1730,7 @@ impl<'de> ::serde::Deserialize<'de> for GetmanifestResponseRestAvailableMethods 
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -1719,7 +1743,7 @@ impl<'de> ::serde::Deserialize<'de> for GetmanifestResponseRestAvailableMethods 
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -1734,7 +1758,7 @@ impl<'de> ::serde::Deserialize<'de> for GetmanifestResponseRestAvailableMethods 
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -1749,7 +1773,7 @@ impl<'de> ::serde::Deserialize<'de> for GetmanifestResponseRestAvailableMethods 
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -1762,7 +1786,7 @@ impl<'de> ::serde::Deserialize<'de> for GetmanifestResponseRestAvailableMethods 
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -1790,17 +1814,17 @@ impl<'de> ::serde::Deserialize<'de> for GetmanifestResponseRestAvailableMethods 
     }
 }
 
-impl crate::runtime::loose::Loose for GetmanifestResponseRestAvailableMethods {
+impl ::bitrix24_runtime::loose::Loose for GetmanifestResponseRestAvailableMethods {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl crate::runtime::Method for GetmanifestRequest {
+impl ::bitrix24_runtime::Method for GetmanifestRequest {
     const NAME: &'static str = "task.elapseditem.getmanifest";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = GetmanifestResponse;
 }
@@ -1809,9 +1833,9 @@ impl crate::runtime::Method for GetmanifestRequest {
 ///
 /// Scope `task`; at most 2 calls per second.
 pub async fn isactionallowed(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &IsactionallowedRequest,
-) -> Result<IsactionallowedResponse, crate::runtime::Error> {
+) -> Result<IsactionallowedResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -1857,20 +1881,20 @@ impl<'de> ::serde::Deserialize<'de> for IsactionallowedRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for IsactionallowedRequest {
+impl ::bitrix24_runtime::loose::Loose for IsactionallowedRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `task.elapseditem.isactionallowed`.
 pub type IsactionallowedResponse = bool;
 
-impl crate::runtime::Method for IsactionallowedRequest {
+impl ::bitrix24_runtime::Method for IsactionallowedRequest {
     const NAME: &'static str = "task.elapseditem.isactionallowed";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = IsactionallowedResponse;
 }
@@ -1879,9 +1903,9 @@ impl crate::runtime::Method for IsactionallowedRequest {
 ///
 /// Scope `task`; at most 2 calls per second.
 pub async fn update(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &UpdateRequest,
-) -> Result<UpdateResponse, crate::runtime::Error> {
+) -> Result<UpdateResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -1932,7 +1956,9 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<UpdateRequestArfields>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<
+                                            UpdateRequestArfields,
+                                        >::default(),
                                     )?,
                             );
                         }
@@ -1942,7 +1968,9 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             }
                             __f1 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "TASKID" => {
@@ -1951,7 +1979,9 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             }
                             __f2 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         _ => {
@@ -1975,11 +2005,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for UpdateRequest {
+impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -2031,7 +2061,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestArfields {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -2041,7 +2071,9 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestArfields {
                             }
                             __f1 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "USER_ID" => {
@@ -2051,7 +2083,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestArfields {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -2077,20 +2109,20 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestArfields {
     }
 }
 
-impl crate::runtime::loose::Loose for UpdateRequestArfields {
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestArfields {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `task.elapseditem.update`.
 pub type UpdateResponse = ::serde_json::Value;
 
-impl crate::runtime::Method for UpdateRequest {
+impl ::bitrix24_runtime::Method for UpdateRequest {
     const NAME: &'static str = "task.elapseditem.update";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "0x000001",

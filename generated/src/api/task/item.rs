@@ -34,9 +34,9 @@ pub mod userfield;
 /// Scope `task`; at most 2 calls per second.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn add(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &AddRequest,
-) -> Result<AddResponse, crate::runtime::Error> {
+) -> Result<AddResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -96,20 +96,20 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequest {
+impl ::bitrix24_runtime::loose::Loose for AddRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `task.item.add`.
 pub type AddResponse = ::serde_json::Value;
 
-impl crate::runtime::Method for AddRequest {
+impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "task.item.add";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = AddResponse;
 }
@@ -119,9 +119,9 @@ impl crate::runtime::Method for AddRequest {
 /// Scope `task`; at most 2 calls per second.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn addfile(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &AddfileRequest,
-) -> Result<AddfileResponse, crate::runtime::Error> {
+) -> Result<AddfileResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -178,7 +178,7 @@ impl<'de> ::serde::Deserialize<'de> for AddfileRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -206,20 +206,20 @@ impl<'de> ::serde::Deserialize<'de> for AddfileRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for AddfileRequest {
+impl ::bitrix24_runtime::loose::Loose for AddfileRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `task.item.addfile`.
 pub type AddfileResponse = ::serde_json::Value;
 
-impl crate::runtime::Method for AddfileRequest {
+impl ::bitrix24_runtime::Method for AddfileRequest {
     const NAME: &'static str = "task.item.addfile";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = AddfileResponse;
 }
@@ -229,9 +229,9 @@ impl crate::runtime::Method for AddfileRequest {
 /// Scope `task`; at most 2 calls per second.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn addtofavorite(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &AddtofavoriteRequest,
-) -> Result<AddtofavoriteResponse, crate::runtime::Error> {
+) -> Result<AddtofavoriteResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -311,20 +311,20 @@ impl<'de> ::serde::Deserialize<'de> for AddtofavoriteRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for AddtofavoriteRequest {
+impl ::bitrix24_runtime::loose::Loose for AddtofavoriteRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `task.item.addtofavorite`.
 pub type AddtofavoriteResponse = ::serde_json::Value;
 
-impl crate::runtime::Method for AddtofavoriteRequest {
+impl ::bitrix24_runtime::Method for AddtofavoriteRequest {
     const NAME: &'static str = "task.item.addtofavorite";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = AddtofavoriteResponse;
 }
@@ -334,9 +334,9 @@ impl crate::runtime::Method for AddtofavoriteRequest {
 /// Scope `task`; at most 2 calls per second.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn approve(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &ApproveRequest,
-) -> Result<ApproveResponse, crate::runtime::Error> {
+) -> Result<ApproveResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -396,20 +396,20 @@ impl<'de> ::serde::Deserialize<'de> for ApproveRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for ApproveRequest {
+impl ::bitrix24_runtime::loose::Loose for ApproveRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `task.item.approve`.
 pub type ApproveResponse = ::serde_json::Value;
 
-impl crate::runtime::Method for ApproveRequest {
+impl ::bitrix24_runtime::Method for ApproveRequest {
     const NAME: &'static str = "task.item.approve";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = ApproveResponse;
 }
@@ -419,9 +419,9 @@ impl crate::runtime::Method for ApproveRequest {
 /// Scope `task`; at most 2 calls per second.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn complete(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &CompleteRequest,
-) -> Result<CompleteResponse, crate::runtime::Error> {
+) -> Result<CompleteResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -481,20 +481,20 @@ impl<'de> ::serde::Deserialize<'de> for CompleteRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for CompleteRequest {
+impl ::bitrix24_runtime::loose::Loose for CompleteRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `task.item.complete`.
 pub type CompleteResponse = ::serde_json::Value;
 
-impl crate::runtime::Method for CompleteRequest {
+impl ::bitrix24_runtime::Method for CompleteRequest {
     const NAME: &'static str = "task.item.complete";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = CompleteResponse;
 }
@@ -504,9 +504,9 @@ impl crate::runtime::Method for CompleteRequest {
 /// Scope `task`; at most 2 calls per second.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn defer(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &DeferRequest,
-) -> Result<DeferResponse, crate::runtime::Error> {
+) -> Result<DeferResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -566,20 +566,20 @@ impl<'de> ::serde::Deserialize<'de> for DeferRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for DeferRequest {
+impl ::bitrix24_runtime::loose::Loose for DeferRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `task.item.defer`.
 pub type DeferResponse = ::serde_json::Value;
 
-impl crate::runtime::Method for DeferRequest {
+impl ::bitrix24_runtime::Method for DeferRequest {
     const NAME: &'static str = "task.item.defer";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = DeferResponse;
 }
@@ -589,9 +589,9 @@ impl crate::runtime::Method for DeferRequest {
 /// Scope `task`; at most 2 calls per second.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn delegate(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &DelegateRequest,
-) -> Result<DelegateResponse, crate::runtime::Error> {
+) -> Result<DelegateResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -661,20 +661,20 @@ impl<'de> ::serde::Deserialize<'de> for DelegateRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for DelegateRequest {
+impl ::bitrix24_runtime::loose::Loose for DelegateRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `task.item.delegate`.
 pub type DelegateResponse = ::serde_json::Value;
 
-impl crate::runtime::Method for DelegateRequest {
+impl ::bitrix24_runtime::Method for DelegateRequest {
     const NAME: &'static str = "task.item.delegate";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = DelegateResponse;
 }
@@ -684,9 +684,9 @@ impl crate::runtime::Method for DelegateRequest {
 /// Scope `task`; at most 2 calls per second.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn delete(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &DeleteRequest,
-) -> Result<DeleteResponse, crate::runtime::Error> {
+) -> Result<DeleteResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -746,20 +746,20 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for DeleteRequest {
+impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `task.item.delete`.
 pub type DeleteResponse = ::serde_json::Value;
 
-impl crate::runtime::Method for DeleteRequest {
+impl ::bitrix24_runtime::Method for DeleteRequest {
     const NAME: &'static str = "task.item.delete";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = DeleteResponse;
 }
@@ -769,9 +769,9 @@ impl crate::runtime::Method for DeleteRequest {
 /// Scope `task`; at most 2 calls per second.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn deletefile(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &DeletefileRequest,
-) -> Result<DeletefileResponse, crate::runtime::Error> {
+) -> Result<DeletefileResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -856,20 +856,20 @@ impl<'de> ::serde::Deserialize<'de> for DeletefileRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for DeletefileRequest {
+impl ::bitrix24_runtime::loose::Loose for DeletefileRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `task.item.deletefile`.
 pub type DeletefileResponse = ::serde_json::Value;
 
-impl crate::runtime::Method for DeletefileRequest {
+impl ::bitrix24_runtime::Method for DeletefileRequest {
     const NAME: &'static str = "task.item.deletefile";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = DeletefileResponse;
 }
@@ -879,9 +879,9 @@ impl crate::runtime::Method for DeletefileRequest {
 /// Scope `task`; at most 2 calls per second.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn deletefromfavorite(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &DeletefromfavoriteRequest,
-) -> Result<DeletefromfavoriteResponse, crate::runtime::Error> {
+) -> Result<DeletefromfavoriteResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -961,20 +961,20 @@ impl<'de> ::serde::Deserialize<'de> for DeletefromfavoriteRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for DeletefromfavoriteRequest {
+impl ::bitrix24_runtime::loose::Loose for DeletefromfavoriteRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `task.item.deletefromfavorite`.
 pub type DeletefromfavoriteResponse = ::serde_json::Value;
 
-impl crate::runtime::Method for DeletefromfavoriteRequest {
+impl ::bitrix24_runtime::Method for DeletefromfavoriteRequest {
     const NAME: &'static str = "task.item.deletefromfavorite";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = DeletefromfavoriteResponse;
 }
@@ -984,9 +984,9 @@ impl crate::runtime::Method for DeletefromfavoriteRequest {
 /// Scope `task`; at most 2 calls per second.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn disapprove(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &DisapproveRequest,
-) -> Result<DisapproveResponse, crate::runtime::Error> {
+) -> Result<DisapproveResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -1046,20 +1046,20 @@ impl<'de> ::serde::Deserialize<'de> for DisapproveRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for DisapproveRequest {
+impl ::bitrix24_runtime::loose::Loose for DisapproveRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `task.item.disapprove`.
 pub type DisapproveResponse = ::serde_json::Value;
 
-impl crate::runtime::Method for DisapproveRequest {
+impl ::bitrix24_runtime::Method for DisapproveRequest {
     const NAME: &'static str = "task.item.disapprove";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = DisapproveResponse;
 }
@@ -1069,9 +1069,9 @@ impl crate::runtime::Method for DisapproveRequest {
 /// Scope `task`; at most 2 calls per second.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn getallowedactions(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &GetallowedactionsRequest,
-) -> Result<GetallowedactionsResponse, crate::runtime::Error> {
+) -> Result<GetallowedactionsResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -1131,20 +1131,20 @@ impl<'de> ::serde::Deserialize<'de> for GetallowedactionsRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for GetallowedactionsRequest {
+impl ::bitrix24_runtime::loose::Loose for GetallowedactionsRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `task.item.getallowedactions`.
 pub type GetallowedactionsResponse = ::serde_json::Value;
 
-impl crate::runtime::Method for GetallowedactionsRequest {
+impl ::bitrix24_runtime::Method for GetallowedactionsRequest {
     const NAME: &'static str = "task.item.getallowedactions";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = GetallowedactionsResponse;
 }
@@ -1154,9 +1154,9 @@ impl crate::runtime::Method for GetallowedactionsRequest {
 /// Scope `task`; at most 2 calls per second.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn getallowedtaskactionsasstrings(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &GetallowedtaskactionsasstringsRequest,
-) -> Result<GetallowedtaskactionsasstringsResponse, crate::runtime::Error> {
+) -> Result<GetallowedtaskactionsasstringsResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -1216,20 +1216,20 @@ impl<'de> ::serde::Deserialize<'de> for GetallowedtaskactionsasstringsRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for GetallowedtaskactionsasstringsRequest {
+impl ::bitrix24_runtime::loose::Loose for GetallowedtaskactionsasstringsRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `task.item.getallowedtaskactionsasstrings`.
 pub type GetallowedtaskactionsasstringsResponse = ::serde_json::Value;
 
-impl crate::runtime::Method for GetallowedtaskactionsasstringsRequest {
+impl ::bitrix24_runtime::Method for GetallowedtaskactionsasstringsRequest {
     const NAME: &'static str = "task.item.getallowedtaskactionsasstrings";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = GetallowedtaskactionsasstringsResponse;
 }
@@ -1239,9 +1239,9 @@ impl crate::runtime::Method for GetallowedtaskactionsasstringsRequest {
 /// Scope `task`; at most 2 calls per second.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn getdata(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &GetdataRequest,
-) -> Result<GetdataResponse, crate::runtime::Error> {
+) -> Result<GetdataResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -1301,20 +1301,20 @@ impl<'de> ::serde::Deserialize<'de> for GetdataRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for GetdataRequest {
+impl ::bitrix24_runtime::loose::Loose for GetdataRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `task.item.getdata`.
 pub type GetdataResponse = ::serde_json::Value;
 
-impl crate::runtime::Method for GetdataRequest {
+impl ::bitrix24_runtime::Method for GetdataRequest {
     const NAME: &'static str = "task.item.getdata";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = GetdataResponse;
 }
@@ -1324,9 +1324,9 @@ impl crate::runtime::Method for GetdataRequest {
 /// Scope `task`; at most 2 calls per second.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn getdependson(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &GetdependsonRequest,
-) -> Result<GetdependsonResponse, crate::runtime::Error> {
+) -> Result<GetdependsonResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -1386,20 +1386,20 @@ impl<'de> ::serde::Deserialize<'de> for GetdependsonRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for GetdependsonRequest {
+impl ::bitrix24_runtime::loose::Loose for GetdependsonRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `task.item.getdependson`.
 pub type GetdependsonResponse = ::serde_json::Value;
 
-impl crate::runtime::Method for GetdependsonRequest {
+impl ::bitrix24_runtime::Method for GetdependsonRequest {
     const NAME: &'static str = "task.item.getdependson";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = GetdependsonResponse;
 }
@@ -1409,9 +1409,9 @@ impl crate::runtime::Method for GetdependsonRequest {
 /// Scope `task`; at most 2 calls per second.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn getdescription(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &GetdescriptionRequest,
-) -> Result<GetdescriptionResponse, crate::runtime::Error> {
+) -> Result<GetdescriptionResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -1481,20 +1481,20 @@ impl<'de> ::serde::Deserialize<'de> for GetdescriptionRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for GetdescriptionRequest {
+impl ::bitrix24_runtime::loose::Loose for GetdescriptionRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `task.item.getdescription`.
 pub type GetdescriptionResponse = ::serde_json::Value;
 
-impl crate::runtime::Method for GetdescriptionRequest {
+impl ::bitrix24_runtime::Method for GetdescriptionRequest {
     const NAME: &'static str = "task.item.getdescription";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = GetdescriptionResponse;
 }
@@ -1504,9 +1504,9 @@ impl crate::runtime::Method for GetdescriptionRequest {
 /// Scope `task`; at most 2 calls per second.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn getfiles(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &GetfilesRequest,
-) -> Result<GetfilesResponse, crate::runtime::Error> {
+) -> Result<GetfilesResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -1566,20 +1566,20 @@ impl<'de> ::serde::Deserialize<'de> for GetfilesRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for GetfilesRequest {
+impl ::bitrix24_runtime::loose::Loose for GetfilesRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `task.item.getfiles`.
 pub type GetfilesResponse = ::serde_json::Value;
 
-impl crate::runtime::Method for GetfilesRequest {
+impl ::bitrix24_runtime::Method for GetfilesRequest {
     const NAME: &'static str = "task.item.getfiles";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = GetfilesResponse;
 }
@@ -1589,9 +1589,9 @@ impl crate::runtime::Method for GetfilesRequest {
 /// Scope `task`; at most 2 calls per second.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn getmanifest(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &GetmanifestRequest,
-) -> Result<GetmanifestResponse, crate::runtime::Error> {
+) -> Result<GetmanifestResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -1637,20 +1637,20 @@ impl<'de> ::serde::Deserialize<'de> for GetmanifestRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for GetmanifestRequest {
+impl ::bitrix24_runtime::loose::Loose for GetmanifestRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `task.item.getmanifest`.
 pub type GetmanifestResponse = ::serde_json::Value;
 
-impl crate::runtime::Method for GetmanifestRequest {
+impl ::bitrix24_runtime::Method for GetmanifestRequest {
     const NAME: &'static str = "task.item.getmanifest";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = GetmanifestResponse;
 }
@@ -1660,9 +1660,9 @@ impl crate::runtime::Method for GetmanifestRequest {
 /// Scope `task`; at most 2 calls per second.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn isactionallowed(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &IsactionallowedRequest,
-) -> Result<IsactionallowedResponse, crate::runtime::Error> {
+) -> Result<IsactionallowedResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -1732,20 +1732,20 @@ impl<'de> ::serde::Deserialize<'de> for IsactionallowedRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for IsactionallowedRequest {
+impl ::bitrix24_runtime::loose::Loose for IsactionallowedRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `task.item.isactionallowed`.
 pub type IsactionallowedResponse = ::serde_json::Value;
 
-impl crate::runtime::Method for IsactionallowedRequest {
+impl ::bitrix24_runtime::Method for IsactionallowedRequest {
     const NAME: &'static str = "task.item.isactionallowed";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = IsactionallowedResponse;
 }
@@ -1755,9 +1755,9 @@ impl crate::runtime::Method for IsactionallowedRequest {
 /// Scope `task`; at most 2 calls per second.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn list(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &ListRequest,
-) -> Result<ListResponse, crate::runtime::Error> {
+) -> Result<ListResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -1847,20 +1847,20 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for ListRequest {
+impl ::bitrix24_runtime::loose::Loose for ListRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `task.item.list`.
 pub type ListResponse = ::serde_json::Value;
 
-impl crate::runtime::Method for ListRequest {
+impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "task.item.list";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = ListResponse;
 }
@@ -1870,9 +1870,9 @@ impl crate::runtime::Method for ListRequest {
 /// Scope `task`; at most 2 calls per second.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn renew(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &RenewRequest,
-) -> Result<RenewResponse, crate::runtime::Error> {
+) -> Result<RenewResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -1932,20 +1932,20 @@ impl<'de> ::serde::Deserialize<'de> for RenewRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for RenewRequest {
+impl ::bitrix24_runtime::loose::Loose for RenewRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `task.item.renew`.
 pub type RenewResponse = ::serde_json::Value;
 
-impl crate::runtime::Method for RenewRequest {
+impl ::bitrix24_runtime::Method for RenewRequest {
     const NAME: &'static str = "task.item.renew";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = RenewResponse;
 }
@@ -1955,9 +1955,9 @@ impl crate::runtime::Method for RenewRequest {
 /// Scope `task`; at most 2 calls per second.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn startexecution(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &StartexecutionRequest,
-) -> Result<StartexecutionResponse, crate::runtime::Error> {
+) -> Result<StartexecutionResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -2017,20 +2017,20 @@ impl<'de> ::serde::Deserialize<'de> for StartexecutionRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for StartexecutionRequest {
+impl ::bitrix24_runtime::loose::Loose for StartexecutionRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `task.item.startexecution`.
 pub type StartexecutionResponse = ::serde_json::Value;
 
-impl crate::runtime::Method for StartexecutionRequest {
+impl ::bitrix24_runtime::Method for StartexecutionRequest {
     const NAME: &'static str = "task.item.startexecution";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = StartexecutionResponse;
 }
@@ -2040,9 +2040,9 @@ impl crate::runtime::Method for StartexecutionRequest {
 /// Scope `task`; at most 2 calls per second.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn update(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &UpdateRequest,
-) -> Result<UpdateResponse, crate::runtime::Error> {
+) -> Result<UpdateResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -2112,20 +2112,20 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for UpdateRequest {
+impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `task.item.update`.
 pub type UpdateResponse = ::serde_json::Value;
 
-impl crate::runtime::Method for UpdateRequest {
+impl ::bitrix24_runtime::Method for UpdateRequest {
     const NAME: &'static str = "task.item.update";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = UpdateResponse;
 }

@@ -9,9 +9,9 @@
 /// Scope `task`; at most 2 calls per second.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn getlist(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &GetlistRequest,
-) -> Result<GetlistResponse, crate::runtime::Error> {
+) -> Result<GetlistResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -103,20 +103,20 @@ impl<'de> ::serde::Deserialize<'de> for GetlistRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for GetlistRequest {
+impl ::bitrix24_runtime::loose::Loose for GetlistRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `task.items.getlist`.
 pub type GetlistResponse = ::serde_json::Value;
 
-impl crate::runtime::Method for GetlistRequest {
+impl ::bitrix24_runtime::Method for GetlistRequest {
     const NAME: &'static str = "task.items.getlist";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = GetlistResponse;
 }

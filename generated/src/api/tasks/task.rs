@@ -56,9 +56,9 @@ pub mod result;
 /// Scope `task`; at most 2 calls per second.
 #[cfg(feature = "task")]
 pub async fn add(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &AddRequest,
-) -> Result<AddResponse, crate::runtime::Error> {
+) -> Result<AddResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -121,11 +121,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
 }
 
 #[cfg(feature = "task")]
-impl crate::runtime::loose::Loose for AddRequest {
+impl ::bitrix24_runtime::loose::Loose for AddRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -172,7 +172,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<AddResponseTask>,
                                         >::default(),
                                     )?,
@@ -195,11 +195,11 @@ impl<'de> ::serde::Deserialize<'de> for AddResponse {
 }
 
 #[cfg(feature = "task")]
-impl crate::runtime::loose::Loose for AddResponse {
+impl ::bitrix24_runtime::loose::Loose for AddResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -489,7 +489,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseTask {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<Vec<::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -504,7 +504,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseTask {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<Vec<::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -517,7 +517,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseTask {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -532,7 +532,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseTask {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -545,7 +545,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseTask {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -558,7 +558,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseTask {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -571,7 +571,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseTask {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -582,7 +582,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseTask {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<Vec<::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -597,7 +597,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseTask {
                             __f8 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<Vec<::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -612,7 +612,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseTask {
                             __f9 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -625,7 +625,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseTask {
                             __f10 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -638,7 +638,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseTask {
                             __f11 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -651,7 +651,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseTask {
                             __f12 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -666,7 +666,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseTask {
                             __f13 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<Vec<::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -703,7 +703,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseTask {
                             __f17 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -716,7 +716,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseTask {
                             __f18 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -727,7 +727,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseTask {
                             __f19 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -756,7 +756,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseTask {
                             __f22 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -769,7 +769,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseTask {
                             __f23 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -798,7 +798,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseTask {
                             __f26 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -833,7 +833,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseTask {
                             __f30 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -872,7 +872,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseTask {
                             __f35 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<Vec<::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -885,7 +885,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseTask {
                             __f36 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -896,7 +896,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseTask {
                             __f37 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -907,7 +907,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseTask {
                             __f38 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -918,7 +918,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseTask {
                             __f39 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -929,7 +929,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseTask {
                             __f40 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -942,7 +942,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseTask {
                             __f41 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -961,7 +961,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseTask {
                             __f43 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -974,7 +974,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseTask {
                             __f44 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -987,7 +987,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseTask {
                             __f45 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1000,7 +1000,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseTask {
                             __f46 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1013,7 +1013,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseTask {
                             __f47 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1030,7 +1030,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseTask {
                             __f49 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1043,7 +1043,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseTask {
                             __f50 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1056,7 +1056,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseTask {
                             __f51 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -1071,7 +1071,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseTask {
                             __f52 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1090,7 +1090,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseTask {
                             __f54 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1107,7 +1107,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseTask {
                             __f56 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1126,7 +1126,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseTask {
                             __f58 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1147,7 +1147,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseTask {
                             __f60 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1160,7 +1160,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseTask {
                             __f61 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1173,7 +1173,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseTask {
                             __f62 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1186,7 +1186,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseTask {
                             __f63 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1205,7 +1205,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseTask {
                             __f65 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1307,18 +1307,18 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseTask {
 }
 
 #[cfg(feature = "task")]
-impl crate::runtime::loose::Loose for AddResponseTask {
+impl ::bitrix24_runtime::loose::Loose for AddResponseTask {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 #[cfg(feature = "task")]
-impl crate::runtime::Method for AddRequest {
+impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "tasks.task.add";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["100", "ERROR_CORE"];
     type Response = AddResponse;
@@ -1329,9 +1329,9 @@ impl crate::runtime::Method for AddRequest {
 /// Scope `task`; at most 2 calls per second.
 #[cfg(feature = "task")]
 pub async fn approve(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &ApproveRequest,
-) -> Result<ApproveResponse, crate::runtime::Error> {
+) -> Result<ApproveResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -1377,7 +1377,9 @@ impl<'de> ::serde::Deserialize<'de> for ApproveRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         _ => {
@@ -1398,11 +1400,11 @@ impl<'de> ::serde::Deserialize<'de> for ApproveRequest {
 }
 
 #[cfg(feature = "task")]
-impl crate::runtime::loose::Loose for ApproveRequest {
+impl ::bitrix24_runtime::loose::Loose for ApproveRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -1452,7 +1454,7 @@ impl<'de> ::serde::Deserialize<'de> for ApproveResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<ApproveResponseTask>,
                                         >::default(),
                                     )?,
@@ -1465,7 +1467,7 @@ impl<'de> ::serde::Deserialize<'de> for ApproveResponse {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<ApproveResponseTime>,
                                         >::default(),
                                     )?,
@@ -1489,11 +1491,11 @@ impl<'de> ::serde::Deserialize<'de> for ApproveResponse {
 }
 
 #[cfg(feature = "task")]
-impl crate::runtime::loose::Loose for ApproveResponse {
+impl ::bitrix24_runtime::loose::Loose for ApproveResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -1774,7 +1776,7 @@ impl<'de> ::serde::Deserialize<'de> for ApproveResponseTask {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<Vec<::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -1789,7 +1791,7 @@ impl<'de> ::serde::Deserialize<'de> for ApproveResponseTask {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<Vec<::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -1802,7 +1804,7 @@ impl<'de> ::serde::Deserialize<'de> for ApproveResponseTask {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -1817,7 +1819,7 @@ impl<'de> ::serde::Deserialize<'de> for ApproveResponseTask {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1830,7 +1832,7 @@ impl<'de> ::serde::Deserialize<'de> for ApproveResponseTask {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1843,7 +1845,7 @@ impl<'de> ::serde::Deserialize<'de> for ApproveResponseTask {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1856,7 +1858,7 @@ impl<'de> ::serde::Deserialize<'de> for ApproveResponseTask {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1867,7 +1869,7 @@ impl<'de> ::serde::Deserialize<'de> for ApproveResponseTask {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<Vec<::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -1882,7 +1884,7 @@ impl<'de> ::serde::Deserialize<'de> for ApproveResponseTask {
                             __f8 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -1905,7 +1907,7 @@ impl<'de> ::serde::Deserialize<'de> for ApproveResponseTask {
                             __f10 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1918,7 +1920,7 @@ impl<'de> ::serde::Deserialize<'de> for ApproveResponseTask {
                             __f11 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1931,7 +1933,7 @@ impl<'de> ::serde::Deserialize<'de> for ApproveResponseTask {
                             __f12 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -1944,7 +1946,7 @@ impl<'de> ::serde::Deserialize<'de> for ApproveResponseTask {
                             __f13 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -1959,7 +1961,7 @@ impl<'de> ::serde::Deserialize<'de> for ApproveResponseTask {
                             __f14 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -1972,7 +1974,7 @@ impl<'de> ::serde::Deserialize<'de> for ApproveResponseTask {
                             __f15 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1985,7 +1987,7 @@ impl<'de> ::serde::Deserialize<'de> for ApproveResponseTask {
                             __f16 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1998,7 +2000,7 @@ impl<'de> ::serde::Deserialize<'de> for ApproveResponseTask {
                             __f17 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2011,7 +2013,7 @@ impl<'de> ::serde::Deserialize<'de> for ApproveResponseTask {
                             __f18 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2024,7 +2026,7 @@ impl<'de> ::serde::Deserialize<'de> for ApproveResponseTask {
                             __f19 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2035,7 +2037,7 @@ impl<'de> ::serde::Deserialize<'de> for ApproveResponseTask {
                             __f20 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -2050,7 +2052,7 @@ impl<'de> ::serde::Deserialize<'de> for ApproveResponseTask {
                             __f21 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2061,7 +2063,7 @@ impl<'de> ::serde::Deserialize<'de> for ApproveResponseTask {
                             __f22 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2074,7 +2076,7 @@ impl<'de> ::serde::Deserialize<'de> for ApproveResponseTask {
                             __f23 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2087,7 +2089,7 @@ impl<'de> ::serde::Deserialize<'de> for ApproveResponseTask {
                             __f24 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2100,7 +2102,7 @@ impl<'de> ::serde::Deserialize<'de> for ApproveResponseTask {
                             __f25 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2113,7 +2115,7 @@ impl<'de> ::serde::Deserialize<'de> for ApproveResponseTask {
                             __f26 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2126,7 +2128,7 @@ impl<'de> ::serde::Deserialize<'de> for ApproveResponseTask {
                             __f27 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2161,7 +2163,7 @@ impl<'de> ::serde::Deserialize<'de> for ApproveResponseTask {
                             __f31 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2186,7 +2188,7 @@ impl<'de> ::serde::Deserialize<'de> for ApproveResponseTask {
                             __f34 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2199,7 +2201,7 @@ impl<'de> ::serde::Deserialize<'de> for ApproveResponseTask {
                             __f35 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2210,7 +2212,7 @@ impl<'de> ::serde::Deserialize<'de> for ApproveResponseTask {
                             __f36 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -2223,7 +2225,7 @@ impl<'de> ::serde::Deserialize<'de> for ApproveResponseTask {
                             __f37 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2234,7 +2236,7 @@ impl<'de> ::serde::Deserialize<'de> for ApproveResponseTask {
                             __f38 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2245,7 +2247,7 @@ impl<'de> ::serde::Deserialize<'de> for ApproveResponseTask {
                             __f39 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2256,7 +2258,7 @@ impl<'de> ::serde::Deserialize<'de> for ApproveResponseTask {
                             __f40 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2267,7 +2269,7 @@ impl<'de> ::serde::Deserialize<'de> for ApproveResponseTask {
                             __f41 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2280,7 +2282,7 @@ impl<'de> ::serde::Deserialize<'de> for ApproveResponseTask {
                             __f42 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2291,7 +2293,7 @@ impl<'de> ::serde::Deserialize<'de> for ApproveResponseTask {
                             __f43 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2304,7 +2306,7 @@ impl<'de> ::serde::Deserialize<'de> for ApproveResponseTask {
                             __f44 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2317,7 +2319,7 @@ impl<'de> ::serde::Deserialize<'de> for ApproveResponseTask {
                             __f45 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2330,7 +2332,7 @@ impl<'de> ::serde::Deserialize<'de> for ApproveResponseTask {
                             __f46 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -2343,7 +2345,7 @@ impl<'de> ::serde::Deserialize<'de> for ApproveResponseTask {
                             __f47 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2356,7 +2358,7 @@ impl<'de> ::serde::Deserialize<'de> for ApproveResponseTask {
                             __f48 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2373,7 +2375,7 @@ impl<'de> ::serde::Deserialize<'de> for ApproveResponseTask {
                             __f50 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2386,7 +2388,7 @@ impl<'de> ::serde::Deserialize<'de> for ApproveResponseTask {
                             __f51 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2399,7 +2401,7 @@ impl<'de> ::serde::Deserialize<'de> for ApproveResponseTask {
                             __f52 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -2414,7 +2416,7 @@ impl<'de> ::serde::Deserialize<'de> for ApproveResponseTask {
                             __f53 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2427,7 +2429,7 @@ impl<'de> ::serde::Deserialize<'de> for ApproveResponseTask {
                             __f54 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2438,7 +2440,7 @@ impl<'de> ::serde::Deserialize<'de> for ApproveResponseTask {
                             __f55 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2461,7 +2463,7 @@ impl<'de> ::serde::Deserialize<'de> for ApproveResponseTask {
                             __f58 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2480,7 +2482,7 @@ impl<'de> ::serde::Deserialize<'de> for ApproveResponseTask {
                             __f60 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2493,7 +2495,7 @@ impl<'de> ::serde::Deserialize<'de> for ApproveResponseTask {
                             __f61 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2506,7 +2508,7 @@ impl<'de> ::serde::Deserialize<'de> for ApproveResponseTask {
                             __f62 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2519,7 +2521,7 @@ impl<'de> ::serde::Deserialize<'de> for ApproveResponseTask {
                             __f63 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2532,7 +2534,7 @@ impl<'de> ::serde::Deserialize<'de> for ApproveResponseTask {
                             __f64 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2545,7 +2547,7 @@ impl<'de> ::serde::Deserialize<'de> for ApproveResponseTask {
                             __f65 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2558,7 +2560,7 @@ impl<'de> ::serde::Deserialize<'de> for ApproveResponseTask {
                             __f66 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2569,7 +2571,7 @@ impl<'de> ::serde::Deserialize<'de> for ApproveResponseTask {
                             __f67 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2582,7 +2584,7 @@ impl<'de> ::serde::Deserialize<'de> for ApproveResponseTask {
                             __f68 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2678,11 +2680,11 @@ impl<'de> ::serde::Deserialize<'de> for ApproveResponseTask {
 }
 
 #[cfg(feature = "task")]
-impl crate::runtime::loose::Loose for ApproveResponseTask {
+impl ::bitrix24_runtime::loose::Loose for ApproveResponseTask {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -2751,7 +2753,7 @@ impl<'de> ::serde::Deserialize<'de> for ApproveResponseTime {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2764,7 +2766,7 @@ impl<'de> ::serde::Deserialize<'de> for ApproveResponseTime {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2775,7 +2777,7 @@ impl<'de> ::serde::Deserialize<'de> for ApproveResponseTime {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<f64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<f64>>::default(),
                                     )?,
                             );
                         }
@@ -2786,7 +2788,7 @@ impl<'de> ::serde::Deserialize<'de> for ApproveResponseTime {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<f64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<f64>>::default(),
                                     )?,
                             );
                         }
@@ -2799,7 +2801,7 @@ impl<'de> ::serde::Deserialize<'de> for ApproveResponseTime {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<f64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<f64>>::default(),
                                     )?,
                             );
                         }
@@ -2812,7 +2814,7 @@ impl<'de> ::serde::Deserialize<'de> for ApproveResponseTime {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -2825,7 +2827,7 @@ impl<'de> ::serde::Deserialize<'de> for ApproveResponseTime {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<f64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<f64>>::default(),
                                     )?,
                             );
                         }
@@ -2836,7 +2838,7 @@ impl<'de> ::serde::Deserialize<'de> for ApproveResponseTime {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<f64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<f64>>::default(),
                                     )?,
                             );
                         }
@@ -2864,18 +2866,18 @@ impl<'de> ::serde::Deserialize<'de> for ApproveResponseTime {
 }
 
 #[cfg(feature = "task")]
-impl crate::runtime::loose::Loose for ApproveResponseTime {
+impl ::bitrix24_runtime::loose::Loose for ApproveResponseTime {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 #[cfg(feature = "task")]
-impl crate::runtime::Method for ApproveRequest {
+impl ::bitrix24_runtime::Method for ApproveRequest {
     const NAME: &'static str = "tasks.task.approve";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["0", "1048582", "100"];
     type Response = ApproveResponse;
@@ -2886,9 +2888,9 @@ impl crate::runtime::Method for ApproveRequest {
 /// Scope `task`; at most 2 calls per second.
 #[cfg(feature = "task")]
 pub async fn complete(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &CompleteRequest,
-) -> Result<CompleteResponse, crate::runtime::Error> {
+) -> Result<CompleteResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -2934,7 +2936,9 @@ impl<'de> ::serde::Deserialize<'de> for CompleteRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         _ => {
@@ -2955,11 +2959,11 @@ impl<'de> ::serde::Deserialize<'de> for CompleteRequest {
 }
 
 #[cfg(feature = "task")]
-impl crate::runtime::loose::Loose for CompleteRequest {
+impl ::bitrix24_runtime::loose::Loose for CompleteRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -3006,7 +3010,7 @@ impl<'de> ::serde::Deserialize<'de> for CompleteResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<CompleteResponseTask>,
                                         >::default(),
                                     )?,
@@ -3029,11 +3033,11 @@ impl<'de> ::serde::Deserialize<'de> for CompleteResponse {
 }
 
 #[cfg(feature = "task")]
-impl crate::runtime::loose::Loose for CompleteResponse {
+impl ::bitrix24_runtime::loose::Loose for CompleteResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -3316,7 +3320,7 @@ impl<'de> ::serde::Deserialize<'de> for CompleteResponseTask {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<Vec<::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -3331,7 +3335,7 @@ impl<'de> ::serde::Deserialize<'de> for CompleteResponseTask {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -3344,7 +3348,7 @@ impl<'de> ::serde::Deserialize<'de> for CompleteResponseTask {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -3359,7 +3363,7 @@ impl<'de> ::serde::Deserialize<'de> for CompleteResponseTask {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3372,7 +3376,7 @@ impl<'de> ::serde::Deserialize<'de> for CompleteResponseTask {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3385,7 +3389,7 @@ impl<'de> ::serde::Deserialize<'de> for CompleteResponseTask {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3398,7 +3402,7 @@ impl<'de> ::serde::Deserialize<'de> for CompleteResponseTask {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3409,7 +3413,7 @@ impl<'de> ::serde::Deserialize<'de> for CompleteResponseTask {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<Vec<::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -3424,7 +3428,7 @@ impl<'de> ::serde::Deserialize<'de> for CompleteResponseTask {
                             __f8 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -3439,7 +3443,7 @@ impl<'de> ::serde::Deserialize<'de> for CompleteResponseTask {
                             __f9 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3452,7 +3456,7 @@ impl<'de> ::serde::Deserialize<'de> for CompleteResponseTask {
                             __f10 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3465,7 +3469,7 @@ impl<'de> ::serde::Deserialize<'de> for CompleteResponseTask {
                             __f11 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3478,7 +3482,7 @@ impl<'de> ::serde::Deserialize<'de> for CompleteResponseTask {
                             __f12 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -3491,7 +3495,7 @@ impl<'de> ::serde::Deserialize<'de> for CompleteResponseTask {
                             __f13 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -3506,7 +3510,7 @@ impl<'de> ::serde::Deserialize<'de> for CompleteResponseTask {
                             __f14 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -3519,7 +3523,7 @@ impl<'de> ::serde::Deserialize<'de> for CompleteResponseTask {
                             __f15 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3532,7 +3536,7 @@ impl<'de> ::serde::Deserialize<'de> for CompleteResponseTask {
                             __f16 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3545,7 +3549,7 @@ impl<'de> ::serde::Deserialize<'de> for CompleteResponseTask {
                             __f17 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3558,7 +3562,7 @@ impl<'de> ::serde::Deserialize<'de> for CompleteResponseTask {
                             __f18 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3571,7 +3575,7 @@ impl<'de> ::serde::Deserialize<'de> for CompleteResponseTask {
                             __f19 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3582,7 +3586,7 @@ impl<'de> ::serde::Deserialize<'de> for CompleteResponseTask {
                             __f20 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -3597,7 +3601,7 @@ impl<'de> ::serde::Deserialize<'de> for CompleteResponseTask {
                             __f21 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3608,7 +3612,7 @@ impl<'de> ::serde::Deserialize<'de> for CompleteResponseTask {
                             __f22 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3621,7 +3625,7 @@ impl<'de> ::serde::Deserialize<'de> for CompleteResponseTask {
                             __f23 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3634,7 +3638,7 @@ impl<'de> ::serde::Deserialize<'de> for CompleteResponseTask {
                             __f24 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3647,7 +3651,7 @@ impl<'de> ::serde::Deserialize<'de> for CompleteResponseTask {
                             __f25 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3660,7 +3664,7 @@ impl<'de> ::serde::Deserialize<'de> for CompleteResponseTask {
                             __f26 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3673,7 +3677,7 @@ impl<'de> ::serde::Deserialize<'de> for CompleteResponseTask {
                             __f27 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3708,7 +3712,7 @@ impl<'de> ::serde::Deserialize<'de> for CompleteResponseTask {
                             __f31 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3733,7 +3737,7 @@ impl<'de> ::serde::Deserialize<'de> for CompleteResponseTask {
                             __f34 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3746,7 +3750,7 @@ impl<'de> ::serde::Deserialize<'de> for CompleteResponseTask {
                             __f35 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3757,7 +3761,7 @@ impl<'de> ::serde::Deserialize<'de> for CompleteResponseTask {
                             __f36 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -3770,7 +3774,7 @@ impl<'de> ::serde::Deserialize<'de> for CompleteResponseTask {
                             __f37 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3781,7 +3785,7 @@ impl<'de> ::serde::Deserialize<'de> for CompleteResponseTask {
                             __f38 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3792,7 +3796,7 @@ impl<'de> ::serde::Deserialize<'de> for CompleteResponseTask {
                             __f39 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3803,7 +3807,7 @@ impl<'de> ::serde::Deserialize<'de> for CompleteResponseTask {
                             __f40 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3814,7 +3818,7 @@ impl<'de> ::serde::Deserialize<'de> for CompleteResponseTask {
                             __f41 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3827,7 +3831,7 @@ impl<'de> ::serde::Deserialize<'de> for CompleteResponseTask {
                             __f42 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3838,7 +3842,7 @@ impl<'de> ::serde::Deserialize<'de> for CompleteResponseTask {
                             __f43 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3851,7 +3855,7 @@ impl<'de> ::serde::Deserialize<'de> for CompleteResponseTask {
                             __f44 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3864,7 +3868,7 @@ impl<'de> ::serde::Deserialize<'de> for CompleteResponseTask {
                             __f45 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3877,7 +3881,7 @@ impl<'de> ::serde::Deserialize<'de> for CompleteResponseTask {
                             __f46 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -3890,7 +3894,7 @@ impl<'de> ::serde::Deserialize<'de> for CompleteResponseTask {
                             __f47 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3903,7 +3907,7 @@ impl<'de> ::serde::Deserialize<'de> for CompleteResponseTask {
                             __f48 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3914,7 +3918,7 @@ impl<'de> ::serde::Deserialize<'de> for CompleteResponseTask {
                             __f49 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3925,7 +3929,7 @@ impl<'de> ::serde::Deserialize<'de> for CompleteResponseTask {
                             __f50 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3938,7 +3942,7 @@ impl<'de> ::serde::Deserialize<'de> for CompleteResponseTask {
                             __f51 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3951,7 +3955,7 @@ impl<'de> ::serde::Deserialize<'de> for CompleteResponseTask {
                             __f52 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -3966,7 +3970,7 @@ impl<'de> ::serde::Deserialize<'de> for CompleteResponseTask {
                             __f53 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3979,7 +3983,7 @@ impl<'de> ::serde::Deserialize<'de> for CompleteResponseTask {
                             __f54 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3990,7 +3994,7 @@ impl<'de> ::serde::Deserialize<'de> for CompleteResponseTask {
                             __f55 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4013,7 +4017,7 @@ impl<'de> ::serde::Deserialize<'de> for CompleteResponseTask {
                             __f58 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4032,7 +4036,7 @@ impl<'de> ::serde::Deserialize<'de> for CompleteResponseTask {
                             __f60 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4045,7 +4049,7 @@ impl<'de> ::serde::Deserialize<'de> for CompleteResponseTask {
                             __f61 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4058,7 +4062,7 @@ impl<'de> ::serde::Deserialize<'de> for CompleteResponseTask {
                             __f62 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4071,7 +4075,7 @@ impl<'de> ::serde::Deserialize<'de> for CompleteResponseTask {
                             __f63 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4084,7 +4088,7 @@ impl<'de> ::serde::Deserialize<'de> for CompleteResponseTask {
                             __f64 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4097,7 +4101,7 @@ impl<'de> ::serde::Deserialize<'de> for CompleteResponseTask {
                             __f65 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4110,7 +4114,7 @@ impl<'de> ::serde::Deserialize<'de> for CompleteResponseTask {
                             __f66 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4121,7 +4125,7 @@ impl<'de> ::serde::Deserialize<'de> for CompleteResponseTask {
                             __f67 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4134,7 +4138,7 @@ impl<'de> ::serde::Deserialize<'de> for CompleteResponseTask {
                             __f68 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4230,18 +4234,18 @@ impl<'de> ::serde::Deserialize<'de> for CompleteResponseTask {
 }
 
 #[cfg(feature = "task")]
-impl crate::runtime::loose::Loose for CompleteResponseTask {
+impl ::bitrix24_runtime::loose::Loose for CompleteResponseTask {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 #[cfg(feature = "task")]
-impl crate::runtime::Method for CompleteRequest {
+impl ::bitrix24_runtime::Method for CompleteRequest {
     const NAME: &'static str = "tasks.task.complete";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["0"];
     type Response = CompleteResponse;
@@ -4252,9 +4256,9 @@ impl crate::runtime::Method for CompleteRequest {
 /// Scope `task`; at most 2 calls per second.
 #[cfg(feature = "task")]
 pub async fn defer(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &DeferRequest,
-) -> Result<DeferResponse, crate::runtime::Error> {
+) -> Result<DeferResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -4300,7 +4304,9 @@ impl<'de> ::serde::Deserialize<'de> for DeferRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         _ => {
@@ -4321,11 +4327,11 @@ impl<'de> ::serde::Deserialize<'de> for DeferRequest {
 }
 
 #[cfg(feature = "task")]
-impl crate::runtime::loose::Loose for DeferRequest {
+impl ::bitrix24_runtime::loose::Loose for DeferRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -4375,7 +4381,7 @@ impl<'de> ::serde::Deserialize<'de> for DeferResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<DeferResponseTask>,
                                         >::default(),
                                     )?,
@@ -4388,7 +4394,7 @@ impl<'de> ::serde::Deserialize<'de> for DeferResponse {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<DeferResponseTime>,
                                         >::default(),
                                     )?,
@@ -4412,11 +4418,11 @@ impl<'de> ::serde::Deserialize<'de> for DeferResponse {
 }
 
 #[cfg(feature = "task")]
-impl crate::runtime::loose::Loose for DeferResponse {
+impl ::bitrix24_runtime::loose::Loose for DeferResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -4699,7 +4705,7 @@ impl<'de> ::serde::Deserialize<'de> for DeferResponseTask {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<Vec<::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -4714,7 +4720,7 @@ impl<'de> ::serde::Deserialize<'de> for DeferResponseTask {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -4727,7 +4733,7 @@ impl<'de> ::serde::Deserialize<'de> for DeferResponseTask {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -4742,7 +4748,7 @@ impl<'de> ::serde::Deserialize<'de> for DeferResponseTask {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4755,7 +4761,7 @@ impl<'de> ::serde::Deserialize<'de> for DeferResponseTask {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4768,7 +4774,7 @@ impl<'de> ::serde::Deserialize<'de> for DeferResponseTask {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4781,7 +4787,7 @@ impl<'de> ::serde::Deserialize<'de> for DeferResponseTask {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4792,7 +4798,7 @@ impl<'de> ::serde::Deserialize<'de> for DeferResponseTask {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<Vec<::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -4807,7 +4813,7 @@ impl<'de> ::serde::Deserialize<'de> for DeferResponseTask {
                             __f8 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -4822,7 +4828,7 @@ impl<'de> ::serde::Deserialize<'de> for DeferResponseTask {
                             __f9 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4835,7 +4841,7 @@ impl<'de> ::serde::Deserialize<'de> for DeferResponseTask {
                             __f10 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4848,7 +4854,7 @@ impl<'de> ::serde::Deserialize<'de> for DeferResponseTask {
                             __f11 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4861,7 +4867,7 @@ impl<'de> ::serde::Deserialize<'de> for DeferResponseTask {
                             __f12 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -4874,7 +4880,7 @@ impl<'de> ::serde::Deserialize<'de> for DeferResponseTask {
                             __f13 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -4889,7 +4895,7 @@ impl<'de> ::serde::Deserialize<'de> for DeferResponseTask {
                             __f14 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -4902,7 +4908,7 @@ impl<'de> ::serde::Deserialize<'de> for DeferResponseTask {
                             __f15 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4923,7 +4929,7 @@ impl<'de> ::serde::Deserialize<'de> for DeferResponseTask {
                             __f17 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4936,7 +4942,7 @@ impl<'de> ::serde::Deserialize<'de> for DeferResponseTask {
                             __f18 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4949,7 +4955,7 @@ impl<'de> ::serde::Deserialize<'de> for DeferResponseTask {
                             __f19 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4960,7 +4966,7 @@ impl<'de> ::serde::Deserialize<'de> for DeferResponseTask {
                             __f20 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -4975,7 +4981,7 @@ impl<'de> ::serde::Deserialize<'de> for DeferResponseTask {
                             __f21 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4986,7 +4992,7 @@ impl<'de> ::serde::Deserialize<'de> for DeferResponseTask {
                             __f22 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4999,7 +5005,7 @@ impl<'de> ::serde::Deserialize<'de> for DeferResponseTask {
                             __f23 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5012,7 +5018,7 @@ impl<'de> ::serde::Deserialize<'de> for DeferResponseTask {
                             __f24 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5025,7 +5031,7 @@ impl<'de> ::serde::Deserialize<'de> for DeferResponseTask {
                             __f25 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5038,7 +5044,7 @@ impl<'de> ::serde::Deserialize<'de> for DeferResponseTask {
                             __f26 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5051,7 +5057,7 @@ impl<'de> ::serde::Deserialize<'de> for DeferResponseTask {
                             __f27 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5086,7 +5092,7 @@ impl<'de> ::serde::Deserialize<'de> for DeferResponseTask {
                             __f31 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5111,7 +5117,7 @@ impl<'de> ::serde::Deserialize<'de> for DeferResponseTask {
                             __f34 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5124,7 +5130,7 @@ impl<'de> ::serde::Deserialize<'de> for DeferResponseTask {
                             __f35 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5135,7 +5141,7 @@ impl<'de> ::serde::Deserialize<'de> for DeferResponseTask {
                             __f36 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -5148,7 +5154,7 @@ impl<'de> ::serde::Deserialize<'de> for DeferResponseTask {
                             __f37 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5159,7 +5165,7 @@ impl<'de> ::serde::Deserialize<'de> for DeferResponseTask {
                             __f38 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5170,7 +5176,7 @@ impl<'de> ::serde::Deserialize<'de> for DeferResponseTask {
                             __f39 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5181,7 +5187,7 @@ impl<'de> ::serde::Deserialize<'de> for DeferResponseTask {
                             __f40 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5192,7 +5198,7 @@ impl<'de> ::serde::Deserialize<'de> for DeferResponseTask {
                             __f41 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5205,7 +5211,7 @@ impl<'de> ::serde::Deserialize<'de> for DeferResponseTask {
                             __f42 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5216,7 +5222,7 @@ impl<'de> ::serde::Deserialize<'de> for DeferResponseTask {
                             __f43 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5229,7 +5235,7 @@ impl<'de> ::serde::Deserialize<'de> for DeferResponseTask {
                             __f44 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5242,7 +5248,7 @@ impl<'de> ::serde::Deserialize<'de> for DeferResponseTask {
                             __f45 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5255,7 +5261,7 @@ impl<'de> ::serde::Deserialize<'de> for DeferResponseTask {
                             __f46 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -5268,7 +5274,7 @@ impl<'de> ::serde::Deserialize<'de> for DeferResponseTask {
                             __f47 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5281,7 +5287,7 @@ impl<'de> ::serde::Deserialize<'de> for DeferResponseTask {
                             __f48 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5292,7 +5298,7 @@ impl<'de> ::serde::Deserialize<'de> for DeferResponseTask {
                             __f49 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5303,7 +5309,7 @@ impl<'de> ::serde::Deserialize<'de> for DeferResponseTask {
                             __f50 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5316,7 +5322,7 @@ impl<'de> ::serde::Deserialize<'de> for DeferResponseTask {
                             __f51 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5329,7 +5335,7 @@ impl<'de> ::serde::Deserialize<'de> for DeferResponseTask {
                             __f52 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -5344,7 +5350,7 @@ impl<'de> ::serde::Deserialize<'de> for DeferResponseTask {
                             __f53 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5357,7 +5363,7 @@ impl<'de> ::serde::Deserialize<'de> for DeferResponseTask {
                             __f54 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5368,7 +5374,7 @@ impl<'de> ::serde::Deserialize<'de> for DeferResponseTask {
                             __f55 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5391,7 +5397,7 @@ impl<'de> ::serde::Deserialize<'de> for DeferResponseTask {
                             __f58 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5410,7 +5416,7 @@ impl<'de> ::serde::Deserialize<'de> for DeferResponseTask {
                             __f60 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5423,7 +5429,7 @@ impl<'de> ::serde::Deserialize<'de> for DeferResponseTask {
                             __f61 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5436,7 +5442,7 @@ impl<'de> ::serde::Deserialize<'de> for DeferResponseTask {
                             __f62 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5449,7 +5455,7 @@ impl<'de> ::serde::Deserialize<'de> for DeferResponseTask {
                             __f63 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5462,7 +5468,7 @@ impl<'de> ::serde::Deserialize<'de> for DeferResponseTask {
                             __f64 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5475,7 +5481,7 @@ impl<'de> ::serde::Deserialize<'de> for DeferResponseTask {
                             __f65 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5488,7 +5494,7 @@ impl<'de> ::serde::Deserialize<'de> for DeferResponseTask {
                             __f66 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5499,7 +5505,7 @@ impl<'de> ::serde::Deserialize<'de> for DeferResponseTask {
                             __f67 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5512,7 +5518,7 @@ impl<'de> ::serde::Deserialize<'de> for DeferResponseTask {
                             __f68 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5608,11 +5614,11 @@ impl<'de> ::serde::Deserialize<'de> for DeferResponseTask {
 }
 
 #[cfg(feature = "task")]
-impl crate::runtime::loose::Loose for DeferResponseTask {
+impl ::bitrix24_runtime::loose::Loose for DeferResponseTask {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -5681,7 +5687,7 @@ impl<'de> ::serde::Deserialize<'de> for DeferResponseTime {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5694,7 +5700,7 @@ impl<'de> ::serde::Deserialize<'de> for DeferResponseTime {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5705,7 +5711,7 @@ impl<'de> ::serde::Deserialize<'de> for DeferResponseTime {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<f64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<f64>>::default(),
                                     )?,
                             );
                         }
@@ -5716,7 +5722,7 @@ impl<'de> ::serde::Deserialize<'de> for DeferResponseTime {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<f64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<f64>>::default(),
                                     )?,
                             );
                         }
@@ -5729,7 +5735,7 @@ impl<'de> ::serde::Deserialize<'de> for DeferResponseTime {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<f64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<f64>>::default(),
                                     )?,
                             );
                         }
@@ -5742,7 +5748,7 @@ impl<'de> ::serde::Deserialize<'de> for DeferResponseTime {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -5755,7 +5761,7 @@ impl<'de> ::serde::Deserialize<'de> for DeferResponseTime {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<f64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<f64>>::default(),
                                     )?,
                             );
                         }
@@ -5766,7 +5772,7 @@ impl<'de> ::serde::Deserialize<'de> for DeferResponseTime {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<f64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<f64>>::default(),
                                     )?,
                             );
                         }
@@ -5794,18 +5800,18 @@ impl<'de> ::serde::Deserialize<'de> for DeferResponseTime {
 }
 
 #[cfg(feature = "task")]
-impl crate::runtime::loose::Loose for DeferResponseTime {
+impl ::bitrix24_runtime::loose::Loose for DeferResponseTime {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 #[cfg(feature = "task")]
-impl crate::runtime::Method for DeferRequest {
+impl ::bitrix24_runtime::Method for DeferRequest {
     const NAME: &'static str = "tasks.task.defer";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["0", "1048582"];
     type Response = DeferResponse;
@@ -5816,9 +5822,9 @@ impl crate::runtime::Method for DeferRequest {
 /// Scope `task`; at most 2 calls per second.
 #[cfg(feature = "task")]
 pub async fn delegate(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &DelegateRequest,
-) -> Result<DelegateResponse, crate::runtime::Error> {
+) -> Result<DelegateResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -5867,7 +5873,9 @@ impl<'de> ::serde::Deserialize<'de> for DelegateRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "userId" => {
@@ -5876,7 +5884,9 @@ impl<'de> ::serde::Deserialize<'de> for DelegateRequest {
                             }
                             __f1 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         _ => {
@@ -5899,11 +5909,11 @@ impl<'de> ::serde::Deserialize<'de> for DelegateRequest {
 }
 
 #[cfg(feature = "task")]
-impl crate::runtime::loose::Loose for DelegateRequest {
+impl ::bitrix24_runtime::loose::Loose for DelegateRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -5953,7 +5963,7 @@ impl<'de> ::serde::Deserialize<'de> for DelegateResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<DelegateResponseTask>,
                                         >::default(),
                                     )?,
@@ -5966,7 +5976,7 @@ impl<'de> ::serde::Deserialize<'de> for DelegateResponse {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<DelegateResponseTime>,
                                         >::default(),
                                     )?,
@@ -5990,11 +6000,11 @@ impl<'de> ::serde::Deserialize<'de> for DelegateResponse {
 }
 
 #[cfg(feature = "task")]
-impl crate::runtime::loose::Loose for DelegateResponse {
+impl ::bitrix24_runtime::loose::Loose for DelegateResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -6277,7 +6287,7 @@ impl<'de> ::serde::Deserialize<'de> for DelegateResponseTask {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<Vec<::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -6292,7 +6302,7 @@ impl<'de> ::serde::Deserialize<'de> for DelegateResponseTask {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -6305,7 +6315,7 @@ impl<'de> ::serde::Deserialize<'de> for DelegateResponseTask {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -6320,7 +6330,7 @@ impl<'de> ::serde::Deserialize<'de> for DelegateResponseTask {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -6333,7 +6343,7 @@ impl<'de> ::serde::Deserialize<'de> for DelegateResponseTask {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -6346,7 +6356,7 @@ impl<'de> ::serde::Deserialize<'de> for DelegateResponseTask {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -6359,7 +6369,7 @@ impl<'de> ::serde::Deserialize<'de> for DelegateResponseTask {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -6370,7 +6380,7 @@ impl<'de> ::serde::Deserialize<'de> for DelegateResponseTask {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<Vec<::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -6385,7 +6395,7 @@ impl<'de> ::serde::Deserialize<'de> for DelegateResponseTask {
                             __f8 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -6408,7 +6418,7 @@ impl<'de> ::serde::Deserialize<'de> for DelegateResponseTask {
                             __f10 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -6421,7 +6431,7 @@ impl<'de> ::serde::Deserialize<'de> for DelegateResponseTask {
                             __f11 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -6434,7 +6444,7 @@ impl<'de> ::serde::Deserialize<'de> for DelegateResponseTask {
                             __f12 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -6447,7 +6457,7 @@ impl<'de> ::serde::Deserialize<'de> for DelegateResponseTask {
                             __f13 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -6462,7 +6472,7 @@ impl<'de> ::serde::Deserialize<'de> for DelegateResponseTask {
                             __f14 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -6475,7 +6485,7 @@ impl<'de> ::serde::Deserialize<'de> for DelegateResponseTask {
                             __f15 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -6496,7 +6506,7 @@ impl<'de> ::serde::Deserialize<'de> for DelegateResponseTask {
                             __f17 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -6509,7 +6519,7 @@ impl<'de> ::serde::Deserialize<'de> for DelegateResponseTask {
                             __f18 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -6522,7 +6532,7 @@ impl<'de> ::serde::Deserialize<'de> for DelegateResponseTask {
                             __f19 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -6533,7 +6543,7 @@ impl<'de> ::serde::Deserialize<'de> for DelegateResponseTask {
                             __f20 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -6548,7 +6558,7 @@ impl<'de> ::serde::Deserialize<'de> for DelegateResponseTask {
                             __f21 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -6559,7 +6569,7 @@ impl<'de> ::serde::Deserialize<'de> for DelegateResponseTask {
                             __f22 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -6572,7 +6582,7 @@ impl<'de> ::serde::Deserialize<'de> for DelegateResponseTask {
                             __f23 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -6585,7 +6595,7 @@ impl<'de> ::serde::Deserialize<'de> for DelegateResponseTask {
                             __f24 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -6598,7 +6608,7 @@ impl<'de> ::serde::Deserialize<'de> for DelegateResponseTask {
                             __f25 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -6611,7 +6621,7 @@ impl<'de> ::serde::Deserialize<'de> for DelegateResponseTask {
                             __f26 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -6624,7 +6634,7 @@ impl<'de> ::serde::Deserialize<'de> for DelegateResponseTask {
                             __f27 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -6659,7 +6669,7 @@ impl<'de> ::serde::Deserialize<'de> for DelegateResponseTask {
                             __f31 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -6670,7 +6680,7 @@ impl<'de> ::serde::Deserialize<'de> for DelegateResponseTask {
                             __f32 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -6689,7 +6699,7 @@ impl<'de> ::serde::Deserialize<'de> for DelegateResponseTask {
                             __f34 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -6702,7 +6712,7 @@ impl<'de> ::serde::Deserialize<'de> for DelegateResponseTask {
                             __f35 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -6713,7 +6723,7 @@ impl<'de> ::serde::Deserialize<'de> for DelegateResponseTask {
                             __f36 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -6726,7 +6736,7 @@ impl<'de> ::serde::Deserialize<'de> for DelegateResponseTask {
                             __f37 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -6737,7 +6747,7 @@ impl<'de> ::serde::Deserialize<'de> for DelegateResponseTask {
                             __f38 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -6748,7 +6758,7 @@ impl<'de> ::serde::Deserialize<'de> for DelegateResponseTask {
                             __f39 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -6759,7 +6769,7 @@ impl<'de> ::serde::Deserialize<'de> for DelegateResponseTask {
                             __f40 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -6770,7 +6780,7 @@ impl<'de> ::serde::Deserialize<'de> for DelegateResponseTask {
                             __f41 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -6783,7 +6793,7 @@ impl<'de> ::serde::Deserialize<'de> for DelegateResponseTask {
                             __f42 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -6794,7 +6804,7 @@ impl<'de> ::serde::Deserialize<'de> for DelegateResponseTask {
                             __f43 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -6807,7 +6817,7 @@ impl<'de> ::serde::Deserialize<'de> for DelegateResponseTask {
                             __f44 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -6820,7 +6830,7 @@ impl<'de> ::serde::Deserialize<'de> for DelegateResponseTask {
                             __f45 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -6833,7 +6843,7 @@ impl<'de> ::serde::Deserialize<'de> for DelegateResponseTask {
                             __f46 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -6846,7 +6856,7 @@ impl<'de> ::serde::Deserialize<'de> for DelegateResponseTask {
                             __f47 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -6859,7 +6869,7 @@ impl<'de> ::serde::Deserialize<'de> for DelegateResponseTask {
                             __f48 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -6876,7 +6886,7 @@ impl<'de> ::serde::Deserialize<'de> for DelegateResponseTask {
                             __f50 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -6889,7 +6899,7 @@ impl<'de> ::serde::Deserialize<'de> for DelegateResponseTask {
                             __f51 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -6902,7 +6912,7 @@ impl<'de> ::serde::Deserialize<'de> for DelegateResponseTask {
                             __f52 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -6917,7 +6927,7 @@ impl<'de> ::serde::Deserialize<'de> for DelegateResponseTask {
                             __f53 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -6930,7 +6940,7 @@ impl<'de> ::serde::Deserialize<'de> for DelegateResponseTask {
                             __f54 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -6941,7 +6951,7 @@ impl<'de> ::serde::Deserialize<'de> for DelegateResponseTask {
                             __f55 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -6964,7 +6974,7 @@ impl<'de> ::serde::Deserialize<'de> for DelegateResponseTask {
                             __f58 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -6983,7 +6993,7 @@ impl<'de> ::serde::Deserialize<'de> for DelegateResponseTask {
                             __f60 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -6996,7 +7006,7 @@ impl<'de> ::serde::Deserialize<'de> for DelegateResponseTask {
                             __f61 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -7009,7 +7019,7 @@ impl<'de> ::serde::Deserialize<'de> for DelegateResponseTask {
                             __f62 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -7022,7 +7032,7 @@ impl<'de> ::serde::Deserialize<'de> for DelegateResponseTask {
                             __f63 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -7035,7 +7045,7 @@ impl<'de> ::serde::Deserialize<'de> for DelegateResponseTask {
                             __f64 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -7048,7 +7058,7 @@ impl<'de> ::serde::Deserialize<'de> for DelegateResponseTask {
                             __f65 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -7061,7 +7071,7 @@ impl<'de> ::serde::Deserialize<'de> for DelegateResponseTask {
                             __f66 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -7072,7 +7082,7 @@ impl<'de> ::serde::Deserialize<'de> for DelegateResponseTask {
                             __f67 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -7085,7 +7095,7 @@ impl<'de> ::serde::Deserialize<'de> for DelegateResponseTask {
                             __f68 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -7181,11 +7191,11 @@ impl<'de> ::serde::Deserialize<'de> for DelegateResponseTask {
 }
 
 #[cfg(feature = "task")]
-impl crate::runtime::loose::Loose for DelegateResponseTask {
+impl ::bitrix24_runtime::loose::Loose for DelegateResponseTask {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -7254,7 +7264,7 @@ impl<'de> ::serde::Deserialize<'de> for DelegateResponseTime {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -7267,7 +7277,7 @@ impl<'de> ::serde::Deserialize<'de> for DelegateResponseTime {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -7278,7 +7288,7 @@ impl<'de> ::serde::Deserialize<'de> for DelegateResponseTime {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<f64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<f64>>::default(),
                                     )?,
                             );
                         }
@@ -7289,7 +7299,7 @@ impl<'de> ::serde::Deserialize<'de> for DelegateResponseTime {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<f64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<f64>>::default(),
                                     )?,
                             );
                         }
@@ -7302,7 +7312,7 @@ impl<'de> ::serde::Deserialize<'de> for DelegateResponseTime {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<f64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<f64>>::default(),
                                     )?,
                             );
                         }
@@ -7315,7 +7325,7 @@ impl<'de> ::serde::Deserialize<'de> for DelegateResponseTime {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -7328,7 +7338,7 @@ impl<'de> ::serde::Deserialize<'de> for DelegateResponseTime {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<f64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<f64>>::default(),
                                     )?,
                             );
                         }
@@ -7339,7 +7349,7 @@ impl<'de> ::serde::Deserialize<'de> for DelegateResponseTime {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<f64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<f64>>::default(),
                                     )?,
                             );
                         }
@@ -7367,18 +7377,18 @@ impl<'de> ::serde::Deserialize<'de> for DelegateResponseTime {
 }
 
 #[cfg(feature = "task")]
-impl crate::runtime::loose::Loose for DelegateResponseTime {
+impl ::bitrix24_runtime::loose::Loose for DelegateResponseTime {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 #[cfg(feature = "task")]
-impl crate::runtime::Method for DelegateRequest {
+impl ::bitrix24_runtime::Method for DelegateRequest {
     const NAME: &'static str = "tasks.task.delegate";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["0", "100"];
     type Response = DelegateResponse;
@@ -7389,9 +7399,9 @@ impl crate::runtime::Method for DelegateRequest {
 /// Scope `task`; at most 2 calls per second.
 #[cfg(feature = "task")]
 pub async fn delete(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &DeleteRequest,
-) -> Result<DeleteResponse, crate::runtime::Error> {
+) -> Result<DeleteResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -7437,7 +7447,9 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         _ => {
@@ -7458,11 +7470,11 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
 }
 
 #[cfg(feature = "task")]
-impl crate::runtime::loose::Loose for DeleteRequest {
+impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -7471,9 +7483,9 @@ impl crate::runtime::loose::Loose for DeleteRequest {
 pub type DeleteResponse = bool;
 
 #[cfg(feature = "task")]
-impl crate::runtime::Method for DeleteRequest {
+impl ::bitrix24_runtime::Method for DeleteRequest {
     const NAME: &'static str = "tasks.task.delete";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["0", "1048582", "100"];
     type Response = DeleteResponse;
@@ -7484,9 +7496,9 @@ impl crate::runtime::Method for DeleteRequest {
 /// Scope `task`; at most 2 calls per second.
 #[cfg(feature = "task")]
 pub async fn disapprove(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &DisapproveRequest,
-) -> Result<DisapproveResponse, crate::runtime::Error> {
+) -> Result<DisapproveResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -7532,7 +7544,9 @@ impl<'de> ::serde::Deserialize<'de> for DisapproveRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         _ => {
@@ -7553,11 +7567,11 @@ impl<'de> ::serde::Deserialize<'de> for DisapproveRequest {
 }
 
 #[cfg(feature = "task")]
-impl crate::runtime::loose::Loose for DisapproveRequest {
+impl ::bitrix24_runtime::loose::Loose for DisapproveRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -7607,7 +7621,7 @@ impl<'de> ::serde::Deserialize<'de> for DisapproveResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<DisapproveResponseTask>,
                                         >::default(),
                                     )?,
@@ -7620,7 +7634,7 @@ impl<'de> ::serde::Deserialize<'de> for DisapproveResponse {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<DisapproveResponseTime>,
                                         >::default(),
                                     )?,
@@ -7644,11 +7658,11 @@ impl<'de> ::serde::Deserialize<'de> for DisapproveResponse {
 }
 
 #[cfg(feature = "task")]
-impl crate::runtime::loose::Loose for DisapproveResponse {
+impl ::bitrix24_runtime::loose::Loose for DisapproveResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -7929,7 +7943,7 @@ impl<'de> ::serde::Deserialize<'de> for DisapproveResponseTask {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<Vec<::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -7944,7 +7958,7 @@ impl<'de> ::serde::Deserialize<'de> for DisapproveResponseTask {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<Vec<::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -7957,7 +7971,7 @@ impl<'de> ::serde::Deserialize<'de> for DisapproveResponseTask {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -7972,7 +7986,7 @@ impl<'de> ::serde::Deserialize<'de> for DisapproveResponseTask {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -7985,7 +7999,7 @@ impl<'de> ::serde::Deserialize<'de> for DisapproveResponseTask {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -7998,7 +8012,7 @@ impl<'de> ::serde::Deserialize<'de> for DisapproveResponseTask {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -8011,7 +8025,7 @@ impl<'de> ::serde::Deserialize<'de> for DisapproveResponseTask {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -8022,7 +8036,7 @@ impl<'de> ::serde::Deserialize<'de> for DisapproveResponseTask {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<Vec<::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -8037,7 +8051,7 @@ impl<'de> ::serde::Deserialize<'de> for DisapproveResponseTask {
                             __f8 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -8060,7 +8074,7 @@ impl<'de> ::serde::Deserialize<'de> for DisapproveResponseTask {
                             __f10 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -8073,7 +8087,7 @@ impl<'de> ::serde::Deserialize<'de> for DisapproveResponseTask {
                             __f11 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -8086,7 +8100,7 @@ impl<'de> ::serde::Deserialize<'de> for DisapproveResponseTask {
                             __f12 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -8099,7 +8113,7 @@ impl<'de> ::serde::Deserialize<'de> for DisapproveResponseTask {
                             __f13 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -8114,7 +8128,7 @@ impl<'de> ::serde::Deserialize<'de> for DisapproveResponseTask {
                             __f14 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -8127,7 +8141,7 @@ impl<'de> ::serde::Deserialize<'de> for DisapproveResponseTask {
                             __f15 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -8148,7 +8162,7 @@ impl<'de> ::serde::Deserialize<'de> for DisapproveResponseTask {
                             __f17 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -8161,7 +8175,7 @@ impl<'de> ::serde::Deserialize<'de> for DisapproveResponseTask {
                             __f18 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -8174,7 +8188,7 @@ impl<'de> ::serde::Deserialize<'de> for DisapproveResponseTask {
                             __f19 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -8185,7 +8199,7 @@ impl<'de> ::serde::Deserialize<'de> for DisapproveResponseTask {
                             __f20 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -8200,7 +8214,7 @@ impl<'de> ::serde::Deserialize<'de> for DisapproveResponseTask {
                             __f21 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -8211,7 +8225,7 @@ impl<'de> ::serde::Deserialize<'de> for DisapproveResponseTask {
                             __f22 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -8224,7 +8238,7 @@ impl<'de> ::serde::Deserialize<'de> for DisapproveResponseTask {
                             __f23 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -8237,7 +8251,7 @@ impl<'de> ::serde::Deserialize<'de> for DisapproveResponseTask {
                             __f24 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -8250,7 +8264,7 @@ impl<'de> ::serde::Deserialize<'de> for DisapproveResponseTask {
                             __f25 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -8263,7 +8277,7 @@ impl<'de> ::serde::Deserialize<'de> for DisapproveResponseTask {
                             __f26 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -8276,7 +8290,7 @@ impl<'de> ::serde::Deserialize<'de> for DisapproveResponseTask {
                             __f27 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -8311,7 +8325,7 @@ impl<'de> ::serde::Deserialize<'de> for DisapproveResponseTask {
                             __f31 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -8336,7 +8350,7 @@ impl<'de> ::serde::Deserialize<'de> for DisapproveResponseTask {
                             __f34 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -8349,7 +8363,7 @@ impl<'de> ::serde::Deserialize<'de> for DisapproveResponseTask {
                             __f35 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -8360,7 +8374,7 @@ impl<'de> ::serde::Deserialize<'de> for DisapproveResponseTask {
                             __f36 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -8373,7 +8387,7 @@ impl<'de> ::serde::Deserialize<'de> for DisapproveResponseTask {
                             __f37 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -8384,7 +8398,7 @@ impl<'de> ::serde::Deserialize<'de> for DisapproveResponseTask {
                             __f38 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -8395,7 +8409,7 @@ impl<'de> ::serde::Deserialize<'de> for DisapproveResponseTask {
                             __f39 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -8406,7 +8420,7 @@ impl<'de> ::serde::Deserialize<'de> for DisapproveResponseTask {
                             __f40 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -8417,7 +8431,7 @@ impl<'de> ::serde::Deserialize<'de> for DisapproveResponseTask {
                             __f41 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -8430,7 +8444,7 @@ impl<'de> ::serde::Deserialize<'de> for DisapproveResponseTask {
                             __f42 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -8441,7 +8455,7 @@ impl<'de> ::serde::Deserialize<'de> for DisapproveResponseTask {
                             __f43 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -8454,7 +8468,7 @@ impl<'de> ::serde::Deserialize<'de> for DisapproveResponseTask {
                             __f44 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -8467,7 +8481,7 @@ impl<'de> ::serde::Deserialize<'de> for DisapproveResponseTask {
                             __f45 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -8480,7 +8494,7 @@ impl<'de> ::serde::Deserialize<'de> for DisapproveResponseTask {
                             __f46 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -8493,7 +8507,7 @@ impl<'de> ::serde::Deserialize<'de> for DisapproveResponseTask {
                             __f47 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -8506,7 +8520,7 @@ impl<'de> ::serde::Deserialize<'de> for DisapproveResponseTask {
                             __f48 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -8523,7 +8537,7 @@ impl<'de> ::serde::Deserialize<'de> for DisapproveResponseTask {
                             __f50 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -8536,7 +8550,7 @@ impl<'de> ::serde::Deserialize<'de> for DisapproveResponseTask {
                             __f51 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -8549,7 +8563,7 @@ impl<'de> ::serde::Deserialize<'de> for DisapproveResponseTask {
                             __f52 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -8564,7 +8578,7 @@ impl<'de> ::serde::Deserialize<'de> for DisapproveResponseTask {
                             __f53 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -8577,7 +8591,7 @@ impl<'de> ::serde::Deserialize<'de> for DisapproveResponseTask {
                             __f54 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -8588,7 +8602,7 @@ impl<'de> ::serde::Deserialize<'de> for DisapproveResponseTask {
                             __f55 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -8611,7 +8625,7 @@ impl<'de> ::serde::Deserialize<'de> for DisapproveResponseTask {
                             __f58 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -8630,7 +8644,7 @@ impl<'de> ::serde::Deserialize<'de> for DisapproveResponseTask {
                             __f60 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -8643,7 +8657,7 @@ impl<'de> ::serde::Deserialize<'de> for DisapproveResponseTask {
                             __f61 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -8656,7 +8670,7 @@ impl<'de> ::serde::Deserialize<'de> for DisapproveResponseTask {
                             __f62 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -8669,7 +8683,7 @@ impl<'de> ::serde::Deserialize<'de> for DisapproveResponseTask {
                             __f63 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -8682,7 +8696,7 @@ impl<'de> ::serde::Deserialize<'de> for DisapproveResponseTask {
                             __f64 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -8695,7 +8709,7 @@ impl<'de> ::serde::Deserialize<'de> for DisapproveResponseTask {
                             __f65 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -8708,7 +8722,7 @@ impl<'de> ::serde::Deserialize<'de> for DisapproveResponseTask {
                             __f66 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -8719,7 +8733,7 @@ impl<'de> ::serde::Deserialize<'de> for DisapproveResponseTask {
                             __f67 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -8732,7 +8746,7 @@ impl<'de> ::serde::Deserialize<'de> for DisapproveResponseTask {
                             __f68 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -8828,11 +8842,11 @@ impl<'de> ::serde::Deserialize<'de> for DisapproveResponseTask {
 }
 
 #[cfg(feature = "task")]
-impl crate::runtime::loose::Loose for DisapproveResponseTask {
+impl ::bitrix24_runtime::loose::Loose for DisapproveResponseTask {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -8901,7 +8915,7 @@ impl<'de> ::serde::Deserialize<'de> for DisapproveResponseTime {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -8914,7 +8928,7 @@ impl<'de> ::serde::Deserialize<'de> for DisapproveResponseTime {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -8925,7 +8939,7 @@ impl<'de> ::serde::Deserialize<'de> for DisapproveResponseTime {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<f64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<f64>>::default(),
                                     )?,
                             );
                         }
@@ -8936,7 +8950,7 @@ impl<'de> ::serde::Deserialize<'de> for DisapproveResponseTime {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<f64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<f64>>::default(),
                                     )?,
                             );
                         }
@@ -8949,7 +8963,7 @@ impl<'de> ::serde::Deserialize<'de> for DisapproveResponseTime {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<f64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<f64>>::default(),
                                     )?,
                             );
                         }
@@ -8962,7 +8976,7 @@ impl<'de> ::serde::Deserialize<'de> for DisapproveResponseTime {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -8975,7 +8989,7 @@ impl<'de> ::serde::Deserialize<'de> for DisapproveResponseTime {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<f64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<f64>>::default(),
                                     )?,
                             );
                         }
@@ -8986,7 +9000,7 @@ impl<'de> ::serde::Deserialize<'de> for DisapproveResponseTime {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<f64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<f64>>::default(),
                                     )?,
                             );
                         }
@@ -9014,18 +9028,18 @@ impl<'de> ::serde::Deserialize<'de> for DisapproveResponseTime {
 }
 
 #[cfg(feature = "task")]
-impl crate::runtime::loose::Loose for DisapproveResponseTime {
+impl ::bitrix24_runtime::loose::Loose for DisapproveResponseTime {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 #[cfg(feature = "task")]
-impl crate::runtime::Method for DisapproveRequest {
+impl ::bitrix24_runtime::Method for DisapproveRequest {
     const NAME: &'static str = "tasks.task.disapprove";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["0", "1048582", "100"];
     type Response = DisapproveResponse;
@@ -9036,9 +9050,9 @@ impl crate::runtime::Method for DisapproveRequest {
 /// Scope `task`; at most 2 calls per second.
 #[cfg(feature = "task")]
 pub async fn get(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &GetRequest,
-) -> Result<GetResponse, crate::runtime::Error> {
+) -> Result<GetResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -9094,7 +9108,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -9116,11 +9130,11 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
 }
 
 #[cfg(feature = "task")]
-impl crate::runtime::loose::Loose for GetRequest {
+impl ::bitrix24_runtime::loose::Loose for GetRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -9167,7 +9181,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetResponseTask>,
                                         >::default(),
                                     )?,
@@ -9190,11 +9204,11 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
 }
 
 #[cfg(feature = "task")]
-impl crate::runtime::loose::Loose for GetResponse {
+impl ::bitrix24_runtime::loose::Loose for GetResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -9291,7 +9305,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseTask {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -9306,7 +9320,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseTask {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -9317,7 +9331,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseTask {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -9330,7 +9344,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseTask {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -9343,7 +9357,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseTask {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -9356,7 +9370,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseTask {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -9367,7 +9381,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseTask {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -9378,7 +9392,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseTask {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<Vec<::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -9391,7 +9405,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseTask {
                             __f8 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -9404,7 +9418,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseTask {
                             __f9 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -9419,7 +9433,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseTask {
                             __f10 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -9430,7 +9444,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseTask {
                             __f11 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -9443,7 +9457,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseTask {
                             __f12 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<Vec<::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -9466,7 +9480,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseTask {
                             __f14 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<Vec<::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -9503,18 +9517,18 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseTask {
 }
 
 #[cfg(feature = "task")]
-impl crate::runtime::loose::Loose for GetResponseTask {
+impl ::bitrix24_runtime::loose::Loose for GetResponseTask {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 #[cfg(feature = "task")]
-impl crate::runtime::Method for GetRequest {
+impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "tasks.task.get";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["0", "100"];
     type Response = GetResponse;
@@ -9525,9 +9539,9 @@ impl crate::runtime::Method for GetRequest {
 /// Scope `task`; at most 2 calls per second.
 #[cfg(feature = "task")]
 pub async fn get_fields(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &GetFieldsRequest,
-) -> Result<GetFieldsResponse, crate::runtime::Error> {
+) -> Result<GetFieldsResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -9576,11 +9590,11 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsRequest {
 }
 
 #[cfg(feature = "task")]
-impl crate::runtime::loose::Loose for GetFieldsRequest {
+impl ::bitrix24_runtime::loose::Loose for GetFieldsRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -9627,7 +9641,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetFieldsResponseFields>,
                                         >::default(),
                                     )?,
@@ -9650,11 +9664,11 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsResponse {
 }
 
 #[cfg(feature = "task")]
-impl crate::runtime::loose::Loose for GetFieldsResponse {
+impl ::bitrix24_runtime::loose::Loose for GetFieldsResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -10024,7 +10038,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsResponseFields {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -10039,7 +10053,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsResponseFields {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -10054,7 +10068,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsResponseFields {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -10069,7 +10083,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsResponseFields {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -10084,7 +10098,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsResponseFields {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -10097,7 +10111,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsResponseFields {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -10112,7 +10126,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsResponseFields {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -10127,7 +10141,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsResponseFields {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -10142,7 +10156,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsResponseFields {
                             __f8 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -10157,7 +10171,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsResponseFields {
                             __f9 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -10172,7 +10186,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsResponseFields {
                             __f10 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -10187,7 +10201,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsResponseFields {
                             __f11 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -10202,7 +10216,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsResponseFields {
                             __f12 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -10217,7 +10231,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsResponseFields {
                             __f13 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -10232,7 +10246,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsResponseFields {
                             __f14 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -10247,7 +10261,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsResponseFields {
                             __f15 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -10260,7 +10274,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsResponseFields {
                             __f16 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -10275,7 +10289,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsResponseFields {
                             __f17 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -10290,7 +10304,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsResponseFields {
                             __f18 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -10305,7 +10319,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsResponseFields {
                             __f19 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -10320,7 +10334,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsResponseFields {
                             __f20 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -10335,7 +10349,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsResponseFields {
                             __f21 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -10350,7 +10364,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsResponseFields {
                             __f22 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -10365,7 +10379,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsResponseFields {
                             __f23 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -10378,7 +10392,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsResponseFields {
                             __f24 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -10391,7 +10405,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsResponseFields {
                             __f25 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -10406,7 +10420,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsResponseFields {
                             __f26 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -10419,7 +10433,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsResponseFields {
                             __f27 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -10434,7 +10448,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsResponseFields {
                             __f28 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -10447,7 +10461,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsResponseFields {
                             __f29 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -10460,7 +10474,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsResponseFields {
                             __f30 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -10473,7 +10487,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsResponseFields {
                             __f31 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -10486,7 +10500,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsResponseFields {
                             __f32 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -10501,7 +10515,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsResponseFields {
                             __f33 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -10516,7 +10530,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsResponseFields {
                             __f34 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -10529,7 +10543,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsResponseFields {
                             __f35 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -10544,7 +10558,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsResponseFields {
                             __f36 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -10559,7 +10573,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsResponseFields {
                             __f37 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -10574,7 +10588,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsResponseFields {
                             __f38 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -10589,7 +10603,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsResponseFields {
                             __f39 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -10604,7 +10618,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsResponseFields {
                             __f40 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -10619,7 +10633,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsResponseFields {
                             __f41 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -10632,7 +10646,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsResponseFields {
                             __f42 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -10647,7 +10661,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsResponseFields {
                             __f43 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -10662,7 +10676,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsResponseFields {
                             __f44 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -10679,7 +10693,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsResponseFields {
                             __f45 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -10692,7 +10706,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsResponseFields {
                             __f46 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -10705,7 +10719,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsResponseFields {
                             __f47 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -10720,7 +10734,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsResponseFields {
                             __f48 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -10733,7 +10747,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsResponseFields {
                             __f49 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -10748,7 +10762,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsResponseFields {
                             __f50 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -10761,7 +10775,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsResponseFields {
                             __f51 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -10776,7 +10790,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsResponseFields {
                             __f52 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -10791,7 +10805,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsResponseFields {
                             __f53 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -10806,7 +10820,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsResponseFields {
                             __f54 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -10821,7 +10835,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsResponseFields {
                             __f55 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -10836,7 +10850,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsResponseFields {
                             __f56 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -10851,7 +10865,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsResponseFields {
                             __f57 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -10864,7 +10878,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsResponseFields {
                             __f58 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -10879,7 +10893,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsResponseFields {
                             __f59 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -10894,7 +10908,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsResponseFields {
                             __f60 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -10909,7 +10923,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsResponseFields {
                             __f61 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -10924,7 +10938,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsResponseFields {
                             __f62 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -10939,7 +10953,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsResponseFields {
                             __f63 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -10952,7 +10966,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsResponseFields {
                             __f64 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -11039,18 +11053,18 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsResponseFields {
 }
 
 #[cfg(feature = "task")]
-impl crate::runtime::loose::Loose for GetFieldsResponseFields {
+impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseFields {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 #[cfg(feature = "task")]
-impl crate::runtime::Method for GetFieldsRequest {
+impl ::bitrix24_runtime::Method for GetFieldsRequest {
     const NAME: &'static str = "tasks.task.getFields";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = GetFieldsResponse;
 }
@@ -11060,9 +11074,9 @@ impl crate::runtime::Method for GetFieldsRequest {
 /// Scope `task`; at most 2 calls per second.
 #[cfg(feature = "task")]
 pub async fn getaccess(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &GetaccessRequest,
-) -> Result<GetaccessResponse, crate::runtime::Error> {
+) -> Result<GetaccessResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -11111,7 +11125,9 @@ impl<'de> ::serde::Deserialize<'de> for GetaccessRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "users" => {
@@ -11139,11 +11155,11 @@ impl<'de> ::serde::Deserialize<'de> for GetaccessRequest {
 }
 
 #[cfg(feature = "task")]
-impl crate::runtime::loose::Loose for GetaccessRequest {
+impl ::bitrix24_runtime::loose::Loose for GetaccessRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -11194,7 +11210,7 @@ impl<'de> ::serde::Deserialize<'de> for GetaccessResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -11217,18 +11233,18 @@ impl<'de> ::serde::Deserialize<'de> for GetaccessResponse {
 }
 
 #[cfg(feature = "task")]
-impl crate::runtime::loose::Loose for GetaccessResponse {
+impl ::bitrix24_runtime::loose::Loose for GetaccessResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 #[cfg(feature = "task")]
-impl crate::runtime::Method for GetaccessRequest {
+impl ::bitrix24_runtime::Method for GetaccessRequest {
     const NAME: &'static str = "tasks.task.getaccess";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["0", "100"];
     type Response = GetaccessResponse;
@@ -11241,9 +11257,9 @@ impl crate::runtime::Method for GetaccessRequest {
 /// Pages of 50 rows: set `start` to the offset; the envelope's `next` and `total` say what is left.
 #[cfg(feature = "task")]
 pub async fn list(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &ListRequest,
-) -> Result<crate::runtime::Envelope<ListResponse>, crate::runtime::Error> {
+) -> Result<::bitrix24_runtime::Envelope<ListResponse>, ::bitrix24_runtime::Error> {
     client.call_envelope(request).await
 }
 
@@ -11326,7 +11342,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -11351,11 +11367,11 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
 }
 
 #[cfg(feature = "task")]
-impl crate::runtime::loose::Loose for ListRequest {
+impl ::bitrix24_runtime::loose::Loose for ListRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -11404,7 +11420,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
                                         >::default(),
                                     )?,
@@ -11427,18 +11443,18 @@ impl<'de> ::serde::Deserialize<'de> for ListResponse {
 }
 
 #[cfg(feature = "task")]
-impl crate::runtime::loose::Loose for ListResponse {
+impl ::bitrix24_runtime::loose::Loose for ListResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 #[cfg(feature = "task")]
-impl crate::runtime::Method for ListRequest {
+impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "tasks.task.list";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::Start;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::Start;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["0"];
     type Response = ListResponse;
@@ -11449,9 +11465,9 @@ impl crate::runtime::Method for ListRequest {
 /// Scope `task`; at most 2 calls per second.
 #[cfg(feature = "task")]
 pub async fn mute(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &MuteRequest,
-) -> Result<MuteResponse, crate::runtime::Error> {
+) -> Result<MuteResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -11496,7 +11512,9 @@ impl<'de> ::serde::Deserialize<'de> for MuteRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         _ => {
@@ -11516,11 +11534,11 @@ impl<'de> ::serde::Deserialize<'de> for MuteRequest {
 }
 
 #[cfg(feature = "task")]
-impl crate::runtime::loose::Loose for MuteRequest {
+impl ::bitrix24_runtime::loose::Loose for MuteRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -11570,7 +11588,7 @@ impl<'de> ::serde::Deserialize<'de> for MuteResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<MuteResponseTask>,
                                         >::default(),
                                     )?,
@@ -11583,7 +11601,7 @@ impl<'de> ::serde::Deserialize<'de> for MuteResponse {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<MuteResponseTime>,
                                         >::default(),
                                     )?,
@@ -11607,11 +11625,11 @@ impl<'de> ::serde::Deserialize<'de> for MuteResponse {
 }
 
 #[cfg(feature = "task")]
-impl crate::runtime::loose::Loose for MuteResponse {
+impl ::bitrix24_runtime::loose::Loose for MuteResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -11894,7 +11912,7 @@ impl<'de> ::serde::Deserialize<'de> for MuteResponseTask {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<Vec<::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -11909,7 +11927,7 @@ impl<'de> ::serde::Deserialize<'de> for MuteResponseTask {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -11922,7 +11940,7 @@ impl<'de> ::serde::Deserialize<'de> for MuteResponseTask {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -11937,7 +11955,7 @@ impl<'de> ::serde::Deserialize<'de> for MuteResponseTask {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -11950,7 +11968,7 @@ impl<'de> ::serde::Deserialize<'de> for MuteResponseTask {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -11963,7 +11981,7 @@ impl<'de> ::serde::Deserialize<'de> for MuteResponseTask {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -11976,7 +11994,7 @@ impl<'de> ::serde::Deserialize<'de> for MuteResponseTask {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -11987,7 +12005,7 @@ impl<'de> ::serde::Deserialize<'de> for MuteResponseTask {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<Vec<::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -12002,7 +12020,7 @@ impl<'de> ::serde::Deserialize<'de> for MuteResponseTask {
                             __f8 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -12025,7 +12043,7 @@ impl<'de> ::serde::Deserialize<'de> for MuteResponseTask {
                             __f10 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -12038,7 +12056,7 @@ impl<'de> ::serde::Deserialize<'de> for MuteResponseTask {
                             __f11 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -12051,7 +12069,7 @@ impl<'de> ::serde::Deserialize<'de> for MuteResponseTask {
                             __f12 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -12064,7 +12082,7 @@ impl<'de> ::serde::Deserialize<'de> for MuteResponseTask {
                             __f13 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -12079,7 +12097,7 @@ impl<'de> ::serde::Deserialize<'de> for MuteResponseTask {
                             __f14 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -12092,7 +12110,7 @@ impl<'de> ::serde::Deserialize<'de> for MuteResponseTask {
                             __f15 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -12113,7 +12131,7 @@ impl<'de> ::serde::Deserialize<'de> for MuteResponseTask {
                             __f17 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -12126,7 +12144,7 @@ impl<'de> ::serde::Deserialize<'de> for MuteResponseTask {
                             __f18 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -12139,7 +12157,7 @@ impl<'de> ::serde::Deserialize<'de> for MuteResponseTask {
                             __f19 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -12150,7 +12168,7 @@ impl<'de> ::serde::Deserialize<'de> for MuteResponseTask {
                             __f20 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -12165,7 +12183,7 @@ impl<'de> ::serde::Deserialize<'de> for MuteResponseTask {
                             __f21 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -12176,7 +12194,7 @@ impl<'de> ::serde::Deserialize<'de> for MuteResponseTask {
                             __f22 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -12189,7 +12207,7 @@ impl<'de> ::serde::Deserialize<'de> for MuteResponseTask {
                             __f23 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -12202,7 +12220,7 @@ impl<'de> ::serde::Deserialize<'de> for MuteResponseTask {
                             __f24 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -12215,7 +12233,7 @@ impl<'de> ::serde::Deserialize<'de> for MuteResponseTask {
                             __f25 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -12228,7 +12246,7 @@ impl<'de> ::serde::Deserialize<'de> for MuteResponseTask {
                             __f26 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -12241,7 +12259,7 @@ impl<'de> ::serde::Deserialize<'de> for MuteResponseTask {
                             __f27 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -12276,7 +12294,7 @@ impl<'de> ::serde::Deserialize<'de> for MuteResponseTask {
                             __f31 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -12287,7 +12305,7 @@ impl<'de> ::serde::Deserialize<'de> for MuteResponseTask {
                             __f32 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -12306,7 +12324,7 @@ impl<'de> ::serde::Deserialize<'de> for MuteResponseTask {
                             __f34 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -12319,7 +12337,7 @@ impl<'de> ::serde::Deserialize<'de> for MuteResponseTask {
                             __f35 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -12330,7 +12348,7 @@ impl<'de> ::serde::Deserialize<'de> for MuteResponseTask {
                             __f36 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -12343,7 +12361,7 @@ impl<'de> ::serde::Deserialize<'de> for MuteResponseTask {
                             __f37 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -12354,7 +12372,7 @@ impl<'de> ::serde::Deserialize<'de> for MuteResponseTask {
                             __f38 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -12365,7 +12383,7 @@ impl<'de> ::serde::Deserialize<'de> for MuteResponseTask {
                             __f39 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -12376,7 +12394,7 @@ impl<'de> ::serde::Deserialize<'de> for MuteResponseTask {
                             __f40 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -12387,7 +12405,7 @@ impl<'de> ::serde::Deserialize<'de> for MuteResponseTask {
                             __f41 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -12400,7 +12418,7 @@ impl<'de> ::serde::Deserialize<'de> for MuteResponseTask {
                             __f42 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -12411,7 +12429,7 @@ impl<'de> ::serde::Deserialize<'de> for MuteResponseTask {
                             __f43 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -12424,7 +12442,7 @@ impl<'de> ::serde::Deserialize<'de> for MuteResponseTask {
                             __f44 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -12437,7 +12455,7 @@ impl<'de> ::serde::Deserialize<'de> for MuteResponseTask {
                             __f45 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -12450,7 +12468,7 @@ impl<'de> ::serde::Deserialize<'de> for MuteResponseTask {
                             __f46 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -12463,7 +12481,7 @@ impl<'de> ::serde::Deserialize<'de> for MuteResponseTask {
                             __f47 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -12476,7 +12494,7 @@ impl<'de> ::serde::Deserialize<'de> for MuteResponseTask {
                             __f48 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -12487,7 +12505,7 @@ impl<'de> ::serde::Deserialize<'de> for MuteResponseTask {
                             __f49 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -12498,7 +12516,7 @@ impl<'de> ::serde::Deserialize<'de> for MuteResponseTask {
                             __f50 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -12511,7 +12529,7 @@ impl<'de> ::serde::Deserialize<'de> for MuteResponseTask {
                             __f51 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -12524,7 +12542,7 @@ impl<'de> ::serde::Deserialize<'de> for MuteResponseTask {
                             __f52 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -12539,7 +12557,7 @@ impl<'de> ::serde::Deserialize<'de> for MuteResponseTask {
                             __f53 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -12552,7 +12570,7 @@ impl<'de> ::serde::Deserialize<'de> for MuteResponseTask {
                             __f54 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -12563,7 +12581,7 @@ impl<'de> ::serde::Deserialize<'de> for MuteResponseTask {
                             __f55 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -12586,7 +12604,7 @@ impl<'de> ::serde::Deserialize<'de> for MuteResponseTask {
                             __f58 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -12605,7 +12623,7 @@ impl<'de> ::serde::Deserialize<'de> for MuteResponseTask {
                             __f60 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -12618,7 +12636,7 @@ impl<'de> ::serde::Deserialize<'de> for MuteResponseTask {
                             __f61 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -12631,7 +12649,7 @@ impl<'de> ::serde::Deserialize<'de> for MuteResponseTask {
                             __f62 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -12644,7 +12662,7 @@ impl<'de> ::serde::Deserialize<'de> for MuteResponseTask {
                             __f63 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -12657,7 +12675,7 @@ impl<'de> ::serde::Deserialize<'de> for MuteResponseTask {
                             __f64 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -12670,7 +12688,7 @@ impl<'de> ::serde::Deserialize<'de> for MuteResponseTask {
                             __f65 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -12683,7 +12701,7 @@ impl<'de> ::serde::Deserialize<'de> for MuteResponseTask {
                             __f66 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -12694,7 +12712,7 @@ impl<'de> ::serde::Deserialize<'de> for MuteResponseTask {
                             __f67 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -12707,7 +12725,7 @@ impl<'de> ::serde::Deserialize<'de> for MuteResponseTask {
                             __f68 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -12803,11 +12821,11 @@ impl<'de> ::serde::Deserialize<'de> for MuteResponseTask {
 }
 
 #[cfg(feature = "task")]
-impl crate::runtime::loose::Loose for MuteResponseTask {
+impl ::bitrix24_runtime::loose::Loose for MuteResponseTask {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -12876,7 +12894,7 @@ impl<'de> ::serde::Deserialize<'de> for MuteResponseTime {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -12889,7 +12907,7 @@ impl<'de> ::serde::Deserialize<'de> for MuteResponseTime {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -12900,7 +12918,7 @@ impl<'de> ::serde::Deserialize<'de> for MuteResponseTime {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<f64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<f64>>::default(),
                                     )?,
                             );
                         }
@@ -12911,7 +12929,7 @@ impl<'de> ::serde::Deserialize<'de> for MuteResponseTime {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<f64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<f64>>::default(),
                                     )?,
                             );
                         }
@@ -12924,7 +12942,7 @@ impl<'de> ::serde::Deserialize<'de> for MuteResponseTime {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -12937,7 +12955,7 @@ impl<'de> ::serde::Deserialize<'de> for MuteResponseTime {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -12950,7 +12968,7 @@ impl<'de> ::serde::Deserialize<'de> for MuteResponseTime {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<f64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<f64>>::default(),
                                     )?,
                             );
                         }
@@ -12961,7 +12979,7 @@ impl<'de> ::serde::Deserialize<'de> for MuteResponseTime {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<f64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<f64>>::default(),
                                     )?,
                             );
                         }
@@ -12989,18 +13007,18 @@ impl<'de> ::serde::Deserialize<'de> for MuteResponseTime {
 }
 
 #[cfg(feature = "task")]
-impl crate::runtime::loose::Loose for MuteResponseTime {
+impl ::bitrix24_runtime::loose::Loose for MuteResponseTime {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 #[cfg(feature = "task")]
-impl crate::runtime::Method for MuteRequest {
+impl ::bitrix24_runtime::Method for MuteRequest {
     const NAME: &'static str = "tasks.task.mute";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["0"];
     type Response = MuteResponse;
@@ -13011,9 +13029,9 @@ impl crate::runtime::Method for MuteRequest {
 /// Scope `task`; at most 2 calls per second.
 #[cfg(feature = "task")]
 pub async fn pause(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &PauseRequest,
-) -> Result<PauseResponse, crate::runtime::Error> {
+) -> Result<PauseResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -13059,7 +13077,9 @@ impl<'de> ::serde::Deserialize<'de> for PauseRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         _ => {
@@ -13080,11 +13100,11 @@ impl<'de> ::serde::Deserialize<'de> for PauseRequest {
 }
 
 #[cfg(feature = "task")]
-impl crate::runtime::loose::Loose for PauseRequest {
+impl ::bitrix24_runtime::loose::Loose for PauseRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -13134,7 +13154,7 @@ impl<'de> ::serde::Deserialize<'de> for PauseResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<PauseResponseTask>,
                                         >::default(),
                                     )?,
@@ -13147,7 +13167,7 @@ impl<'de> ::serde::Deserialize<'de> for PauseResponse {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<PauseResponseTime>,
                                         >::default(),
                                     )?,
@@ -13171,11 +13191,11 @@ impl<'de> ::serde::Deserialize<'de> for PauseResponse {
 }
 
 #[cfg(feature = "task")]
-impl crate::runtime::loose::Loose for PauseResponse {
+impl ::bitrix24_runtime::loose::Loose for PauseResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -13458,7 +13478,7 @@ impl<'de> ::serde::Deserialize<'de> for PauseResponseTask {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<Vec<::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -13473,7 +13493,7 @@ impl<'de> ::serde::Deserialize<'de> for PauseResponseTask {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -13486,7 +13506,7 @@ impl<'de> ::serde::Deserialize<'de> for PauseResponseTask {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -13501,7 +13521,7 @@ impl<'de> ::serde::Deserialize<'de> for PauseResponseTask {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -13514,7 +13534,7 @@ impl<'de> ::serde::Deserialize<'de> for PauseResponseTask {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -13527,7 +13547,7 @@ impl<'de> ::serde::Deserialize<'de> for PauseResponseTask {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -13540,7 +13560,7 @@ impl<'de> ::serde::Deserialize<'de> for PauseResponseTask {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -13551,7 +13571,7 @@ impl<'de> ::serde::Deserialize<'de> for PauseResponseTask {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<Vec<::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -13566,7 +13586,7 @@ impl<'de> ::serde::Deserialize<'de> for PauseResponseTask {
                             __f8 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -13581,7 +13601,7 @@ impl<'de> ::serde::Deserialize<'de> for PauseResponseTask {
                             __f9 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -13594,7 +13614,7 @@ impl<'de> ::serde::Deserialize<'de> for PauseResponseTask {
                             __f10 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -13607,7 +13627,7 @@ impl<'de> ::serde::Deserialize<'de> for PauseResponseTask {
                             __f11 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -13620,7 +13640,7 @@ impl<'de> ::serde::Deserialize<'de> for PauseResponseTask {
                             __f12 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -13633,7 +13653,7 @@ impl<'de> ::serde::Deserialize<'de> for PauseResponseTask {
                             __f13 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -13648,7 +13668,7 @@ impl<'de> ::serde::Deserialize<'de> for PauseResponseTask {
                             __f14 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -13661,7 +13681,7 @@ impl<'de> ::serde::Deserialize<'de> for PauseResponseTask {
                             __f15 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -13682,7 +13702,7 @@ impl<'de> ::serde::Deserialize<'de> for PauseResponseTask {
                             __f17 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -13695,7 +13715,7 @@ impl<'de> ::serde::Deserialize<'de> for PauseResponseTask {
                             __f18 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -13708,7 +13728,7 @@ impl<'de> ::serde::Deserialize<'de> for PauseResponseTask {
                             __f19 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -13719,7 +13739,7 @@ impl<'de> ::serde::Deserialize<'de> for PauseResponseTask {
                             __f20 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -13734,7 +13754,7 @@ impl<'de> ::serde::Deserialize<'de> for PauseResponseTask {
                             __f21 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -13745,7 +13765,7 @@ impl<'de> ::serde::Deserialize<'de> for PauseResponseTask {
                             __f22 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -13758,7 +13778,7 @@ impl<'de> ::serde::Deserialize<'de> for PauseResponseTask {
                             __f23 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -13771,7 +13791,7 @@ impl<'de> ::serde::Deserialize<'de> for PauseResponseTask {
                             __f24 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -13784,7 +13804,7 @@ impl<'de> ::serde::Deserialize<'de> for PauseResponseTask {
                             __f25 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -13797,7 +13817,7 @@ impl<'de> ::serde::Deserialize<'de> for PauseResponseTask {
                             __f26 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -13810,7 +13830,7 @@ impl<'de> ::serde::Deserialize<'de> for PauseResponseTask {
                             __f27 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -13845,7 +13865,7 @@ impl<'de> ::serde::Deserialize<'de> for PauseResponseTask {
                             __f31 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -13870,7 +13890,7 @@ impl<'de> ::serde::Deserialize<'de> for PauseResponseTask {
                             __f34 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -13883,7 +13903,7 @@ impl<'de> ::serde::Deserialize<'de> for PauseResponseTask {
                             __f35 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -13894,7 +13914,7 @@ impl<'de> ::serde::Deserialize<'de> for PauseResponseTask {
                             __f36 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -13907,7 +13927,7 @@ impl<'de> ::serde::Deserialize<'de> for PauseResponseTask {
                             __f37 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -13918,7 +13938,7 @@ impl<'de> ::serde::Deserialize<'de> for PauseResponseTask {
                             __f38 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -13929,7 +13949,7 @@ impl<'de> ::serde::Deserialize<'de> for PauseResponseTask {
                             __f39 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -13940,7 +13960,7 @@ impl<'de> ::serde::Deserialize<'de> for PauseResponseTask {
                             __f40 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -13951,7 +13971,7 @@ impl<'de> ::serde::Deserialize<'de> for PauseResponseTask {
                             __f41 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -13964,7 +13984,7 @@ impl<'de> ::serde::Deserialize<'de> for PauseResponseTask {
                             __f42 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -13975,7 +13995,7 @@ impl<'de> ::serde::Deserialize<'de> for PauseResponseTask {
                             __f43 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -13988,7 +14008,7 @@ impl<'de> ::serde::Deserialize<'de> for PauseResponseTask {
                             __f44 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -14001,7 +14021,7 @@ impl<'de> ::serde::Deserialize<'de> for PauseResponseTask {
                             __f45 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -14014,7 +14034,7 @@ impl<'de> ::serde::Deserialize<'de> for PauseResponseTask {
                             __f46 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -14027,7 +14047,7 @@ impl<'de> ::serde::Deserialize<'de> for PauseResponseTask {
                             __f47 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -14040,7 +14060,7 @@ impl<'de> ::serde::Deserialize<'de> for PauseResponseTask {
                             __f48 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -14051,7 +14071,7 @@ impl<'de> ::serde::Deserialize<'de> for PauseResponseTask {
                             __f49 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -14062,7 +14082,7 @@ impl<'de> ::serde::Deserialize<'de> for PauseResponseTask {
                             __f50 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -14075,7 +14095,7 @@ impl<'de> ::serde::Deserialize<'de> for PauseResponseTask {
                             __f51 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -14088,7 +14108,7 @@ impl<'de> ::serde::Deserialize<'de> for PauseResponseTask {
                             __f52 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -14103,7 +14123,7 @@ impl<'de> ::serde::Deserialize<'de> for PauseResponseTask {
                             __f53 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -14116,7 +14136,7 @@ impl<'de> ::serde::Deserialize<'de> for PauseResponseTask {
                             __f54 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -14127,7 +14147,7 @@ impl<'de> ::serde::Deserialize<'de> for PauseResponseTask {
                             __f55 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -14150,7 +14170,7 @@ impl<'de> ::serde::Deserialize<'de> for PauseResponseTask {
                             __f58 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -14169,7 +14189,7 @@ impl<'de> ::serde::Deserialize<'de> for PauseResponseTask {
                             __f60 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -14182,7 +14202,7 @@ impl<'de> ::serde::Deserialize<'de> for PauseResponseTask {
                             __f61 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -14195,7 +14215,7 @@ impl<'de> ::serde::Deserialize<'de> for PauseResponseTask {
                             __f62 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -14208,7 +14228,7 @@ impl<'de> ::serde::Deserialize<'de> for PauseResponseTask {
                             __f63 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -14221,7 +14241,7 @@ impl<'de> ::serde::Deserialize<'de> for PauseResponseTask {
                             __f64 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -14234,7 +14254,7 @@ impl<'de> ::serde::Deserialize<'de> for PauseResponseTask {
                             __f65 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -14247,7 +14267,7 @@ impl<'de> ::serde::Deserialize<'de> for PauseResponseTask {
                             __f66 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -14258,7 +14278,7 @@ impl<'de> ::serde::Deserialize<'de> for PauseResponseTask {
                             __f67 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -14271,7 +14291,7 @@ impl<'de> ::serde::Deserialize<'de> for PauseResponseTask {
                             __f68 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -14367,11 +14387,11 @@ impl<'de> ::serde::Deserialize<'de> for PauseResponseTask {
 }
 
 #[cfg(feature = "task")]
-impl crate::runtime::loose::Loose for PauseResponseTask {
+impl ::bitrix24_runtime::loose::Loose for PauseResponseTask {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -14440,7 +14460,7 @@ impl<'de> ::serde::Deserialize<'de> for PauseResponseTime {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -14453,7 +14473,7 @@ impl<'de> ::serde::Deserialize<'de> for PauseResponseTime {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -14464,7 +14484,7 @@ impl<'de> ::serde::Deserialize<'de> for PauseResponseTime {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<f64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<f64>>::default(),
                                     )?,
                             );
                         }
@@ -14475,7 +14495,7 @@ impl<'de> ::serde::Deserialize<'de> for PauseResponseTime {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<f64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<f64>>::default(),
                                     )?,
                             );
                         }
@@ -14488,7 +14508,7 @@ impl<'de> ::serde::Deserialize<'de> for PauseResponseTime {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<f64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<f64>>::default(),
                                     )?,
                             );
                         }
@@ -14501,7 +14521,7 @@ impl<'de> ::serde::Deserialize<'de> for PauseResponseTime {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -14514,7 +14534,7 @@ impl<'de> ::serde::Deserialize<'de> for PauseResponseTime {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<f64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<f64>>::default(),
                                     )?,
                             );
                         }
@@ -14525,7 +14545,7 @@ impl<'de> ::serde::Deserialize<'de> for PauseResponseTime {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<f64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<f64>>::default(),
                                     )?,
                             );
                         }
@@ -14553,18 +14573,18 @@ impl<'de> ::serde::Deserialize<'de> for PauseResponseTime {
 }
 
 #[cfg(feature = "task")]
-impl crate::runtime::loose::Loose for PauseResponseTime {
+impl ::bitrix24_runtime::loose::Loose for PauseResponseTime {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 #[cfg(feature = "task")]
-impl crate::runtime::Method for PauseRequest {
+impl ::bitrix24_runtime::Method for PauseRequest {
     const NAME: &'static str = "tasks.task.pause";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["0", "1048582"];
     type Response = PauseResponse;
@@ -14575,9 +14595,9 @@ impl crate::runtime::Method for PauseRequest {
 /// Scope `task`; at most 2 calls per second.
 #[cfg(feature = "task")]
 pub async fn pin(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &PinRequest,
-) -> Result<PinResponse, crate::runtime::Error> {
+) -> Result<PinResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -14622,7 +14642,9 @@ impl<'de> ::serde::Deserialize<'de> for PinRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         _ => {
@@ -14642,11 +14664,11 @@ impl<'de> ::serde::Deserialize<'de> for PinRequest {
 }
 
 #[cfg(feature = "task")]
-impl crate::runtime::loose::Loose for PinRequest {
+impl ::bitrix24_runtime::loose::Loose for PinRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -14693,7 +14715,7 @@ impl<'de> ::serde::Deserialize<'de> for PinResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<PinResponseTask>,
                                         >::default(),
                                     )?,
@@ -14716,11 +14738,11 @@ impl<'de> ::serde::Deserialize<'de> for PinResponse {
 }
 
 #[cfg(feature = "task")]
-impl crate::runtime::loose::Loose for PinResponse {
+impl ::bitrix24_runtime::loose::Loose for PinResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -15019,7 +15041,7 @@ impl<'de> ::serde::Deserialize<'de> for PinResponseTask {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<Vec<::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -15034,7 +15056,7 @@ impl<'de> ::serde::Deserialize<'de> for PinResponseTask {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<Vec<::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -15047,7 +15069,7 @@ impl<'de> ::serde::Deserialize<'de> for PinResponseTask {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -15062,7 +15084,7 @@ impl<'de> ::serde::Deserialize<'de> for PinResponseTask {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -15075,7 +15097,7 @@ impl<'de> ::serde::Deserialize<'de> for PinResponseTask {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -15088,7 +15110,7 @@ impl<'de> ::serde::Deserialize<'de> for PinResponseTask {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -15101,7 +15123,7 @@ impl<'de> ::serde::Deserialize<'de> for PinResponseTask {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -15112,7 +15134,7 @@ impl<'de> ::serde::Deserialize<'de> for PinResponseTask {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<Vec<::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -15127,7 +15149,7 @@ impl<'de> ::serde::Deserialize<'de> for PinResponseTask {
                             __f8 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<Vec<::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -15150,7 +15172,7 @@ impl<'de> ::serde::Deserialize<'de> for PinResponseTask {
                             __f10 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -15163,7 +15185,7 @@ impl<'de> ::serde::Deserialize<'de> for PinResponseTask {
                             __f11 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -15174,7 +15196,7 @@ impl<'de> ::serde::Deserialize<'de> for PinResponseTask {
                             __f12 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -15187,7 +15209,7 @@ impl<'de> ::serde::Deserialize<'de> for PinResponseTask {
                             __f13 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -15200,7 +15222,7 @@ impl<'de> ::serde::Deserialize<'de> for PinResponseTask {
                             __f14 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -15215,7 +15237,7 @@ impl<'de> ::serde::Deserialize<'de> for PinResponseTask {
                             __f15 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<Vec<::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -15252,7 +15274,7 @@ impl<'de> ::serde::Deserialize<'de> for PinResponseTask {
                             __f19 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -15265,7 +15287,7 @@ impl<'de> ::serde::Deserialize<'de> for PinResponseTask {
                             __f20 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -15276,7 +15298,7 @@ impl<'de> ::serde::Deserialize<'de> for PinResponseTask {
                             __f21 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -15297,7 +15319,7 @@ impl<'de> ::serde::Deserialize<'de> for PinResponseTask {
                             __f23 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -15310,7 +15332,7 @@ impl<'de> ::serde::Deserialize<'de> for PinResponseTask {
                             __f24 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -15323,7 +15345,7 @@ impl<'de> ::serde::Deserialize<'de> for PinResponseTask {
                             __f25 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -15352,7 +15374,7 @@ impl<'de> ::serde::Deserialize<'de> for PinResponseTask {
                             __f28 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -15387,7 +15409,7 @@ impl<'de> ::serde::Deserialize<'de> for PinResponseTask {
                             __f32 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -15426,7 +15448,7 @@ impl<'de> ::serde::Deserialize<'de> for PinResponseTask {
                             __f37 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<Vec<::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -15439,7 +15461,7 @@ impl<'de> ::serde::Deserialize<'de> for PinResponseTask {
                             __f38 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -15450,7 +15472,7 @@ impl<'de> ::serde::Deserialize<'de> for PinResponseTask {
                             __f39 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -15461,7 +15483,7 @@ impl<'de> ::serde::Deserialize<'de> for PinResponseTask {
                             __f40 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -15472,7 +15494,7 @@ impl<'de> ::serde::Deserialize<'de> for PinResponseTask {
                             __f41 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -15483,7 +15505,7 @@ impl<'de> ::serde::Deserialize<'de> for PinResponseTask {
                             __f42 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -15496,7 +15518,7 @@ impl<'de> ::serde::Deserialize<'de> for PinResponseTask {
                             __f43 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -15515,7 +15537,7 @@ impl<'de> ::serde::Deserialize<'de> for PinResponseTask {
                             __f45 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -15528,7 +15550,7 @@ impl<'de> ::serde::Deserialize<'de> for PinResponseTask {
                             __f46 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -15541,7 +15563,7 @@ impl<'de> ::serde::Deserialize<'de> for PinResponseTask {
                             __f47 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -15554,7 +15576,7 @@ impl<'de> ::serde::Deserialize<'de> for PinResponseTask {
                             __f48 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -15567,7 +15589,7 @@ impl<'de> ::serde::Deserialize<'de> for PinResponseTask {
                             __f49 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -15584,7 +15606,7 @@ impl<'de> ::serde::Deserialize<'de> for PinResponseTask {
                             __f51 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -15597,7 +15619,7 @@ impl<'de> ::serde::Deserialize<'de> for PinResponseTask {
                             __f52 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -15610,7 +15632,7 @@ impl<'de> ::serde::Deserialize<'de> for PinResponseTask {
                             __f53 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -15625,7 +15647,7 @@ impl<'de> ::serde::Deserialize<'de> for PinResponseTask {
                             __f54 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -15644,7 +15666,7 @@ impl<'de> ::serde::Deserialize<'de> for PinResponseTask {
                             __f56 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -15667,7 +15689,7 @@ impl<'de> ::serde::Deserialize<'de> for PinResponseTask {
                             __f59 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -15686,7 +15708,7 @@ impl<'de> ::serde::Deserialize<'de> for PinResponseTask {
                             __f61 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -15707,7 +15729,7 @@ impl<'de> ::serde::Deserialize<'de> for PinResponseTask {
                             __f63 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -15720,7 +15742,7 @@ impl<'de> ::serde::Deserialize<'de> for PinResponseTask {
                             __f64 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -15733,7 +15755,7 @@ impl<'de> ::serde::Deserialize<'de> for PinResponseTask {
                             __f65 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -15746,7 +15768,7 @@ impl<'de> ::serde::Deserialize<'de> for PinResponseTask {
                             __f66 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -15765,7 +15787,7 @@ impl<'de> ::serde::Deserialize<'de> for PinResponseTask {
                             __f68 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -15870,18 +15892,18 @@ impl<'de> ::serde::Deserialize<'de> for PinResponseTask {
 }
 
 #[cfg(feature = "task")]
-impl crate::runtime::loose::Loose for PinResponseTask {
+impl ::bitrix24_runtime::loose::Loose for PinResponseTask {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 #[cfg(feature = "task")]
-impl crate::runtime::Method for PinRequest {
+impl ::bitrix24_runtime::Method for PinRequest {
     const NAME: &'static str = "tasks.task.pin";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["0", "100"];
     type Response = PinResponse;
@@ -15892,9 +15914,9 @@ impl crate::runtime::Method for PinRequest {
 /// Scope `task`; at most 2 calls per second.
 #[cfg(feature = "task")]
 pub async fn renew(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &RenewRequest,
-) -> Result<RenewResponse, crate::runtime::Error> {
+) -> Result<RenewResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -15940,7 +15962,9 @@ impl<'de> ::serde::Deserialize<'de> for RenewRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         _ => {
@@ -15961,11 +15985,11 @@ impl<'de> ::serde::Deserialize<'de> for RenewRequest {
 }
 
 #[cfg(feature = "task")]
-impl crate::runtime::loose::Loose for RenewRequest {
+impl ::bitrix24_runtime::loose::Loose for RenewRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -16015,7 +16039,7 @@ impl<'de> ::serde::Deserialize<'de> for RenewResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<RenewResponseTask>,
                                         >::default(),
                                     )?,
@@ -16028,7 +16052,7 @@ impl<'de> ::serde::Deserialize<'de> for RenewResponse {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<RenewResponseTime>,
                                         >::default(),
                                     )?,
@@ -16052,11 +16076,11 @@ impl<'de> ::serde::Deserialize<'de> for RenewResponse {
 }
 
 #[cfg(feature = "task")]
-impl crate::runtime::loose::Loose for RenewResponse {
+impl ::bitrix24_runtime::loose::Loose for RenewResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -16339,7 +16363,7 @@ impl<'de> ::serde::Deserialize<'de> for RenewResponseTask {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<Vec<::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -16354,7 +16378,7 @@ impl<'de> ::serde::Deserialize<'de> for RenewResponseTask {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -16367,7 +16391,7 @@ impl<'de> ::serde::Deserialize<'de> for RenewResponseTask {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -16382,7 +16406,7 @@ impl<'de> ::serde::Deserialize<'de> for RenewResponseTask {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -16395,7 +16419,7 @@ impl<'de> ::serde::Deserialize<'de> for RenewResponseTask {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -16408,7 +16432,7 @@ impl<'de> ::serde::Deserialize<'de> for RenewResponseTask {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -16421,7 +16445,7 @@ impl<'de> ::serde::Deserialize<'de> for RenewResponseTask {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -16432,7 +16456,7 @@ impl<'de> ::serde::Deserialize<'de> for RenewResponseTask {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<Vec<::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -16447,7 +16471,7 @@ impl<'de> ::serde::Deserialize<'de> for RenewResponseTask {
                             __f8 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -16462,7 +16486,7 @@ impl<'de> ::serde::Deserialize<'de> for RenewResponseTask {
                             __f9 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -16475,7 +16499,7 @@ impl<'de> ::serde::Deserialize<'de> for RenewResponseTask {
                             __f10 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -16488,7 +16512,7 @@ impl<'de> ::serde::Deserialize<'de> for RenewResponseTask {
                             __f11 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -16501,7 +16525,7 @@ impl<'de> ::serde::Deserialize<'de> for RenewResponseTask {
                             __f12 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -16514,7 +16538,7 @@ impl<'de> ::serde::Deserialize<'de> for RenewResponseTask {
                             __f13 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -16529,7 +16553,7 @@ impl<'de> ::serde::Deserialize<'de> for RenewResponseTask {
                             __f14 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -16542,7 +16566,7 @@ impl<'de> ::serde::Deserialize<'de> for RenewResponseTask {
                             __f15 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -16563,7 +16587,7 @@ impl<'de> ::serde::Deserialize<'de> for RenewResponseTask {
                             __f17 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -16576,7 +16600,7 @@ impl<'de> ::serde::Deserialize<'de> for RenewResponseTask {
                             __f18 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -16589,7 +16613,7 @@ impl<'de> ::serde::Deserialize<'de> for RenewResponseTask {
                             __f19 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -16600,7 +16624,7 @@ impl<'de> ::serde::Deserialize<'de> for RenewResponseTask {
                             __f20 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -16615,7 +16639,7 @@ impl<'de> ::serde::Deserialize<'de> for RenewResponseTask {
                             __f21 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -16626,7 +16650,7 @@ impl<'de> ::serde::Deserialize<'de> for RenewResponseTask {
                             __f22 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -16639,7 +16663,7 @@ impl<'de> ::serde::Deserialize<'de> for RenewResponseTask {
                             __f23 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -16652,7 +16676,7 @@ impl<'de> ::serde::Deserialize<'de> for RenewResponseTask {
                             __f24 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -16665,7 +16689,7 @@ impl<'de> ::serde::Deserialize<'de> for RenewResponseTask {
                             __f25 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -16678,7 +16702,7 @@ impl<'de> ::serde::Deserialize<'de> for RenewResponseTask {
                             __f26 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -16691,7 +16715,7 @@ impl<'de> ::serde::Deserialize<'de> for RenewResponseTask {
                             __f27 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -16726,7 +16750,7 @@ impl<'de> ::serde::Deserialize<'de> for RenewResponseTask {
                             __f31 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -16751,7 +16775,7 @@ impl<'de> ::serde::Deserialize<'de> for RenewResponseTask {
                             __f34 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -16764,7 +16788,7 @@ impl<'de> ::serde::Deserialize<'de> for RenewResponseTask {
                             __f35 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -16775,7 +16799,7 @@ impl<'de> ::serde::Deserialize<'de> for RenewResponseTask {
                             __f36 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -16788,7 +16812,7 @@ impl<'de> ::serde::Deserialize<'de> for RenewResponseTask {
                             __f37 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -16799,7 +16823,7 @@ impl<'de> ::serde::Deserialize<'de> for RenewResponseTask {
                             __f38 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -16810,7 +16834,7 @@ impl<'de> ::serde::Deserialize<'de> for RenewResponseTask {
                             __f39 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -16821,7 +16845,7 @@ impl<'de> ::serde::Deserialize<'de> for RenewResponseTask {
                             __f40 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -16832,7 +16856,7 @@ impl<'de> ::serde::Deserialize<'de> for RenewResponseTask {
                             __f41 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -16845,7 +16869,7 @@ impl<'de> ::serde::Deserialize<'de> for RenewResponseTask {
                             __f42 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -16856,7 +16880,7 @@ impl<'de> ::serde::Deserialize<'de> for RenewResponseTask {
                             __f43 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -16869,7 +16893,7 @@ impl<'de> ::serde::Deserialize<'de> for RenewResponseTask {
                             __f44 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -16882,7 +16906,7 @@ impl<'de> ::serde::Deserialize<'de> for RenewResponseTask {
                             __f45 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -16895,7 +16919,7 @@ impl<'de> ::serde::Deserialize<'de> for RenewResponseTask {
                             __f46 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -16908,7 +16932,7 @@ impl<'de> ::serde::Deserialize<'de> for RenewResponseTask {
                             __f47 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -16921,7 +16945,7 @@ impl<'de> ::serde::Deserialize<'de> for RenewResponseTask {
                             __f48 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -16932,7 +16956,7 @@ impl<'de> ::serde::Deserialize<'de> for RenewResponseTask {
                             __f49 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -16943,7 +16967,7 @@ impl<'de> ::serde::Deserialize<'de> for RenewResponseTask {
                             __f50 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -16956,7 +16980,7 @@ impl<'de> ::serde::Deserialize<'de> for RenewResponseTask {
                             __f51 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -16969,7 +16993,7 @@ impl<'de> ::serde::Deserialize<'de> for RenewResponseTask {
                             __f52 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -16984,7 +17008,7 @@ impl<'de> ::serde::Deserialize<'de> for RenewResponseTask {
                             __f53 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -16997,7 +17021,7 @@ impl<'de> ::serde::Deserialize<'de> for RenewResponseTask {
                             __f54 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -17008,7 +17032,7 @@ impl<'de> ::serde::Deserialize<'de> for RenewResponseTask {
                             __f55 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -17031,7 +17055,7 @@ impl<'de> ::serde::Deserialize<'de> for RenewResponseTask {
                             __f58 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -17050,7 +17074,7 @@ impl<'de> ::serde::Deserialize<'de> for RenewResponseTask {
                             __f60 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -17063,7 +17087,7 @@ impl<'de> ::serde::Deserialize<'de> for RenewResponseTask {
                             __f61 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -17076,7 +17100,7 @@ impl<'de> ::serde::Deserialize<'de> for RenewResponseTask {
                             __f62 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -17089,7 +17113,7 @@ impl<'de> ::serde::Deserialize<'de> for RenewResponseTask {
                             __f63 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -17102,7 +17126,7 @@ impl<'de> ::serde::Deserialize<'de> for RenewResponseTask {
                             __f64 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -17115,7 +17139,7 @@ impl<'de> ::serde::Deserialize<'de> for RenewResponseTask {
                             __f65 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -17128,7 +17152,7 @@ impl<'de> ::serde::Deserialize<'de> for RenewResponseTask {
                             __f66 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -17139,7 +17163,7 @@ impl<'de> ::serde::Deserialize<'de> for RenewResponseTask {
                             __f67 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -17152,7 +17176,7 @@ impl<'de> ::serde::Deserialize<'de> for RenewResponseTask {
                             __f68 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -17248,11 +17272,11 @@ impl<'de> ::serde::Deserialize<'de> for RenewResponseTask {
 }
 
 #[cfg(feature = "task")]
-impl crate::runtime::loose::Loose for RenewResponseTask {
+impl ::bitrix24_runtime::loose::Loose for RenewResponseTask {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -17321,7 +17345,7 @@ impl<'de> ::serde::Deserialize<'de> for RenewResponseTime {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -17334,7 +17358,7 @@ impl<'de> ::serde::Deserialize<'de> for RenewResponseTime {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -17345,7 +17369,7 @@ impl<'de> ::serde::Deserialize<'de> for RenewResponseTime {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<f64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<f64>>::default(),
                                     )?,
                             );
                         }
@@ -17356,7 +17380,7 @@ impl<'de> ::serde::Deserialize<'de> for RenewResponseTime {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<f64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<f64>>::default(),
                                     )?,
                             );
                         }
@@ -17369,7 +17393,7 @@ impl<'de> ::serde::Deserialize<'de> for RenewResponseTime {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<f64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<f64>>::default(),
                                     )?,
                             );
                         }
@@ -17382,7 +17406,7 @@ impl<'de> ::serde::Deserialize<'de> for RenewResponseTime {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -17395,7 +17419,7 @@ impl<'de> ::serde::Deserialize<'de> for RenewResponseTime {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<f64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<f64>>::default(),
                                     )?,
                             );
                         }
@@ -17406,7 +17430,7 @@ impl<'de> ::serde::Deserialize<'de> for RenewResponseTime {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<f64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<f64>>::default(),
                                     )?,
                             );
                         }
@@ -17434,18 +17458,18 @@ impl<'de> ::serde::Deserialize<'de> for RenewResponseTime {
 }
 
 #[cfg(feature = "task")]
-impl crate::runtime::loose::Loose for RenewResponseTime {
+impl ::bitrix24_runtime::loose::Loose for RenewResponseTime {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 #[cfg(feature = "task")]
-impl crate::runtime::Method for RenewRequest {
+impl ::bitrix24_runtime::Method for RenewRequest {
     const NAME: &'static str = "tasks.task.renew";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["0", "1048582"];
     type Response = RenewResponse;
@@ -17456,9 +17480,9 @@ impl crate::runtime::Method for RenewRequest {
 /// Scope `task`; at most 2 calls per second.
 #[cfg(feature = "task")]
 pub async fn start(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &StartRequest,
-) -> Result<StartResponse, crate::runtime::Error> {
+) -> Result<StartResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -17504,7 +17528,9 @@ impl<'de> ::serde::Deserialize<'de> for StartRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         _ => {
@@ -17525,11 +17551,11 @@ impl<'de> ::serde::Deserialize<'de> for StartRequest {
 }
 
 #[cfg(feature = "task")]
-impl crate::runtime::loose::Loose for StartRequest {
+impl ::bitrix24_runtime::loose::Loose for StartRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -17579,7 +17605,7 @@ impl<'de> ::serde::Deserialize<'de> for StartResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<StartResponseTask>,
                                         >::default(),
                                     )?,
@@ -17592,7 +17618,7 @@ impl<'de> ::serde::Deserialize<'de> for StartResponse {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<StartResponseTime>,
                                         >::default(),
                                     )?,
@@ -17616,11 +17642,11 @@ impl<'de> ::serde::Deserialize<'de> for StartResponse {
 }
 
 #[cfg(feature = "task")]
-impl crate::runtime::loose::Loose for StartResponse {
+impl ::bitrix24_runtime::loose::Loose for StartResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -17903,7 +17929,7 @@ impl<'de> ::serde::Deserialize<'de> for StartResponseTask {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<Vec<::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -17918,7 +17944,7 @@ impl<'de> ::serde::Deserialize<'de> for StartResponseTask {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -17931,7 +17957,7 @@ impl<'de> ::serde::Deserialize<'de> for StartResponseTask {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -17946,7 +17972,7 @@ impl<'de> ::serde::Deserialize<'de> for StartResponseTask {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -17959,7 +17985,7 @@ impl<'de> ::serde::Deserialize<'de> for StartResponseTask {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -17972,7 +17998,7 @@ impl<'de> ::serde::Deserialize<'de> for StartResponseTask {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -17985,7 +18011,7 @@ impl<'de> ::serde::Deserialize<'de> for StartResponseTask {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -17996,7 +18022,7 @@ impl<'de> ::serde::Deserialize<'de> for StartResponseTask {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<Vec<::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -18011,7 +18037,7 @@ impl<'de> ::serde::Deserialize<'de> for StartResponseTask {
                             __f8 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -18026,7 +18052,7 @@ impl<'de> ::serde::Deserialize<'de> for StartResponseTask {
                             __f9 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -18039,7 +18065,7 @@ impl<'de> ::serde::Deserialize<'de> for StartResponseTask {
                             __f10 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -18052,7 +18078,7 @@ impl<'de> ::serde::Deserialize<'de> for StartResponseTask {
                             __f11 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -18065,7 +18091,7 @@ impl<'de> ::serde::Deserialize<'de> for StartResponseTask {
                             __f12 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -18078,7 +18104,7 @@ impl<'de> ::serde::Deserialize<'de> for StartResponseTask {
                             __f13 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -18093,7 +18119,7 @@ impl<'de> ::serde::Deserialize<'de> for StartResponseTask {
                             __f14 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -18106,7 +18132,7 @@ impl<'de> ::serde::Deserialize<'de> for StartResponseTask {
                             __f15 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -18127,7 +18153,7 @@ impl<'de> ::serde::Deserialize<'de> for StartResponseTask {
                             __f17 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -18140,7 +18166,7 @@ impl<'de> ::serde::Deserialize<'de> for StartResponseTask {
                             __f18 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -18153,7 +18179,7 @@ impl<'de> ::serde::Deserialize<'de> for StartResponseTask {
                             __f19 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -18164,7 +18190,7 @@ impl<'de> ::serde::Deserialize<'de> for StartResponseTask {
                             __f20 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -18179,7 +18205,7 @@ impl<'de> ::serde::Deserialize<'de> for StartResponseTask {
                             __f21 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -18190,7 +18216,7 @@ impl<'de> ::serde::Deserialize<'de> for StartResponseTask {
                             __f22 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -18203,7 +18229,7 @@ impl<'de> ::serde::Deserialize<'de> for StartResponseTask {
                             __f23 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -18216,7 +18242,7 @@ impl<'de> ::serde::Deserialize<'de> for StartResponseTask {
                             __f24 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -18229,7 +18255,7 @@ impl<'de> ::serde::Deserialize<'de> for StartResponseTask {
                             __f25 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -18242,7 +18268,7 @@ impl<'de> ::serde::Deserialize<'de> for StartResponseTask {
                             __f26 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -18255,7 +18281,7 @@ impl<'de> ::serde::Deserialize<'de> for StartResponseTask {
                             __f27 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -18290,7 +18316,7 @@ impl<'de> ::serde::Deserialize<'de> for StartResponseTask {
                             __f31 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -18315,7 +18341,7 @@ impl<'de> ::serde::Deserialize<'de> for StartResponseTask {
                             __f34 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -18328,7 +18354,7 @@ impl<'de> ::serde::Deserialize<'de> for StartResponseTask {
                             __f35 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -18339,7 +18365,7 @@ impl<'de> ::serde::Deserialize<'de> for StartResponseTask {
                             __f36 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -18352,7 +18378,7 @@ impl<'de> ::serde::Deserialize<'de> for StartResponseTask {
                             __f37 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -18363,7 +18389,7 @@ impl<'de> ::serde::Deserialize<'de> for StartResponseTask {
                             __f38 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -18374,7 +18400,7 @@ impl<'de> ::serde::Deserialize<'de> for StartResponseTask {
                             __f39 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -18385,7 +18411,7 @@ impl<'de> ::serde::Deserialize<'de> for StartResponseTask {
                             __f40 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -18396,7 +18422,7 @@ impl<'de> ::serde::Deserialize<'de> for StartResponseTask {
                             __f41 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -18409,7 +18435,7 @@ impl<'de> ::serde::Deserialize<'de> for StartResponseTask {
                             __f42 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -18420,7 +18446,7 @@ impl<'de> ::serde::Deserialize<'de> for StartResponseTask {
                             __f43 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -18433,7 +18459,7 @@ impl<'de> ::serde::Deserialize<'de> for StartResponseTask {
                             __f44 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -18446,7 +18472,7 @@ impl<'de> ::serde::Deserialize<'de> for StartResponseTask {
                             __f45 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -18459,7 +18485,7 @@ impl<'de> ::serde::Deserialize<'de> for StartResponseTask {
                             __f46 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -18472,7 +18498,7 @@ impl<'de> ::serde::Deserialize<'de> for StartResponseTask {
                             __f47 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -18485,7 +18511,7 @@ impl<'de> ::serde::Deserialize<'de> for StartResponseTask {
                             __f48 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -18496,7 +18522,7 @@ impl<'de> ::serde::Deserialize<'de> for StartResponseTask {
                             __f49 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -18507,7 +18533,7 @@ impl<'de> ::serde::Deserialize<'de> for StartResponseTask {
                             __f50 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -18520,7 +18546,7 @@ impl<'de> ::serde::Deserialize<'de> for StartResponseTask {
                             __f51 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -18533,7 +18559,7 @@ impl<'de> ::serde::Deserialize<'de> for StartResponseTask {
                             __f52 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -18548,7 +18574,7 @@ impl<'de> ::serde::Deserialize<'de> for StartResponseTask {
                             __f53 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -18561,7 +18587,7 @@ impl<'de> ::serde::Deserialize<'de> for StartResponseTask {
                             __f54 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -18572,7 +18598,7 @@ impl<'de> ::serde::Deserialize<'de> for StartResponseTask {
                             __f55 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -18595,7 +18621,7 @@ impl<'de> ::serde::Deserialize<'de> for StartResponseTask {
                             __f58 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -18614,7 +18640,7 @@ impl<'de> ::serde::Deserialize<'de> for StartResponseTask {
                             __f60 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -18627,7 +18653,7 @@ impl<'de> ::serde::Deserialize<'de> for StartResponseTask {
                             __f61 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -18640,7 +18666,7 @@ impl<'de> ::serde::Deserialize<'de> for StartResponseTask {
                             __f62 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -18653,7 +18679,7 @@ impl<'de> ::serde::Deserialize<'de> for StartResponseTask {
                             __f63 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -18666,7 +18692,7 @@ impl<'de> ::serde::Deserialize<'de> for StartResponseTask {
                             __f64 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -18679,7 +18705,7 @@ impl<'de> ::serde::Deserialize<'de> for StartResponseTask {
                             __f65 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -18692,7 +18718,7 @@ impl<'de> ::serde::Deserialize<'de> for StartResponseTask {
                             __f66 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -18703,7 +18729,7 @@ impl<'de> ::serde::Deserialize<'de> for StartResponseTask {
                             __f67 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -18716,7 +18742,7 @@ impl<'de> ::serde::Deserialize<'de> for StartResponseTask {
                             __f68 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -18812,11 +18838,11 @@ impl<'de> ::serde::Deserialize<'de> for StartResponseTask {
 }
 
 #[cfg(feature = "task")]
-impl crate::runtime::loose::Loose for StartResponseTask {
+impl ::bitrix24_runtime::loose::Loose for StartResponseTask {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -18885,7 +18911,7 @@ impl<'de> ::serde::Deserialize<'de> for StartResponseTime {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -18898,7 +18924,7 @@ impl<'de> ::serde::Deserialize<'de> for StartResponseTime {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -18909,7 +18935,7 @@ impl<'de> ::serde::Deserialize<'de> for StartResponseTime {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<f64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<f64>>::default(),
                                     )?,
                             );
                         }
@@ -18920,7 +18946,7 @@ impl<'de> ::serde::Deserialize<'de> for StartResponseTime {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<f64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<f64>>::default(),
                                     )?,
                             );
                         }
@@ -18933,7 +18959,7 @@ impl<'de> ::serde::Deserialize<'de> for StartResponseTime {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<f64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<f64>>::default(),
                                     )?,
                             );
                         }
@@ -18946,7 +18972,7 @@ impl<'de> ::serde::Deserialize<'de> for StartResponseTime {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -18959,7 +18985,7 @@ impl<'de> ::serde::Deserialize<'de> for StartResponseTime {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<f64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<f64>>::default(),
                                     )?,
                             );
                         }
@@ -18970,7 +18996,7 @@ impl<'de> ::serde::Deserialize<'de> for StartResponseTime {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<f64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<f64>>::default(),
                                     )?,
                             );
                         }
@@ -18998,18 +19024,18 @@ impl<'de> ::serde::Deserialize<'de> for StartResponseTime {
 }
 
 #[cfg(feature = "task")]
-impl crate::runtime::loose::Loose for StartResponseTime {
+impl ::bitrix24_runtime::loose::Loose for StartResponseTime {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 #[cfg(feature = "task")]
-impl crate::runtime::Method for StartRequest {
+impl ::bitrix24_runtime::Method for StartRequest {
     const NAME: &'static str = "tasks.task.start";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["0"];
     type Response = StartResponse;
@@ -19020,9 +19046,9 @@ impl crate::runtime::Method for StartRequest {
 /// Scope `task`; at most 2 calls per second.
 #[cfg(feature = "task")]
 pub async fn startwatch(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &StartwatchRequest,
-) -> Result<StartwatchResponse, crate::runtime::Error> {
+) -> Result<StartwatchResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -19068,7 +19094,9 @@ impl<'de> ::serde::Deserialize<'de> for StartwatchRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         _ => {
@@ -19089,11 +19117,11 @@ impl<'de> ::serde::Deserialize<'de> for StartwatchRequest {
 }
 
 #[cfg(feature = "task")]
-impl crate::runtime::loose::Loose for StartwatchRequest {
+impl ::bitrix24_runtime::loose::Loose for StartwatchRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -19143,7 +19171,7 @@ impl<'de> ::serde::Deserialize<'de> for StartwatchResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<StartwatchResponseTask>,
                                         >::default(),
                                     )?,
@@ -19156,7 +19184,7 @@ impl<'de> ::serde::Deserialize<'de> for StartwatchResponse {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<StartwatchResponseTime>,
                                         >::default(),
                                     )?,
@@ -19180,11 +19208,11 @@ impl<'de> ::serde::Deserialize<'de> for StartwatchResponse {
 }
 
 #[cfg(feature = "task")]
-impl crate::runtime::loose::Loose for StartwatchResponse {
+impl ::bitrix24_runtime::loose::Loose for StartwatchResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -19467,7 +19495,7 @@ impl<'de> ::serde::Deserialize<'de> for StartwatchResponseTask {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<Vec<::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -19482,7 +19510,7 @@ impl<'de> ::serde::Deserialize<'de> for StartwatchResponseTask {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -19495,7 +19523,7 @@ impl<'de> ::serde::Deserialize<'de> for StartwatchResponseTask {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -19510,7 +19538,7 @@ impl<'de> ::serde::Deserialize<'de> for StartwatchResponseTask {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -19523,7 +19551,7 @@ impl<'de> ::serde::Deserialize<'de> for StartwatchResponseTask {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -19536,7 +19564,7 @@ impl<'de> ::serde::Deserialize<'de> for StartwatchResponseTask {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -19549,7 +19577,7 @@ impl<'de> ::serde::Deserialize<'de> for StartwatchResponseTask {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -19560,7 +19588,7 @@ impl<'de> ::serde::Deserialize<'de> for StartwatchResponseTask {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<Vec<::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -19575,7 +19603,7 @@ impl<'de> ::serde::Deserialize<'de> for StartwatchResponseTask {
                             __f8 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -19598,7 +19626,7 @@ impl<'de> ::serde::Deserialize<'de> for StartwatchResponseTask {
                             __f10 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -19611,7 +19639,7 @@ impl<'de> ::serde::Deserialize<'de> for StartwatchResponseTask {
                             __f11 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -19624,7 +19652,7 @@ impl<'de> ::serde::Deserialize<'de> for StartwatchResponseTask {
                             __f12 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -19637,7 +19665,7 @@ impl<'de> ::serde::Deserialize<'de> for StartwatchResponseTask {
                             __f13 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -19652,7 +19680,7 @@ impl<'de> ::serde::Deserialize<'de> for StartwatchResponseTask {
                             __f14 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -19665,7 +19693,7 @@ impl<'de> ::serde::Deserialize<'de> for StartwatchResponseTask {
                             __f15 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -19686,7 +19714,7 @@ impl<'de> ::serde::Deserialize<'de> for StartwatchResponseTask {
                             __f17 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -19699,7 +19727,7 @@ impl<'de> ::serde::Deserialize<'de> for StartwatchResponseTask {
                             __f18 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -19712,7 +19740,7 @@ impl<'de> ::serde::Deserialize<'de> for StartwatchResponseTask {
                             __f19 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -19723,7 +19751,7 @@ impl<'de> ::serde::Deserialize<'de> for StartwatchResponseTask {
                             __f20 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -19738,7 +19766,7 @@ impl<'de> ::serde::Deserialize<'de> for StartwatchResponseTask {
                             __f21 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -19749,7 +19777,7 @@ impl<'de> ::serde::Deserialize<'de> for StartwatchResponseTask {
                             __f22 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -19762,7 +19790,7 @@ impl<'de> ::serde::Deserialize<'de> for StartwatchResponseTask {
                             __f23 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -19775,7 +19803,7 @@ impl<'de> ::serde::Deserialize<'de> for StartwatchResponseTask {
                             __f24 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -19788,7 +19816,7 @@ impl<'de> ::serde::Deserialize<'de> for StartwatchResponseTask {
                             __f25 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -19801,7 +19829,7 @@ impl<'de> ::serde::Deserialize<'de> for StartwatchResponseTask {
                             __f26 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -19814,7 +19842,7 @@ impl<'de> ::serde::Deserialize<'de> for StartwatchResponseTask {
                             __f27 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -19849,7 +19877,7 @@ impl<'de> ::serde::Deserialize<'de> for StartwatchResponseTask {
                             __f31 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -19860,7 +19888,7 @@ impl<'de> ::serde::Deserialize<'de> for StartwatchResponseTask {
                             __f32 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -19879,7 +19907,7 @@ impl<'de> ::serde::Deserialize<'de> for StartwatchResponseTask {
                             __f34 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -19892,7 +19920,7 @@ impl<'de> ::serde::Deserialize<'de> for StartwatchResponseTask {
                             __f35 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -19903,7 +19931,7 @@ impl<'de> ::serde::Deserialize<'de> for StartwatchResponseTask {
                             __f36 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -19916,7 +19944,7 @@ impl<'de> ::serde::Deserialize<'de> for StartwatchResponseTask {
                             __f37 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -19927,7 +19955,7 @@ impl<'de> ::serde::Deserialize<'de> for StartwatchResponseTask {
                             __f38 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -19938,7 +19966,7 @@ impl<'de> ::serde::Deserialize<'de> for StartwatchResponseTask {
                             __f39 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -19949,7 +19977,7 @@ impl<'de> ::serde::Deserialize<'de> for StartwatchResponseTask {
                             __f40 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -19960,7 +19988,7 @@ impl<'de> ::serde::Deserialize<'de> for StartwatchResponseTask {
                             __f41 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -19973,7 +20001,7 @@ impl<'de> ::serde::Deserialize<'de> for StartwatchResponseTask {
                             __f42 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -19984,7 +20012,7 @@ impl<'de> ::serde::Deserialize<'de> for StartwatchResponseTask {
                             __f43 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -19997,7 +20025,7 @@ impl<'de> ::serde::Deserialize<'de> for StartwatchResponseTask {
                             __f44 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -20010,7 +20038,7 @@ impl<'de> ::serde::Deserialize<'de> for StartwatchResponseTask {
                             __f45 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -20023,7 +20051,7 @@ impl<'de> ::serde::Deserialize<'de> for StartwatchResponseTask {
                             __f46 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -20036,7 +20064,7 @@ impl<'de> ::serde::Deserialize<'de> for StartwatchResponseTask {
                             __f47 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -20049,7 +20077,7 @@ impl<'de> ::serde::Deserialize<'de> for StartwatchResponseTask {
                             __f48 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -20060,7 +20088,7 @@ impl<'de> ::serde::Deserialize<'de> for StartwatchResponseTask {
                             __f49 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -20071,7 +20099,7 @@ impl<'de> ::serde::Deserialize<'de> for StartwatchResponseTask {
                             __f50 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -20084,7 +20112,7 @@ impl<'de> ::serde::Deserialize<'de> for StartwatchResponseTask {
                             __f51 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -20097,7 +20125,7 @@ impl<'de> ::serde::Deserialize<'de> for StartwatchResponseTask {
                             __f52 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -20112,7 +20140,7 @@ impl<'de> ::serde::Deserialize<'de> for StartwatchResponseTask {
                             __f53 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -20125,7 +20153,7 @@ impl<'de> ::serde::Deserialize<'de> for StartwatchResponseTask {
                             __f54 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -20136,7 +20164,7 @@ impl<'de> ::serde::Deserialize<'de> for StartwatchResponseTask {
                             __f55 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -20159,7 +20187,7 @@ impl<'de> ::serde::Deserialize<'de> for StartwatchResponseTask {
                             __f58 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -20178,7 +20206,7 @@ impl<'de> ::serde::Deserialize<'de> for StartwatchResponseTask {
                             __f60 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -20191,7 +20219,7 @@ impl<'de> ::serde::Deserialize<'de> for StartwatchResponseTask {
                             __f61 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -20204,7 +20232,7 @@ impl<'de> ::serde::Deserialize<'de> for StartwatchResponseTask {
                             __f62 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -20217,7 +20245,7 @@ impl<'de> ::serde::Deserialize<'de> for StartwatchResponseTask {
                             __f63 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -20230,7 +20258,7 @@ impl<'de> ::serde::Deserialize<'de> for StartwatchResponseTask {
                             __f64 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -20243,7 +20271,7 @@ impl<'de> ::serde::Deserialize<'de> for StartwatchResponseTask {
                             __f65 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -20256,7 +20284,7 @@ impl<'de> ::serde::Deserialize<'de> for StartwatchResponseTask {
                             __f66 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -20267,7 +20295,7 @@ impl<'de> ::serde::Deserialize<'de> for StartwatchResponseTask {
                             __f67 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -20280,7 +20308,7 @@ impl<'de> ::serde::Deserialize<'de> for StartwatchResponseTask {
                             __f68 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -20376,11 +20404,11 @@ impl<'de> ::serde::Deserialize<'de> for StartwatchResponseTask {
 }
 
 #[cfg(feature = "task")]
-impl crate::runtime::loose::Loose for StartwatchResponseTask {
+impl ::bitrix24_runtime::loose::Loose for StartwatchResponseTask {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -20449,7 +20477,7 @@ impl<'de> ::serde::Deserialize<'de> for StartwatchResponseTime {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -20462,7 +20490,7 @@ impl<'de> ::serde::Deserialize<'de> for StartwatchResponseTime {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -20473,7 +20501,7 @@ impl<'de> ::serde::Deserialize<'de> for StartwatchResponseTime {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<f64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<f64>>::default(),
                                     )?,
                             );
                         }
@@ -20484,7 +20512,7 @@ impl<'de> ::serde::Deserialize<'de> for StartwatchResponseTime {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<f64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<f64>>::default(),
                                     )?,
                             );
                         }
@@ -20497,7 +20525,7 @@ impl<'de> ::serde::Deserialize<'de> for StartwatchResponseTime {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<f64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<f64>>::default(),
                                     )?,
                             );
                         }
@@ -20510,7 +20538,7 @@ impl<'de> ::serde::Deserialize<'de> for StartwatchResponseTime {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -20523,7 +20551,7 @@ impl<'de> ::serde::Deserialize<'de> for StartwatchResponseTime {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<f64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<f64>>::default(),
                                     )?,
                             );
                         }
@@ -20534,7 +20562,7 @@ impl<'de> ::serde::Deserialize<'de> for StartwatchResponseTime {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<f64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<f64>>::default(),
                                     )?,
                             );
                         }
@@ -20562,18 +20590,18 @@ impl<'de> ::serde::Deserialize<'de> for StartwatchResponseTime {
 }
 
 #[cfg(feature = "task")]
-impl crate::runtime::loose::Loose for StartwatchResponseTime {
+impl ::bitrix24_runtime::loose::Loose for StartwatchResponseTime {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 #[cfg(feature = "task")]
-impl crate::runtime::Method for StartwatchRequest {
+impl ::bitrix24_runtime::Method for StartwatchRequest {
     const NAME: &'static str = "tasks.task.startwatch";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["0", "1048584"];
     type Response = StartwatchResponse;
@@ -20584,9 +20612,9 @@ impl crate::runtime::Method for StartwatchRequest {
 /// Scope `task`; at most 2 calls per second.
 #[cfg(feature = "task")]
 pub async fn stopwatch(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &StopwatchRequest,
-) -> Result<StopwatchResponse, crate::runtime::Error> {
+) -> Result<StopwatchResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -20632,7 +20660,9 @@ impl<'de> ::serde::Deserialize<'de> for StopwatchRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         _ => {
@@ -20653,11 +20683,11 @@ impl<'de> ::serde::Deserialize<'de> for StopwatchRequest {
 }
 
 #[cfg(feature = "task")]
-impl crate::runtime::loose::Loose for StopwatchRequest {
+impl ::bitrix24_runtime::loose::Loose for StopwatchRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -20707,7 +20737,7 @@ impl<'de> ::serde::Deserialize<'de> for StopwatchResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<StopwatchResponseTask>,
                                         >::default(),
                                     )?,
@@ -20720,7 +20750,7 @@ impl<'de> ::serde::Deserialize<'de> for StopwatchResponse {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<StopwatchResponseTime>,
                                         >::default(),
                                     )?,
@@ -20744,11 +20774,11 @@ impl<'de> ::serde::Deserialize<'de> for StopwatchResponse {
 }
 
 #[cfg(feature = "task")]
-impl crate::runtime::loose::Loose for StopwatchResponse {
+impl ::bitrix24_runtime::loose::Loose for StopwatchResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -21031,7 +21061,7 @@ impl<'de> ::serde::Deserialize<'de> for StopwatchResponseTask {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<Vec<::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -21046,7 +21076,7 @@ impl<'de> ::serde::Deserialize<'de> for StopwatchResponseTask {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -21059,7 +21089,7 @@ impl<'de> ::serde::Deserialize<'de> for StopwatchResponseTask {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -21074,7 +21104,7 @@ impl<'de> ::serde::Deserialize<'de> for StopwatchResponseTask {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -21087,7 +21117,7 @@ impl<'de> ::serde::Deserialize<'de> for StopwatchResponseTask {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -21100,7 +21130,7 @@ impl<'de> ::serde::Deserialize<'de> for StopwatchResponseTask {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -21113,7 +21143,7 @@ impl<'de> ::serde::Deserialize<'de> for StopwatchResponseTask {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -21124,7 +21154,7 @@ impl<'de> ::serde::Deserialize<'de> for StopwatchResponseTask {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<Vec<::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -21139,7 +21169,7 @@ impl<'de> ::serde::Deserialize<'de> for StopwatchResponseTask {
                             __f8 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -21162,7 +21192,7 @@ impl<'de> ::serde::Deserialize<'de> for StopwatchResponseTask {
                             __f10 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -21175,7 +21205,7 @@ impl<'de> ::serde::Deserialize<'de> for StopwatchResponseTask {
                             __f11 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -21188,7 +21218,7 @@ impl<'de> ::serde::Deserialize<'de> for StopwatchResponseTask {
                             __f12 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -21201,7 +21231,7 @@ impl<'de> ::serde::Deserialize<'de> for StopwatchResponseTask {
                             __f13 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -21216,7 +21246,7 @@ impl<'de> ::serde::Deserialize<'de> for StopwatchResponseTask {
                             __f14 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -21229,7 +21259,7 @@ impl<'de> ::serde::Deserialize<'de> for StopwatchResponseTask {
                             __f15 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -21250,7 +21280,7 @@ impl<'de> ::serde::Deserialize<'de> for StopwatchResponseTask {
                             __f17 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -21263,7 +21293,7 @@ impl<'de> ::serde::Deserialize<'de> for StopwatchResponseTask {
                             __f18 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -21276,7 +21306,7 @@ impl<'de> ::serde::Deserialize<'de> for StopwatchResponseTask {
                             __f19 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -21287,7 +21317,7 @@ impl<'de> ::serde::Deserialize<'de> for StopwatchResponseTask {
                             __f20 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -21302,7 +21332,7 @@ impl<'de> ::serde::Deserialize<'de> for StopwatchResponseTask {
                             __f21 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -21313,7 +21343,7 @@ impl<'de> ::serde::Deserialize<'de> for StopwatchResponseTask {
                             __f22 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -21326,7 +21356,7 @@ impl<'de> ::serde::Deserialize<'de> for StopwatchResponseTask {
                             __f23 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -21339,7 +21369,7 @@ impl<'de> ::serde::Deserialize<'de> for StopwatchResponseTask {
                             __f24 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -21352,7 +21382,7 @@ impl<'de> ::serde::Deserialize<'de> for StopwatchResponseTask {
                             __f25 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -21365,7 +21395,7 @@ impl<'de> ::serde::Deserialize<'de> for StopwatchResponseTask {
                             __f26 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -21378,7 +21408,7 @@ impl<'de> ::serde::Deserialize<'de> for StopwatchResponseTask {
                             __f27 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -21413,7 +21443,7 @@ impl<'de> ::serde::Deserialize<'de> for StopwatchResponseTask {
                             __f31 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -21424,7 +21454,7 @@ impl<'de> ::serde::Deserialize<'de> for StopwatchResponseTask {
                             __f32 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -21443,7 +21473,7 @@ impl<'de> ::serde::Deserialize<'de> for StopwatchResponseTask {
                             __f34 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -21456,7 +21486,7 @@ impl<'de> ::serde::Deserialize<'de> for StopwatchResponseTask {
                             __f35 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -21467,7 +21497,7 @@ impl<'de> ::serde::Deserialize<'de> for StopwatchResponseTask {
                             __f36 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -21480,7 +21510,7 @@ impl<'de> ::serde::Deserialize<'de> for StopwatchResponseTask {
                             __f37 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -21491,7 +21521,7 @@ impl<'de> ::serde::Deserialize<'de> for StopwatchResponseTask {
                             __f38 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -21502,7 +21532,7 @@ impl<'de> ::serde::Deserialize<'de> for StopwatchResponseTask {
                             __f39 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -21513,7 +21543,7 @@ impl<'de> ::serde::Deserialize<'de> for StopwatchResponseTask {
                             __f40 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -21524,7 +21554,7 @@ impl<'de> ::serde::Deserialize<'de> for StopwatchResponseTask {
                             __f41 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -21537,7 +21567,7 @@ impl<'de> ::serde::Deserialize<'de> for StopwatchResponseTask {
                             __f42 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -21548,7 +21578,7 @@ impl<'de> ::serde::Deserialize<'de> for StopwatchResponseTask {
                             __f43 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -21561,7 +21591,7 @@ impl<'de> ::serde::Deserialize<'de> for StopwatchResponseTask {
                             __f44 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -21574,7 +21604,7 @@ impl<'de> ::serde::Deserialize<'de> for StopwatchResponseTask {
                             __f45 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -21587,7 +21617,7 @@ impl<'de> ::serde::Deserialize<'de> for StopwatchResponseTask {
                             __f46 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -21600,7 +21630,7 @@ impl<'de> ::serde::Deserialize<'de> for StopwatchResponseTask {
                             __f47 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -21613,7 +21643,7 @@ impl<'de> ::serde::Deserialize<'de> for StopwatchResponseTask {
                             __f48 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -21624,7 +21654,7 @@ impl<'de> ::serde::Deserialize<'de> for StopwatchResponseTask {
                             __f49 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -21635,7 +21665,7 @@ impl<'de> ::serde::Deserialize<'de> for StopwatchResponseTask {
                             __f50 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -21648,7 +21678,7 @@ impl<'de> ::serde::Deserialize<'de> for StopwatchResponseTask {
                             __f51 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -21661,7 +21691,7 @@ impl<'de> ::serde::Deserialize<'de> for StopwatchResponseTask {
                             __f52 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -21676,7 +21706,7 @@ impl<'de> ::serde::Deserialize<'de> for StopwatchResponseTask {
                             __f53 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -21689,7 +21719,7 @@ impl<'de> ::serde::Deserialize<'de> for StopwatchResponseTask {
                             __f54 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -21700,7 +21730,7 @@ impl<'de> ::serde::Deserialize<'de> for StopwatchResponseTask {
                             __f55 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -21723,7 +21753,7 @@ impl<'de> ::serde::Deserialize<'de> for StopwatchResponseTask {
                             __f58 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -21742,7 +21772,7 @@ impl<'de> ::serde::Deserialize<'de> for StopwatchResponseTask {
                             __f60 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -21755,7 +21785,7 @@ impl<'de> ::serde::Deserialize<'de> for StopwatchResponseTask {
                             __f61 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -21768,7 +21798,7 @@ impl<'de> ::serde::Deserialize<'de> for StopwatchResponseTask {
                             __f62 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -21781,7 +21811,7 @@ impl<'de> ::serde::Deserialize<'de> for StopwatchResponseTask {
                             __f63 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -21794,7 +21824,7 @@ impl<'de> ::serde::Deserialize<'de> for StopwatchResponseTask {
                             __f64 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -21807,7 +21837,7 @@ impl<'de> ::serde::Deserialize<'de> for StopwatchResponseTask {
                             __f65 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -21820,7 +21850,7 @@ impl<'de> ::serde::Deserialize<'de> for StopwatchResponseTask {
                             __f66 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -21831,7 +21861,7 @@ impl<'de> ::serde::Deserialize<'de> for StopwatchResponseTask {
                             __f67 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -21844,7 +21874,7 @@ impl<'de> ::serde::Deserialize<'de> for StopwatchResponseTask {
                             __f68 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -21940,11 +21970,11 @@ impl<'de> ::serde::Deserialize<'de> for StopwatchResponseTask {
 }
 
 #[cfg(feature = "task")]
-impl crate::runtime::loose::Loose for StopwatchResponseTask {
+impl ::bitrix24_runtime::loose::Loose for StopwatchResponseTask {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -22013,7 +22043,7 @@ impl<'de> ::serde::Deserialize<'de> for StopwatchResponseTime {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -22026,7 +22056,7 @@ impl<'de> ::serde::Deserialize<'de> for StopwatchResponseTime {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -22037,7 +22067,7 @@ impl<'de> ::serde::Deserialize<'de> for StopwatchResponseTime {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<f64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<f64>>::default(),
                                     )?,
                             );
                         }
@@ -22048,7 +22078,7 @@ impl<'de> ::serde::Deserialize<'de> for StopwatchResponseTime {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<f64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<f64>>::default(),
                                     )?,
                             );
                         }
@@ -22061,7 +22091,7 @@ impl<'de> ::serde::Deserialize<'de> for StopwatchResponseTime {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<f64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<f64>>::default(),
                                     )?,
                             );
                         }
@@ -22074,7 +22104,7 @@ impl<'de> ::serde::Deserialize<'de> for StopwatchResponseTime {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -22087,7 +22117,7 @@ impl<'de> ::serde::Deserialize<'de> for StopwatchResponseTime {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<f64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<f64>>::default(),
                                     )?,
                             );
                         }
@@ -22098,7 +22128,7 @@ impl<'de> ::serde::Deserialize<'de> for StopwatchResponseTime {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<f64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<f64>>::default(),
                                     )?,
                             );
                         }
@@ -22126,18 +22156,18 @@ impl<'de> ::serde::Deserialize<'de> for StopwatchResponseTime {
 }
 
 #[cfg(feature = "task")]
-impl crate::runtime::loose::Loose for StopwatchResponseTime {
+impl ::bitrix24_runtime::loose::Loose for StopwatchResponseTime {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 #[cfg(feature = "task")]
-impl crate::runtime::Method for StopwatchRequest {
+impl ::bitrix24_runtime::Method for StopwatchRequest {
     const NAME: &'static str = "tasks.task.stopwatch";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["0", "1048584"];
     type Response = StopwatchResponse;
@@ -22148,9 +22178,9 @@ impl crate::runtime::Method for StopwatchRequest {
 /// Scope `task`; at most 2 calls per second.
 #[cfg(feature = "task")]
 pub async fn unmute(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &UnmuteRequest,
-) -> Result<UnmuteResponse, crate::runtime::Error> {
+) -> Result<UnmuteResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -22195,7 +22225,9 @@ impl<'de> ::serde::Deserialize<'de> for UnmuteRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         _ => {
@@ -22215,11 +22247,11 @@ impl<'de> ::serde::Deserialize<'de> for UnmuteRequest {
 }
 
 #[cfg(feature = "task")]
-impl crate::runtime::loose::Loose for UnmuteRequest {
+impl ::bitrix24_runtime::loose::Loose for UnmuteRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -22269,7 +22301,7 @@ impl<'de> ::serde::Deserialize<'de> for UnmuteResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<UnmuteResponseTask>,
                                         >::default(),
                                     )?,
@@ -22282,7 +22314,7 @@ impl<'de> ::serde::Deserialize<'de> for UnmuteResponse {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<UnmuteResponseTime>,
                                         >::default(),
                                     )?,
@@ -22306,11 +22338,11 @@ impl<'de> ::serde::Deserialize<'de> for UnmuteResponse {
 }
 
 #[cfg(feature = "task")]
-impl crate::runtime::loose::Loose for UnmuteResponse {
+impl ::bitrix24_runtime::loose::Loose for UnmuteResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -22593,7 +22625,7 @@ impl<'de> ::serde::Deserialize<'de> for UnmuteResponseTask {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<Vec<::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -22608,7 +22640,7 @@ impl<'de> ::serde::Deserialize<'de> for UnmuteResponseTask {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -22621,7 +22653,7 @@ impl<'de> ::serde::Deserialize<'de> for UnmuteResponseTask {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -22636,7 +22668,7 @@ impl<'de> ::serde::Deserialize<'de> for UnmuteResponseTask {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -22649,7 +22681,7 @@ impl<'de> ::serde::Deserialize<'de> for UnmuteResponseTask {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -22662,7 +22694,7 @@ impl<'de> ::serde::Deserialize<'de> for UnmuteResponseTask {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -22675,7 +22707,7 @@ impl<'de> ::serde::Deserialize<'de> for UnmuteResponseTask {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -22686,7 +22718,7 @@ impl<'de> ::serde::Deserialize<'de> for UnmuteResponseTask {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<Vec<::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -22701,7 +22733,7 @@ impl<'de> ::serde::Deserialize<'de> for UnmuteResponseTask {
                             __f8 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -22724,7 +22756,7 @@ impl<'de> ::serde::Deserialize<'de> for UnmuteResponseTask {
                             __f10 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -22737,7 +22769,7 @@ impl<'de> ::serde::Deserialize<'de> for UnmuteResponseTask {
                             __f11 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -22750,7 +22782,7 @@ impl<'de> ::serde::Deserialize<'de> for UnmuteResponseTask {
                             __f12 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -22763,7 +22795,7 @@ impl<'de> ::serde::Deserialize<'de> for UnmuteResponseTask {
                             __f13 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -22778,7 +22810,7 @@ impl<'de> ::serde::Deserialize<'de> for UnmuteResponseTask {
                             __f14 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -22791,7 +22823,7 @@ impl<'de> ::serde::Deserialize<'de> for UnmuteResponseTask {
                             __f15 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -22812,7 +22844,7 @@ impl<'de> ::serde::Deserialize<'de> for UnmuteResponseTask {
                             __f17 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -22825,7 +22857,7 @@ impl<'de> ::serde::Deserialize<'de> for UnmuteResponseTask {
                             __f18 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -22838,7 +22870,7 @@ impl<'de> ::serde::Deserialize<'de> for UnmuteResponseTask {
                             __f19 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -22849,7 +22881,7 @@ impl<'de> ::serde::Deserialize<'de> for UnmuteResponseTask {
                             __f20 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -22864,7 +22896,7 @@ impl<'de> ::serde::Deserialize<'de> for UnmuteResponseTask {
                             __f21 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -22875,7 +22907,7 @@ impl<'de> ::serde::Deserialize<'de> for UnmuteResponseTask {
                             __f22 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -22888,7 +22920,7 @@ impl<'de> ::serde::Deserialize<'de> for UnmuteResponseTask {
                             __f23 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -22901,7 +22933,7 @@ impl<'de> ::serde::Deserialize<'de> for UnmuteResponseTask {
                             __f24 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -22914,7 +22946,7 @@ impl<'de> ::serde::Deserialize<'de> for UnmuteResponseTask {
                             __f25 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -22927,7 +22959,7 @@ impl<'de> ::serde::Deserialize<'de> for UnmuteResponseTask {
                             __f26 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -22940,7 +22972,7 @@ impl<'de> ::serde::Deserialize<'de> for UnmuteResponseTask {
                             __f27 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -22975,7 +23007,7 @@ impl<'de> ::serde::Deserialize<'de> for UnmuteResponseTask {
                             __f31 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -22986,7 +23018,7 @@ impl<'de> ::serde::Deserialize<'de> for UnmuteResponseTask {
                             __f32 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -23005,7 +23037,7 @@ impl<'de> ::serde::Deserialize<'de> for UnmuteResponseTask {
                             __f34 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -23018,7 +23050,7 @@ impl<'de> ::serde::Deserialize<'de> for UnmuteResponseTask {
                             __f35 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -23029,7 +23061,7 @@ impl<'de> ::serde::Deserialize<'de> for UnmuteResponseTask {
                             __f36 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -23042,7 +23074,7 @@ impl<'de> ::serde::Deserialize<'de> for UnmuteResponseTask {
                             __f37 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -23053,7 +23085,7 @@ impl<'de> ::serde::Deserialize<'de> for UnmuteResponseTask {
                             __f38 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -23064,7 +23096,7 @@ impl<'de> ::serde::Deserialize<'de> for UnmuteResponseTask {
                             __f39 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -23075,7 +23107,7 @@ impl<'de> ::serde::Deserialize<'de> for UnmuteResponseTask {
                             __f40 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -23086,7 +23118,7 @@ impl<'de> ::serde::Deserialize<'de> for UnmuteResponseTask {
                             __f41 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -23099,7 +23131,7 @@ impl<'de> ::serde::Deserialize<'de> for UnmuteResponseTask {
                             __f42 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -23110,7 +23142,7 @@ impl<'de> ::serde::Deserialize<'de> for UnmuteResponseTask {
                             __f43 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -23123,7 +23155,7 @@ impl<'de> ::serde::Deserialize<'de> for UnmuteResponseTask {
                             __f44 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -23136,7 +23168,7 @@ impl<'de> ::serde::Deserialize<'de> for UnmuteResponseTask {
                             __f45 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -23149,7 +23181,7 @@ impl<'de> ::serde::Deserialize<'de> for UnmuteResponseTask {
                             __f46 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -23162,7 +23194,7 @@ impl<'de> ::serde::Deserialize<'de> for UnmuteResponseTask {
                             __f47 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -23175,7 +23207,7 @@ impl<'de> ::serde::Deserialize<'de> for UnmuteResponseTask {
                             __f48 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -23186,7 +23218,7 @@ impl<'de> ::serde::Deserialize<'de> for UnmuteResponseTask {
                             __f49 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -23197,7 +23229,7 @@ impl<'de> ::serde::Deserialize<'de> for UnmuteResponseTask {
                             __f50 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -23210,7 +23242,7 @@ impl<'de> ::serde::Deserialize<'de> for UnmuteResponseTask {
                             __f51 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -23223,7 +23255,7 @@ impl<'de> ::serde::Deserialize<'de> for UnmuteResponseTask {
                             __f52 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -23238,7 +23270,7 @@ impl<'de> ::serde::Deserialize<'de> for UnmuteResponseTask {
                             __f53 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -23251,7 +23283,7 @@ impl<'de> ::serde::Deserialize<'de> for UnmuteResponseTask {
                             __f54 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -23262,7 +23294,7 @@ impl<'de> ::serde::Deserialize<'de> for UnmuteResponseTask {
                             __f55 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -23285,7 +23317,7 @@ impl<'de> ::serde::Deserialize<'de> for UnmuteResponseTask {
                             __f58 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -23304,7 +23336,7 @@ impl<'de> ::serde::Deserialize<'de> for UnmuteResponseTask {
                             __f60 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -23317,7 +23349,7 @@ impl<'de> ::serde::Deserialize<'de> for UnmuteResponseTask {
                             __f61 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -23330,7 +23362,7 @@ impl<'de> ::serde::Deserialize<'de> for UnmuteResponseTask {
                             __f62 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -23343,7 +23375,7 @@ impl<'de> ::serde::Deserialize<'de> for UnmuteResponseTask {
                             __f63 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -23356,7 +23388,7 @@ impl<'de> ::serde::Deserialize<'de> for UnmuteResponseTask {
                             __f64 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -23369,7 +23401,7 @@ impl<'de> ::serde::Deserialize<'de> for UnmuteResponseTask {
                             __f65 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -23382,7 +23414,7 @@ impl<'de> ::serde::Deserialize<'de> for UnmuteResponseTask {
                             __f66 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -23393,7 +23425,7 @@ impl<'de> ::serde::Deserialize<'de> for UnmuteResponseTask {
                             __f67 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -23406,7 +23438,7 @@ impl<'de> ::serde::Deserialize<'de> for UnmuteResponseTask {
                             __f68 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -23502,11 +23534,11 @@ impl<'de> ::serde::Deserialize<'de> for UnmuteResponseTask {
 }
 
 #[cfg(feature = "task")]
-impl crate::runtime::loose::Loose for UnmuteResponseTask {
+impl ::bitrix24_runtime::loose::Loose for UnmuteResponseTask {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -23575,7 +23607,7 @@ impl<'de> ::serde::Deserialize<'de> for UnmuteResponseTime {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -23588,7 +23620,7 @@ impl<'de> ::serde::Deserialize<'de> for UnmuteResponseTime {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -23599,7 +23631,7 @@ impl<'de> ::serde::Deserialize<'de> for UnmuteResponseTime {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<f64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<f64>>::default(),
                                     )?,
                             );
                         }
@@ -23610,7 +23642,7 @@ impl<'de> ::serde::Deserialize<'de> for UnmuteResponseTime {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<f64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<f64>>::default(),
                                     )?,
                             );
                         }
@@ -23623,7 +23655,7 @@ impl<'de> ::serde::Deserialize<'de> for UnmuteResponseTime {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -23636,7 +23668,7 @@ impl<'de> ::serde::Deserialize<'de> for UnmuteResponseTime {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -23649,7 +23681,7 @@ impl<'de> ::serde::Deserialize<'de> for UnmuteResponseTime {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<f64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<f64>>::default(),
                                     )?,
                             );
                         }
@@ -23660,7 +23692,7 @@ impl<'de> ::serde::Deserialize<'de> for UnmuteResponseTime {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<f64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<f64>>::default(),
                                     )?,
                             );
                         }
@@ -23688,18 +23720,18 @@ impl<'de> ::serde::Deserialize<'de> for UnmuteResponseTime {
 }
 
 #[cfg(feature = "task")]
-impl crate::runtime::loose::Loose for UnmuteResponseTime {
+impl ::bitrix24_runtime::loose::Loose for UnmuteResponseTime {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 #[cfg(feature = "task")]
-impl crate::runtime::Method for UnmuteRequest {
+impl ::bitrix24_runtime::Method for UnmuteRequest {
     const NAME: &'static str = "tasks.task.unmute";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["0"];
     type Response = UnmuteResponse;
@@ -23710,9 +23742,9 @@ impl crate::runtime::Method for UnmuteRequest {
 /// Scope `task`; at most 2 calls per second.
 #[cfg(feature = "task")]
 pub async fn unpin(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &UnpinRequest,
-) -> Result<UnpinResponse, crate::runtime::Error> {
+) -> Result<UnpinResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -23757,7 +23789,9 @@ impl<'de> ::serde::Deserialize<'de> for UnpinRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         _ => {
@@ -23777,11 +23811,11 @@ impl<'de> ::serde::Deserialize<'de> for UnpinRequest {
 }
 
 #[cfg(feature = "task")]
-impl crate::runtime::loose::Loose for UnpinRequest {
+impl ::bitrix24_runtime::loose::Loose for UnpinRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -23828,7 +23862,7 @@ impl<'de> ::serde::Deserialize<'de> for UnpinResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<UnpinResponseTask>,
                                         >::default(),
                                     )?,
@@ -23851,11 +23885,11 @@ impl<'de> ::serde::Deserialize<'de> for UnpinResponse {
 }
 
 #[cfg(feature = "task")]
-impl crate::runtime::loose::Loose for UnpinResponse {
+impl ::bitrix24_runtime::loose::Loose for UnpinResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -24154,7 +24188,7 @@ impl<'de> ::serde::Deserialize<'de> for UnpinResponseTask {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<Vec<::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -24169,7 +24203,7 @@ impl<'de> ::serde::Deserialize<'de> for UnpinResponseTask {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<Vec<::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -24182,7 +24216,7 @@ impl<'de> ::serde::Deserialize<'de> for UnpinResponseTask {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -24197,7 +24231,7 @@ impl<'de> ::serde::Deserialize<'de> for UnpinResponseTask {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -24210,7 +24244,7 @@ impl<'de> ::serde::Deserialize<'de> for UnpinResponseTask {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -24223,7 +24257,7 @@ impl<'de> ::serde::Deserialize<'de> for UnpinResponseTask {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -24236,7 +24270,7 @@ impl<'de> ::serde::Deserialize<'de> for UnpinResponseTask {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -24247,7 +24281,7 @@ impl<'de> ::serde::Deserialize<'de> for UnpinResponseTask {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<Vec<::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -24262,7 +24296,7 @@ impl<'de> ::serde::Deserialize<'de> for UnpinResponseTask {
                             __f8 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<Vec<::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -24285,7 +24319,7 @@ impl<'de> ::serde::Deserialize<'de> for UnpinResponseTask {
                             __f10 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -24298,7 +24332,7 @@ impl<'de> ::serde::Deserialize<'de> for UnpinResponseTask {
                             __f11 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -24309,7 +24343,7 @@ impl<'de> ::serde::Deserialize<'de> for UnpinResponseTask {
                             __f12 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -24322,7 +24356,7 @@ impl<'de> ::serde::Deserialize<'de> for UnpinResponseTask {
                             __f13 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -24335,7 +24369,7 @@ impl<'de> ::serde::Deserialize<'de> for UnpinResponseTask {
                             __f14 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -24350,7 +24384,7 @@ impl<'de> ::serde::Deserialize<'de> for UnpinResponseTask {
                             __f15 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<Vec<::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -24387,7 +24421,7 @@ impl<'de> ::serde::Deserialize<'de> for UnpinResponseTask {
                             __f19 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -24400,7 +24434,7 @@ impl<'de> ::serde::Deserialize<'de> for UnpinResponseTask {
                             __f20 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -24411,7 +24445,7 @@ impl<'de> ::serde::Deserialize<'de> for UnpinResponseTask {
                             __f21 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -24432,7 +24466,7 @@ impl<'de> ::serde::Deserialize<'de> for UnpinResponseTask {
                             __f23 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -24445,7 +24479,7 @@ impl<'de> ::serde::Deserialize<'de> for UnpinResponseTask {
                             __f24 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -24458,7 +24492,7 @@ impl<'de> ::serde::Deserialize<'de> for UnpinResponseTask {
                             __f25 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -24487,7 +24521,7 @@ impl<'de> ::serde::Deserialize<'de> for UnpinResponseTask {
                             __f28 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -24522,7 +24556,7 @@ impl<'de> ::serde::Deserialize<'de> for UnpinResponseTask {
                             __f32 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -24561,7 +24595,7 @@ impl<'de> ::serde::Deserialize<'de> for UnpinResponseTask {
                             __f37 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<Vec<::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -24574,7 +24608,7 @@ impl<'de> ::serde::Deserialize<'de> for UnpinResponseTask {
                             __f38 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -24585,7 +24619,7 @@ impl<'de> ::serde::Deserialize<'de> for UnpinResponseTask {
                             __f39 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -24596,7 +24630,7 @@ impl<'de> ::serde::Deserialize<'de> for UnpinResponseTask {
                             __f40 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -24607,7 +24641,7 @@ impl<'de> ::serde::Deserialize<'de> for UnpinResponseTask {
                             __f41 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -24618,7 +24652,7 @@ impl<'de> ::serde::Deserialize<'de> for UnpinResponseTask {
                             __f42 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -24631,7 +24665,7 @@ impl<'de> ::serde::Deserialize<'de> for UnpinResponseTask {
                             __f43 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -24650,7 +24684,7 @@ impl<'de> ::serde::Deserialize<'de> for UnpinResponseTask {
                             __f45 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -24663,7 +24697,7 @@ impl<'de> ::serde::Deserialize<'de> for UnpinResponseTask {
                             __f46 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -24676,7 +24710,7 @@ impl<'de> ::serde::Deserialize<'de> for UnpinResponseTask {
                             __f47 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -24689,7 +24723,7 @@ impl<'de> ::serde::Deserialize<'de> for UnpinResponseTask {
                             __f48 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -24702,7 +24736,7 @@ impl<'de> ::serde::Deserialize<'de> for UnpinResponseTask {
                             __f49 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -24719,7 +24753,7 @@ impl<'de> ::serde::Deserialize<'de> for UnpinResponseTask {
                             __f51 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -24732,7 +24766,7 @@ impl<'de> ::serde::Deserialize<'de> for UnpinResponseTask {
                             __f52 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -24745,7 +24779,7 @@ impl<'de> ::serde::Deserialize<'de> for UnpinResponseTask {
                             __f53 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -24760,7 +24794,7 @@ impl<'de> ::serde::Deserialize<'de> for UnpinResponseTask {
                             __f54 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -24779,7 +24813,7 @@ impl<'de> ::serde::Deserialize<'de> for UnpinResponseTask {
                             __f56 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -24802,7 +24836,7 @@ impl<'de> ::serde::Deserialize<'de> for UnpinResponseTask {
                             __f59 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -24821,7 +24855,7 @@ impl<'de> ::serde::Deserialize<'de> for UnpinResponseTask {
                             __f61 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -24842,7 +24876,7 @@ impl<'de> ::serde::Deserialize<'de> for UnpinResponseTask {
                             __f63 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -24855,7 +24889,7 @@ impl<'de> ::serde::Deserialize<'de> for UnpinResponseTask {
                             __f64 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -24868,7 +24902,7 @@ impl<'de> ::serde::Deserialize<'de> for UnpinResponseTask {
                             __f65 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -24881,7 +24915,7 @@ impl<'de> ::serde::Deserialize<'de> for UnpinResponseTask {
                             __f66 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -24900,7 +24934,7 @@ impl<'de> ::serde::Deserialize<'de> for UnpinResponseTask {
                             __f68 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -25005,18 +25039,18 @@ impl<'de> ::serde::Deserialize<'de> for UnpinResponseTask {
 }
 
 #[cfg(feature = "task")]
-impl crate::runtime::loose::Loose for UnpinResponseTask {
+impl ::bitrix24_runtime::loose::Loose for UnpinResponseTask {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 #[cfg(feature = "task")]
-impl crate::runtime::Method for UnpinRequest {
+impl ::bitrix24_runtime::Method for UnpinRequest {
     const NAME: &'static str = "tasks.task.unpin";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["0", "100"];
     type Response = UnpinResponse;
@@ -25027,9 +25061,9 @@ impl crate::runtime::Method for UnpinRequest {
 /// Scope `task`; at most 2 calls per second.
 #[cfg(feature = "task")]
 pub async fn update(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &UpdateRequest,
-) -> Result<UpdateResponse, crate::runtime::Error> {
+) -> Result<UpdateResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -25083,7 +25117,9 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             }
                             __f1 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         _ => {
@@ -25106,11 +25142,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
 }
 
 #[cfg(feature = "task")]
-impl crate::runtime::loose::Loose for UpdateRequest {
+impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -25157,7 +25193,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<UpdateResponseTask>,
                                         >::default(),
                                     )?,
@@ -25180,11 +25216,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponse {
 }
 
 #[cfg(feature = "task")]
-impl crate::runtime::loose::Loose for UpdateResponse {
+impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -25458,7 +25494,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseTask {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<Vec<::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -25473,7 +25509,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseTask {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<Vec<::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -25486,7 +25522,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseTask {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -25501,7 +25537,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseTask {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -25514,7 +25550,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseTask {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -25527,7 +25563,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseTask {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -25540,7 +25576,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseTask {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -25551,7 +25587,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseTask {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<Vec<::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -25566,7 +25602,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseTask {
                             __f8 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -25589,7 +25625,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseTask {
                             __f10 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -25602,7 +25638,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseTask {
                             __f11 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -25615,7 +25651,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseTask {
                             __f12 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -25628,7 +25664,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseTask {
                             __f13 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -25643,7 +25679,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseTask {
                             __f14 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<Vec<::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -25656,7 +25692,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseTask {
                             __f15 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -25677,7 +25713,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseTask {
                             __f17 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -25690,7 +25726,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseTask {
                             __f18 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -25703,7 +25739,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseTask {
                             __f19 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -25714,7 +25750,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseTask {
                             __f20 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -25735,7 +25771,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseTask {
                             __f22 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -25748,7 +25784,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseTask {
                             __f23 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -25761,7 +25797,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseTask {
                             __f24 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -25782,7 +25818,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseTask {
                             __f26 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -25795,7 +25831,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseTask {
                             __f27 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -25808,7 +25844,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseTask {
                             __f28 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -25835,7 +25871,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseTask {
                             __f31 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -25860,7 +25896,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseTask {
                             __f34 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -25873,7 +25909,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseTask {
                             __f35 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -25884,7 +25920,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseTask {
                             __f36 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<Vec<::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -25897,7 +25933,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseTask {
                             __f37 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -25908,7 +25944,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseTask {
                             __f38 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -25919,7 +25955,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseTask {
                             __f39 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -25930,7 +25966,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseTask {
                             __f40 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -25941,7 +25977,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseTask {
                             __f41 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -25954,7 +25990,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseTask {
                             __f42 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -25973,7 +26009,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseTask {
                             __f44 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -25986,7 +26022,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseTask {
                             __f45 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -25999,7 +26035,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseTask {
                             __f46 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -26012,7 +26048,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseTask {
                             __f47 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -26025,7 +26061,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseTask {
                             __f48 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -26036,7 +26072,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseTask {
                             __f49 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -26049,7 +26085,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseTask {
                             __f50 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -26062,7 +26098,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseTask {
                             __f51 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -26077,7 +26113,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseTask {
                             __f52 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -26090,7 +26126,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseTask {
                             __f53 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -26101,7 +26137,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseTask {
                             __f54 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -26124,7 +26160,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseTask {
                             __f57 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -26137,7 +26173,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseTask {
                             __f58 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -26148,7 +26184,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseTask {
                             __f59 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -26161,7 +26197,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseTask {
                             __f60 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -26174,7 +26210,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseTask {
                             __f61 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -26187,7 +26223,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseTask {
                             __f62 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -26200,7 +26236,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseTask {
                             __f63 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -26213,7 +26249,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseTask {
                             __f64 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -26232,7 +26268,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseTask {
                             __f66 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -26245,7 +26281,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseTask {
                             __f67 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -26340,18 +26376,18 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseTask {
 }
 
 #[cfg(feature = "task")]
-impl crate::runtime::loose::Loose for UpdateResponseTask {
+impl ::bitrix24_runtime::loose::Loose for UpdateResponseTask {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 #[cfg(feature = "task")]
-impl crate::runtime::Method for UpdateRequest {
+impl ::bitrix24_runtime::Method for UpdateRequest {
     const NAME: &'static str = "tasks.task.update";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["0", "100", "ERROR_CORE"];
     type Response = UpdateResponse;

@@ -8,9 +8,9 @@
 ///
 /// Scope `telephony`; at most 2 calls per second.
 pub async fn attach_transcription(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &AttachTranscriptionRequest,
-) -> Result<AttachTranscriptionResponse, crate::runtime::Error> {
+) -> Result<AttachTranscriptionResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -64,7 +64,7 @@ impl<'de> ::serde::Deserialize<'de> for AttachTranscriptionRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -75,7 +75,7 @@ impl<'de> ::serde::Deserialize<'de> for AttachTranscriptionRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<f64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<f64>>::default(),
                                     )?,
                             );
                         }
@@ -88,7 +88,7 @@ impl<'de> ::serde::Deserialize<'de> for AttachTranscriptionRequest {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -99,7 +99,7 @@ impl<'de> ::serde::Deserialize<'de> for AttachTranscriptionRequest {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Vec<AttachTranscriptionRequestMessagesItem>,
                                         >::default(),
                                     )?,
@@ -126,11 +126,11 @@ impl<'de> ::serde::Deserialize<'de> for AttachTranscriptionRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for AttachTranscriptionRequest {
+impl ::bitrix24_runtime::loose::Loose for AttachTranscriptionRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -183,7 +183,7 @@ impl<'de> ::serde::Deserialize<'de> for AttachTranscriptionRequestMessagesItem {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -194,7 +194,7 @@ impl<'de> ::serde::Deserialize<'de> for AttachTranscriptionRequestMessagesItem {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             AttachTranscriptionRequestMessagesItemSide,
                                         >::default(),
                                     )?,
@@ -208,7 +208,9 @@ impl<'de> ::serde::Deserialize<'de> for AttachTranscriptionRequestMessagesItem {
                             }
                             __f2 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "STOP_TIME" => {
@@ -219,7 +221,9 @@ impl<'de> ::serde::Deserialize<'de> for AttachTranscriptionRequestMessagesItem {
                             }
                             __f3 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         _ => {
@@ -244,11 +248,11 @@ impl<'de> ::serde::Deserialize<'de> for AttachTranscriptionRequestMessagesItem {
     }
 }
 
-impl crate::runtime::loose::Loose for AttachTranscriptionRequestMessagesItem {
+impl ::bitrix24_runtime::loose::Loose for AttachTranscriptionRequestMessagesItem {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -292,7 +296,7 @@ impl<'de> ::serde::Deserialize<'de> for AttachTranscriptionRequestMessagesItemSi
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "User" => Self::User,
@@ -303,11 +307,11 @@ impl<'de> ::serde::Deserialize<'de> for AttachTranscriptionRequestMessagesItemSi
     }
 }
 
-impl crate::runtime::loose::Loose for AttachTranscriptionRequestMessagesItemSide {
+impl ::bitrix24_runtime::loose::Loose for AttachTranscriptionRequestMessagesItemSide {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -354,7 +358,7 @@ impl<'de> ::serde::Deserialize<'de> for AttachTranscriptionResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -374,17 +378,17 @@ impl<'de> ::serde::Deserialize<'de> for AttachTranscriptionResponse {
     }
 }
 
-impl crate::runtime::loose::Loose for AttachTranscriptionResponse {
+impl ::bitrix24_runtime::loose::Loose for AttachTranscriptionResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl crate::runtime::Method for AttachTranscriptionRequest {
+impl ::bitrix24_runtime::Method for AttachTranscriptionRequest {
     const NAME: &'static str = "telephony.call.attachTranscription";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["ERROR_CORE"];
     type Response = AttachTranscriptionResponse;

@@ -13,9 +13,9 @@
 ///
 /// Scope `telephony`; at most 2 calls per second.
 pub async fn attach_record(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &AttachRecordRequest,
-) -> Result<AttachRecordResponse, crate::runtime::Error> {
+) -> Result<AttachRecordResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -69,7 +69,7 @@ impl<'de> ::serde::Deserialize<'de> for AttachRecordRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -80,7 +80,7 @@ impl<'de> ::serde::Deserialize<'de> for AttachRecordRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<AttachRecordRequestFilename>,
                                         >::default(),
                                     )?,
@@ -95,7 +95,7 @@ impl<'de> ::serde::Deserialize<'de> for AttachRecordRequest {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -108,7 +108,7 @@ impl<'de> ::serde::Deserialize<'de> for AttachRecordRequest {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -132,11 +132,11 @@ impl<'de> ::serde::Deserialize<'de> for AttachRecordRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for AttachRecordRequest {
+impl ::bitrix24_runtime::loose::Loose for AttachRecordRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -180,7 +180,7 @@ impl<'de> ::serde::Deserialize<'de> for AttachRecordRequestFilename {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "wav" => Self::Wav,
@@ -191,11 +191,11 @@ impl<'de> ::serde::Deserialize<'de> for AttachRecordRequestFilename {
     }
 }
 
-impl crate::runtime::loose::Loose for AttachRecordRequestFilename {
+impl ::bitrix24_runtime::loose::Loose for AttachRecordRequestFilename {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -240,7 +240,7 @@ impl<'de> ::serde::Deserialize<'de> for AttachRecordResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -260,17 +260,17 @@ impl<'de> ::serde::Deserialize<'de> for AttachRecordResponse {
     }
 }
 
-impl crate::runtime::loose::Loose for AttachRecordResponse {
+impl ::bitrix24_runtime::loose::Loose for AttachRecordResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl crate::runtime::Method for AttachRecordRequest {
+impl ::bitrix24_runtime::Method for AttachRecordRequest {
     const NAME: &'static str = "telephony.externalCall.attachRecord";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["ERROR_CORE"];
     type Response = AttachRecordResponse;
@@ -280,9 +280,9 @@ impl crate::runtime::Method for AttachRecordRequest {
 ///
 /// Scope `telephony`; at most 2 calls per second.
 pub async fn finish(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &FinishRequest,
-) -> Result<FinishResponse, crate::runtime::Error> {
+) -> Result<FinishResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -359,7 +359,7 @@ impl<'de> ::serde::Deserialize<'de> for FinishRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<FinishRequestAddToChat>,
                                         >::default(),
                                     )?,
@@ -372,7 +372,7 @@ impl<'de> ::serde::Deserialize<'de> for FinishRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -383,7 +383,7 @@ impl<'de> ::serde::Deserialize<'de> for FinishRequest {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<f64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<f64>>::default(),
                                     )?,
                             );
                         }
@@ -396,7 +396,7 @@ impl<'de> ::serde::Deserialize<'de> for FinishRequest {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -407,7 +407,7 @@ impl<'de> ::serde::Deserialize<'de> for FinishRequest {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -420,7 +420,7 @@ impl<'de> ::serde::Deserialize<'de> for FinishRequest {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -433,7 +433,7 @@ impl<'de> ::serde::Deserialize<'de> for FinishRequest {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -446,7 +446,7 @@ impl<'de> ::serde::Deserialize<'de> for FinishRequest {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<FinishRequestStatusCode>,
                                         >::default(),
                                     )?,
@@ -458,7 +458,9 @@ impl<'de> ::serde::Deserialize<'de> for FinishRequest {
                             }
                             __f8 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "USER_PHONE_INNER" => {
@@ -470,7 +472,7 @@ impl<'de> ::serde::Deserialize<'de> for FinishRequest {
                             __f9 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -481,7 +483,7 @@ impl<'de> ::serde::Deserialize<'de> for FinishRequest {
                             __f10 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -516,11 +518,11 @@ impl<'de> ::serde::Deserialize<'de> for FinishRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for FinishRequest {
+impl ::bitrix24_runtime::loose::Loose for FinishRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -558,7 +560,7 @@ impl<'de> ::serde::Deserialize<'de> for FinishRequestAddToChat {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: i64 = crate::runtime::loose::de(deserializer)?;
+        let value: i64 = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value {
                 0 => Self::V0,
@@ -569,11 +571,11 @@ impl<'de> ::serde::Deserialize<'de> for FinishRequestAddToChat {
     }
 }
 
-impl crate::runtime::loose::Loose for FinishRequestAddToChat {
+impl ::bitrix24_runtime::loose::Loose for FinishRequestAddToChat {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -650,7 +652,7 @@ impl<'de> ::serde::Deserialize<'de> for FinishRequestStatusCode {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "200" => Self::V200,
@@ -672,11 +674,11 @@ impl<'de> ::serde::Deserialize<'de> for FinishRequestStatusCode {
     }
 }
 
-impl crate::runtime::loose::Loose for FinishRequestStatusCode {
+impl ::bitrix24_runtime::loose::Loose for FinishRequestStatusCode {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -788,7 +790,7 @@ impl<'de> ::serde::Deserialize<'de> for FinishResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -801,7 +803,7 @@ impl<'de> ::serde::Deserialize<'de> for FinishResponse {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -814,7 +816,7 @@ impl<'de> ::serde::Deserialize<'de> for FinishResponse {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -825,7 +827,7 @@ impl<'de> ::serde::Deserialize<'de> for FinishResponse {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -838,7 +840,7 @@ impl<'de> ::serde::Deserialize<'de> for FinishResponse {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -853,7 +855,7 @@ impl<'de> ::serde::Deserialize<'de> for FinishResponse {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -866,7 +868,7 @@ impl<'de> ::serde::Deserialize<'de> for FinishResponse {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -883,7 +885,7 @@ impl<'de> ::serde::Deserialize<'de> for FinishResponse {
                             __f8 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -896,7 +898,7 @@ impl<'de> ::serde::Deserialize<'de> for FinishResponse {
                             __f9 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -909,7 +911,7 @@ impl<'de> ::serde::Deserialize<'de> for FinishResponse {
                             __f10 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -922,7 +924,7 @@ impl<'de> ::serde::Deserialize<'de> for FinishResponse {
                             __f11 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -935,7 +937,7 @@ impl<'de> ::serde::Deserialize<'de> for FinishResponse {
                             __f12 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -954,7 +956,7 @@ impl<'de> ::serde::Deserialize<'de> for FinishResponse {
                             __f14 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -965,7 +967,7 @@ impl<'de> ::serde::Deserialize<'de> for FinishResponse {
                             __f15 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -978,7 +980,7 @@ impl<'de> ::serde::Deserialize<'de> for FinishResponse {
                             __f16 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -991,7 +993,7 @@ impl<'de> ::serde::Deserialize<'de> for FinishResponse {
                             __f17 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1004,7 +1006,7 @@ impl<'de> ::serde::Deserialize<'de> for FinishResponse {
                             __f18 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1017,7 +1019,7 @@ impl<'de> ::serde::Deserialize<'de> for FinishResponse {
                             __f19 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1030,7 +1032,7 @@ impl<'de> ::serde::Deserialize<'de> for FinishResponse {
                             __f20 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1070,17 +1072,17 @@ impl<'de> ::serde::Deserialize<'de> for FinishResponse {
     }
 }
 
-impl crate::runtime::loose::Loose for FinishResponse {
+impl ::bitrix24_runtime::loose::Loose for FinishResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl crate::runtime::Method for FinishRequest {
+impl ::bitrix24_runtime::Method for FinishRequest {
     const NAME: &'static str = "telephony.externalCall.finish";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "WRONG_AUTH_TYPE",
@@ -1094,9 +1096,9 @@ impl crate::runtime::Method for FinishRequest {
 ///
 /// Scope `telephony`; at most 2 calls per second.
 pub async fn hide(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &HideRequest,
-) -> Result<HideResponse, crate::runtime::Error> {
+) -> Result<HideResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -1144,7 +1146,7 @@ impl<'de> ::serde::Deserialize<'de> for HideRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -1172,20 +1174,20 @@ impl<'de> ::serde::Deserialize<'de> for HideRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for HideRequest {
+impl ::bitrix24_runtime::loose::Loose for HideRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `telephony.externalCall.hide`.
 pub type HideResponse = bool;
 
-impl crate::runtime::Method for HideRequest {
+impl ::bitrix24_runtime::Method for HideRequest {
     const NAME: &'static str = "telephony.externalCall.hide";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = HideResponse;
 }
@@ -1194,9 +1196,9 @@ impl crate::runtime::Method for HideRequest {
 ///
 /// Scope `telephony`; at most 2 calls per second.
 pub async fn register(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &RegisterRequest,
-) -> Result<RegisterResponse, crate::runtime::Error> {
+) -> Result<RegisterResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -1282,7 +1284,7 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<RegisterRequestAddToChat>,
                                         >::default(),
                                     )?,
@@ -1297,7 +1299,7 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1310,7 +1312,7 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequest {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1323,7 +1325,7 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequest {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<RegisterRequestCrmCreate>,
                                         >::default(),
                                     )?,
@@ -1338,7 +1340,7 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequest {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1351,7 +1353,7 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequest {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<RegisterRequestCrmEntityType>,
                                         >::default(),
                                     )?,
@@ -1366,7 +1368,7 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequest {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1379,7 +1381,7 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequest {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1392,7 +1394,7 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequest {
                             __f8 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1405,7 +1407,7 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequest {
                             __f9 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -1416,7 +1418,7 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequest {
                             __f10 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<RegisterRequestShow>,
                                         >::default(),
                                     )?,
@@ -1429,7 +1431,9 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequest {
                             __f11 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<RegisterRequestType>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<
+                                            RegisterRequestType,
+                                        >::default(),
                                     )?,
                             );
                         }
@@ -1439,7 +1443,9 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequest {
                             }
                             __f12 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "USER_PHONE_INNER" => {
@@ -1451,7 +1457,7 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequest {
                             __f13 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -1492,11 +1498,11 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for RegisterRequest {
+impl ::bitrix24_runtime::loose::Loose for RegisterRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -1534,7 +1540,7 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequestAddToChat {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: i64 = crate::runtime::loose::de(deserializer)?;
+        let value: i64 = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value {
                 0 => Self::V0,
@@ -1545,11 +1551,11 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequestAddToChat {
     }
 }
 
-impl crate::runtime::loose::Loose for RegisterRequestAddToChat {
+impl ::bitrix24_runtime::loose::Loose for RegisterRequestAddToChat {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -1587,7 +1593,7 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequestCrmCreate {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: i64 = crate::runtime::loose::de(deserializer)?;
+        let value: i64 = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value {
                 0 => Self::V0,
@@ -1598,11 +1604,11 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequestCrmCreate {
     }
 }
 
-impl crate::runtime::loose::Loose for RegisterRequestCrmCreate {
+impl ::bitrix24_runtime::loose::Loose for RegisterRequestCrmCreate {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -1649,7 +1655,7 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequestCrmEntityType {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "CONTACT" => Self::Contact,
@@ -1661,11 +1667,11 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequestCrmEntityType {
     }
 }
 
-impl crate::runtime::loose::Loose for RegisterRequestCrmEntityType {
+impl ::bitrix24_runtime::loose::Loose for RegisterRequestCrmEntityType {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -1703,7 +1709,7 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequestShow {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: i64 = crate::runtime::loose::de(deserializer)?;
+        let value: i64 = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value {
                 0 => Self::V0,
@@ -1714,11 +1720,11 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequestShow {
     }
 }
 
-impl crate::runtime::loose::Loose for RegisterRequestShow {
+impl ::bitrix24_runtime::loose::Loose for RegisterRequestShow {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -1765,7 +1771,7 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequestType {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: i64 = crate::runtime::loose::de(deserializer)?;
+        let value: i64 = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value {
                 1 => Self::V1,
@@ -1779,11 +1785,11 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequestType {
     }
 }
 
-impl crate::runtime::loose::Loose for RegisterRequestType {
+impl ::bitrix24_runtime::loose::Loose for RegisterRequestType {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -1843,7 +1849,7 @@ impl<'de> ::serde::Deserialize<'de> for RegisterResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1856,7 +1862,7 @@ impl<'de> ::serde::Deserialize<'de> for RegisterResponse {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<Vec<::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -1879,7 +1885,7 @@ impl<'de> ::serde::Deserialize<'de> for RegisterResponse {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1892,7 +1898,7 @@ impl<'de> ::serde::Deserialize<'de> for RegisterResponse {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1916,17 +1922,17 @@ impl<'de> ::serde::Deserialize<'de> for RegisterResponse {
     }
 }
 
-impl crate::runtime::loose::Loose for RegisterResponse {
+impl ::bitrix24_runtime::loose::Loose for RegisterResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl crate::runtime::Method for RegisterRequest {
+impl ::bitrix24_runtime::Method for RegisterRequest {
     const NAME: &'static str = "telephony.externalCall.register";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["WRONG_AUTH_TYPE", "ERROR_CORE"];
     type Response = RegisterResponse;
@@ -1936,9 +1942,9 @@ impl crate::runtime::Method for RegisterRequest {
 ///
 /// Scope `telephony`; at most 2 calls per second.
 pub async fn search_crm_entities(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &SearchCrmEntitiesRequest,
-) -> Result<SearchCrmEntitiesResponse, crate::runtime::Error> {
+) -> Result<SearchCrmEntitiesResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -1985,7 +1991,7 @@ impl<'de> ::serde::Deserialize<'de> for SearchCrmEntitiesRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -2008,20 +2014,20 @@ impl<'de> ::serde::Deserialize<'de> for SearchCrmEntitiesRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for SearchCrmEntitiesRequest {
+impl ::bitrix24_runtime::loose::Loose for SearchCrmEntitiesRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `telephony.externalCall.searchCrmEntities`.
 pub type SearchCrmEntitiesResponse = ::serde_json::Value;
 
-impl crate::runtime::Method for SearchCrmEntitiesRequest {
+impl ::bitrix24_runtime::Method for SearchCrmEntitiesRequest {
     const NAME: &'static str = "telephony.externalCall.searchCrmEntities";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["ERROR_CORE"];
     type Response = SearchCrmEntitiesResponse;
@@ -2031,9 +2037,9 @@ impl crate::runtime::Method for SearchCrmEntitiesRequest {
 ///
 /// Scope `telephony`; at most 2 calls per second.
 pub async fn show(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &ShowRequest,
-) -> Result<ShowResponse, crate::runtime::Error> {
+) -> Result<ShowResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -2081,7 +2087,7 @@ impl<'de> ::serde::Deserialize<'de> for ShowRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -2109,20 +2115,20 @@ impl<'de> ::serde::Deserialize<'de> for ShowRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for ShowRequest {
+impl ::bitrix24_runtime::loose::Loose for ShowRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `telephony.externalCall.show`.
 pub type ShowResponse = bool;
 
-impl crate::runtime::Method for ShowRequest {
+impl ::bitrix24_runtime::Method for ShowRequest {
     const NAME: &'static str = "telephony.externalCall.show";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = ShowResponse;
 }

@@ -9,9 +9,9 @@
 ///
 /// Scope `userconsent`; at most 2 calls per second.
 pub async fn list(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &ListRequest,
-) -> Result<ListResponse, crate::runtime::Error> {
+) -> Result<ListResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -55,20 +55,20 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for ListRequest {
+impl ::bitrix24_runtime::loose::Loose for ListRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `userconsent.agreement.list`.
 pub type ListResponse = ::serde_json::Value;
 
-impl crate::runtime::Method for ListRequest {
+impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "userconsent.agreement.list";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = ListResponse;
 }
@@ -77,9 +77,9 @@ impl crate::runtime::Method for ListRequest {
 ///
 /// Scope `userconsent`; at most 2 calls per second.
 pub async fn text(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &TextRequest,
-) -> Result<TextResponse, crate::runtime::Error> {
+) -> Result<TextResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -125,7 +125,9 @@ impl<'de> ::serde::Deserialize<'de> for TextRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "replace" => {
@@ -135,7 +137,7 @@ impl<'de> ::serde::Deserialize<'de> for TextRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<TextRequestReplace>,
                                         >::default(),
                                     )?,
@@ -158,11 +160,11 @@ impl<'de> ::serde::Deserialize<'de> for TextRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for TextRequest {
+impl ::bitrix24_runtime::loose::Loose for TextRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -220,7 +222,7 @@ impl<'de> ::serde::Deserialize<'de> for TextRequestReplace {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -233,7 +235,7 @@ impl<'de> ::serde::Deserialize<'de> for TextRequestReplace {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -244,7 +246,7 @@ impl<'de> ::serde::Deserialize<'de> for TextRequestReplace {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -255,7 +257,7 @@ impl<'de> ::serde::Deserialize<'de> for TextRequestReplace {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -268,7 +270,7 @@ impl<'de> ::serde::Deserialize<'de> for TextRequestReplace {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -292,20 +294,20 @@ impl<'de> ::serde::Deserialize<'de> for TextRequestReplace {
     }
 }
 
-impl crate::runtime::loose::Loose for TextRequestReplace {
+impl ::bitrix24_runtime::loose::Loose for TextRequestReplace {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `userconsent.agreement.text`.
 pub type TextResponse = ::serde_json::Value;
 
-impl crate::runtime::Method for TextRequest {
+impl ::bitrix24_runtime::Method for TextRequest {
     const NAME: &'static str = "userconsent.agreement.text";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["ERROR_ARGUMENT"];
     type Response = TextResponse;

@@ -16,9 +16,9 @@
 ///
 /// Scope `vote`; at most 2 calls per second.
 pub async fn download(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &DownloadRequest,
-) -> Result<DownloadResponse, crate::runtime::Error> {
+) -> Result<DownloadResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -62,7 +62,9 @@ impl<'de> ::serde::Deserialize<'de> for DownloadRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         _ => {
@@ -82,20 +84,20 @@ impl<'de> ::serde::Deserialize<'de> for DownloadRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for DownloadRequest {
+impl ::bitrix24_runtime::loose::Loose for DownloadRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `vote.AttachedVote.download`.
 pub type DownloadResponse = ::serde_json::Value;
 
-impl crate::runtime::Method for DownloadRequest {
+impl ::bitrix24_runtime::Method for DownloadRequest {
     const NAME: &'static str = "vote.AttachedVote.download";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "100",
@@ -109,9 +111,9 @@ impl crate::runtime::Method for DownloadRequest {
 ///
 /// Scope `vote`; at most 2 calls per second.
 pub async fn get(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &GetRequest,
-) -> Result<GetResponse, crate::runtime::Error> {
+) -> Result<GetResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -155,7 +157,9 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         _ => {
@@ -175,11 +179,11 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for GetRequest {
+impl ::bitrix24_runtime::loose::Loose for GetRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -274,7 +278,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -285,7 +289,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -296,7 +300,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -307,7 +311,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -326,7 +330,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -337,7 +341,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -350,7 +354,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -361,7 +365,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f8 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -374,7 +378,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f9 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -385,7 +389,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f10 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -398,7 +402,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f11 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -409,7 +413,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f12 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -422,7 +426,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f13 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -435,7 +439,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f14 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -478,17 +482,17 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
     }
 }
 
-impl crate::runtime::loose::Loose for GetResponse {
+impl ::bitrix24_runtime::loose::Loose for GetResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl crate::runtime::Method for GetRequest {
+impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "vote.AttachedVote.get";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "100",
@@ -504,9 +508,12 @@ impl crate::runtime::Method for GetRequest {
 ///
 /// Pages of 50 rows: set `start` to the offset; the envelope's `next` and `total` say what is left.
 pub async fn get_answer_voted(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &GetAnswerVotedRequest,
-) -> Result<crate::runtime::Envelope<GetAnswerVotedResponse>, crate::runtime::Error> {
+) -> Result<
+    ::bitrix24_runtime::Envelope<GetAnswerVotedResponse>,
+    ::bitrix24_runtime::Error,
+> {
     client.call_envelope(request).await
 }
 
@@ -566,7 +573,9 @@ impl<'de> ::serde::Deserialize<'de> for GetAnswerVotedRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "attachId" => {
@@ -575,7 +584,9 @@ impl<'de> ::serde::Deserialize<'de> for GetAnswerVotedRequest {
                             }
                             __f1 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "pageNavigation" => {
@@ -595,7 +606,7 @@ impl<'de> ::serde::Deserialize<'de> for GetAnswerVotedRequest {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -606,7 +617,7 @@ impl<'de> ::serde::Deserialize<'de> for GetAnswerVotedRequest {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -632,11 +643,11 @@ impl<'de> ::serde::Deserialize<'de> for GetAnswerVotedRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for GetAnswerVotedRequest {
+impl ::bitrix24_runtime::loose::Loose for GetAnswerVotedRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -690,7 +701,7 @@ impl<'de> ::serde::Deserialize<'de> for GetAnswerVotedResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -701,7 +712,7 @@ impl<'de> ::serde::Deserialize<'de> for GetAnswerVotedResponse {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -712,7 +723,7 @@ impl<'de> ::serde::Deserialize<'de> for GetAnswerVotedResponse {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -725,7 +736,7 @@ impl<'de> ::serde::Deserialize<'de> for GetAnswerVotedResponse {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -748,17 +759,17 @@ impl<'de> ::serde::Deserialize<'de> for GetAnswerVotedResponse {
     }
 }
 
-impl crate::runtime::loose::Loose for GetAnswerVotedResponse {
+impl ::bitrix24_runtime::loose::Loose for GetAnswerVotedResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl crate::runtime::Method for GetAnswerVotedRequest {
+impl ::bitrix24_runtime::Method for GetAnswerVotedRequest {
     const NAME: &'static str = "vote.AttachedVote.getAnswerVoted";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::Start;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::Start;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "100",
@@ -772,9 +783,9 @@ impl crate::runtime::Method for GetAnswerVotedRequest {
 ///
 /// Scope `vote`; at most 2 calls per second.
 pub async fn get_many(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &GetManyRequest,
-) -> Result<GetManyResponse, crate::runtime::Error> {
+) -> Result<GetManyResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -824,7 +835,9 @@ impl<'de> ::serde::Deserialize<'de> for GetManyRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "entityType" => {
@@ -836,7 +849,7 @@ impl<'de> ::serde::Deserialize<'de> for GetManyRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -847,7 +860,9 @@ impl<'de> ::serde::Deserialize<'de> for GetManyRequest {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<GetManyRequestModuleId>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<
+                                            GetManyRequestModuleId,
+                                        >::default(),
                                     )?,
                             );
                         }
@@ -872,11 +887,11 @@ impl<'de> ::serde::Deserialize<'de> for GetManyRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for GetManyRequest {
+impl ::bitrix24_runtime::loose::Loose for GetManyRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -920,7 +935,7 @@ impl<'de> ::serde::Deserialize<'de> for GetManyRequestModuleId {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "im" => Self::Im,
@@ -931,11 +946,11 @@ impl<'de> ::serde::Deserialize<'de> for GetManyRequestModuleId {
     }
 }
 
-impl crate::runtime::loose::Loose for GetManyRequestModuleId {
+impl ::bitrix24_runtime::loose::Loose for GetManyRequestModuleId {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -1030,7 +1045,7 @@ impl<'de> ::serde::Deserialize<'de> for GetManyResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1041,7 +1056,7 @@ impl<'de> ::serde::Deserialize<'de> for GetManyResponse {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1052,7 +1067,7 @@ impl<'de> ::serde::Deserialize<'de> for GetManyResponse {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1063,7 +1078,7 @@ impl<'de> ::serde::Deserialize<'de> for GetManyResponse {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1082,7 +1097,7 @@ impl<'de> ::serde::Deserialize<'de> for GetManyResponse {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1093,7 +1108,7 @@ impl<'de> ::serde::Deserialize<'de> for GetManyResponse {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -1106,7 +1121,7 @@ impl<'de> ::serde::Deserialize<'de> for GetManyResponse {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -1117,7 +1132,7 @@ impl<'de> ::serde::Deserialize<'de> for GetManyResponse {
                             __f8 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -1130,7 +1145,7 @@ impl<'de> ::serde::Deserialize<'de> for GetManyResponse {
                             __f9 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1141,7 +1156,7 @@ impl<'de> ::serde::Deserialize<'de> for GetManyResponse {
                             __f10 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1154,7 +1169,7 @@ impl<'de> ::serde::Deserialize<'de> for GetManyResponse {
                             __f11 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -1165,7 +1180,7 @@ impl<'de> ::serde::Deserialize<'de> for GetManyResponse {
                             __f12 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -1178,7 +1193,7 @@ impl<'de> ::serde::Deserialize<'de> for GetManyResponse {
                             __f13 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1191,7 +1206,7 @@ impl<'de> ::serde::Deserialize<'de> for GetManyResponse {
                             __f14 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1234,17 +1249,17 @@ impl<'de> ::serde::Deserialize<'de> for GetManyResponse {
     }
 }
 
-impl crate::runtime::loose::Loose for GetManyResponse {
+impl ::bitrix24_runtime::loose::Loose for GetManyResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl crate::runtime::Method for GetManyRequest {
+impl ::bitrix24_runtime::Method for GetManyRequest {
     const NAME: &'static str = "vote.AttachedVote.getMany";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = GetManyResponse;
 }
@@ -1253,9 +1268,9 @@ impl crate::runtime::Method for GetManyRequest {
 ///
 /// Scope `vote`; at most 2 calls per second.
 pub async fn get_with_voted(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &GetWithVotedRequest,
-) -> Result<GetWithVotedResponse, crate::runtime::Error> {
+) -> Result<GetWithVotedResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -1305,7 +1320,9 @@ impl<'de> ::serde::Deserialize<'de> for GetWithVotedRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "pageSize" => {
@@ -1315,7 +1332,7 @@ impl<'de> ::serde::Deserialize<'de> for GetWithVotedRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1328,7 +1345,7 @@ impl<'de> ::serde::Deserialize<'de> for GetWithVotedRequest {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -1351,11 +1368,11 @@ impl<'de> ::serde::Deserialize<'de> for GetWithVotedRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for GetWithVotedRequest {
+impl ::bitrix24_runtime::loose::Loose for GetWithVotedRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -1403,7 +1420,7 @@ impl<'de> ::serde::Deserialize<'de> for GetWithVotedResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetWithVotedResponseAttach>,
                                         >::default(),
                                     )?,
@@ -1416,7 +1433,7 @@ impl<'de> ::serde::Deserialize<'de> for GetWithVotedResponse {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetWithVotedResponseVoted>,
                                         >::default(),
                                     )?,
@@ -1439,11 +1456,11 @@ impl<'de> ::serde::Deserialize<'de> for GetWithVotedResponse {
     }
 }
 
-impl crate::runtime::loose::Loose for GetWithVotedResponse {
+impl ::bitrix24_runtime::loose::Loose for GetWithVotedResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -1537,7 +1554,7 @@ impl<'de> ::serde::Deserialize<'de> for GetWithVotedResponseAttach {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1548,7 +1565,7 @@ impl<'de> ::serde::Deserialize<'de> for GetWithVotedResponseAttach {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1559,7 +1576,7 @@ impl<'de> ::serde::Deserialize<'de> for GetWithVotedResponseAttach {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1570,7 +1587,7 @@ impl<'de> ::serde::Deserialize<'de> for GetWithVotedResponseAttach {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1589,7 +1606,7 @@ impl<'de> ::serde::Deserialize<'de> for GetWithVotedResponseAttach {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1600,7 +1617,7 @@ impl<'de> ::serde::Deserialize<'de> for GetWithVotedResponseAttach {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -1613,7 +1630,7 @@ impl<'de> ::serde::Deserialize<'de> for GetWithVotedResponseAttach {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -1624,7 +1641,7 @@ impl<'de> ::serde::Deserialize<'de> for GetWithVotedResponseAttach {
                             __f8 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -1637,7 +1654,7 @@ impl<'de> ::serde::Deserialize<'de> for GetWithVotedResponseAttach {
                             __f9 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1648,7 +1665,7 @@ impl<'de> ::serde::Deserialize<'de> for GetWithVotedResponseAttach {
                             __f10 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1661,7 +1678,7 @@ impl<'de> ::serde::Deserialize<'de> for GetWithVotedResponseAttach {
                             __f11 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -1672,7 +1689,7 @@ impl<'de> ::serde::Deserialize<'de> for GetWithVotedResponseAttach {
                             __f12 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -1685,7 +1702,7 @@ impl<'de> ::serde::Deserialize<'de> for GetWithVotedResponseAttach {
                             __f13 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1698,7 +1715,7 @@ impl<'de> ::serde::Deserialize<'de> for GetWithVotedResponseAttach {
                             __f14 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1741,11 +1758,11 @@ impl<'de> ::serde::Deserialize<'de> for GetWithVotedResponseAttach {
     }
 }
 
-impl crate::runtime::loose::Loose for GetWithVotedResponseAttach {
+impl ::bitrix24_runtime::loose::Loose for GetWithVotedResponseAttach {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -1798,7 +1815,7 @@ impl<'de> ::serde::Deserialize<'de> for GetWithVotedResponseVoted {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1809,7 +1826,7 @@ impl<'de> ::serde::Deserialize<'de> for GetWithVotedResponseVoted {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1820,7 +1837,7 @@ impl<'de> ::serde::Deserialize<'de> for GetWithVotedResponseVoted {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1833,7 +1850,7 @@ impl<'de> ::serde::Deserialize<'de> for GetWithVotedResponseVoted {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1856,17 +1873,17 @@ impl<'de> ::serde::Deserialize<'de> for GetWithVotedResponseVoted {
     }
 }
 
-impl crate::runtime::loose::Loose for GetWithVotedResponseVoted {
+impl ::bitrix24_runtime::loose::Loose for GetWithVotedResponseVoted {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl crate::runtime::Method for GetWithVotedRequest {
+impl ::bitrix24_runtime::Method for GetWithVotedRequest {
     const NAME: &'static str = "vote.AttachedVote.getWithVoted";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "100",
@@ -1880,9 +1897,9 @@ impl crate::runtime::Method for GetWithVotedRequest {
 ///
 /// Scope `vote`; at most 2 calls per second.
 pub async fn recall(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &RecallRequest,
-) -> Result<RecallResponse, crate::runtime::Error> {
+) -> Result<RecallResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -1926,7 +1943,9 @@ impl<'de> ::serde::Deserialize<'de> for RecallRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         _ => {
@@ -1946,11 +1965,11 @@ impl<'de> ::serde::Deserialize<'de> for RecallRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for RecallRequest {
+impl ::bitrix24_runtime::loose::Loose for RecallRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -2045,7 +2064,7 @@ impl<'de> ::serde::Deserialize<'de> for RecallResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -2056,7 +2075,7 @@ impl<'de> ::serde::Deserialize<'de> for RecallResponse {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -2067,7 +2086,7 @@ impl<'de> ::serde::Deserialize<'de> for RecallResponse {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -2078,7 +2097,7 @@ impl<'de> ::serde::Deserialize<'de> for RecallResponse {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -2097,7 +2116,7 @@ impl<'de> ::serde::Deserialize<'de> for RecallResponse {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -2108,7 +2127,7 @@ impl<'de> ::serde::Deserialize<'de> for RecallResponse {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -2121,7 +2140,7 @@ impl<'de> ::serde::Deserialize<'de> for RecallResponse {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -2132,7 +2151,7 @@ impl<'de> ::serde::Deserialize<'de> for RecallResponse {
                             __f8 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -2145,7 +2164,7 @@ impl<'de> ::serde::Deserialize<'de> for RecallResponse {
                             __f9 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2156,7 +2175,7 @@ impl<'de> ::serde::Deserialize<'de> for RecallResponse {
                             __f10 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -2169,7 +2188,7 @@ impl<'de> ::serde::Deserialize<'de> for RecallResponse {
                             __f11 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -2180,7 +2199,7 @@ impl<'de> ::serde::Deserialize<'de> for RecallResponse {
                             __f12 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -2193,7 +2212,7 @@ impl<'de> ::serde::Deserialize<'de> for RecallResponse {
                             __f13 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2206,7 +2225,7 @@ impl<'de> ::serde::Deserialize<'de> for RecallResponse {
                             __f14 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2249,17 +2268,17 @@ impl<'de> ::serde::Deserialize<'de> for RecallResponse {
     }
 }
 
-impl crate::runtime::loose::Loose for RecallResponse {
+impl ::bitrix24_runtime::loose::Loose for RecallResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl crate::runtime::Method for RecallRequest {
+impl ::bitrix24_runtime::Method for RecallRequest {
     const NAME: &'static str = "vote.AttachedVote.recall";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "100",
@@ -2273,9 +2292,9 @@ impl crate::runtime::Method for RecallRequest {
 ///
 /// Scope `vote`; at most 2 calls per second.
 pub async fn resume(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &ResumeRequest,
-) -> Result<ResumeResponse, crate::runtime::Error> {
+) -> Result<ResumeResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -2319,7 +2338,9 @@ impl<'de> ::serde::Deserialize<'de> for ResumeRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         _ => {
@@ -2339,20 +2360,20 @@ impl<'de> ::serde::Deserialize<'de> for ResumeRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for ResumeRequest {
+impl ::bitrix24_runtime::loose::Loose for ResumeRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `vote.AttachedVote.resume`.
 pub type ResumeResponse = ::serde_json::Value;
 
-impl crate::runtime::Method for ResumeRequest {
+impl ::bitrix24_runtime::Method for ResumeRequest {
     const NAME: &'static str = "vote.AttachedVote.resume";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "100",
@@ -2366,9 +2387,9 @@ impl crate::runtime::Method for ResumeRequest {
 ///
 /// Scope `vote`; at most 2 calls per second.
 pub async fn stop(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &StopRequest,
-) -> Result<StopResponse, crate::runtime::Error> {
+) -> Result<StopResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -2412,7 +2433,9 @@ impl<'de> ::serde::Deserialize<'de> for StopRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         _ => {
@@ -2432,20 +2455,20 @@ impl<'de> ::serde::Deserialize<'de> for StopRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for StopRequest {
+impl ::bitrix24_runtime::loose::Loose for StopRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `vote.AttachedVote.stop`.
 pub type StopResponse = ::serde_json::Value;
 
-impl crate::runtime::Method for StopRequest {
+impl ::bitrix24_runtime::Method for StopRequest {
     const NAME: &'static str = "vote.AttachedVote.stop";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "100",
@@ -2459,9 +2482,9 @@ impl crate::runtime::Method for StopRequest {
 ///
 /// Scope `vote`; at most 2 calls per second.
 pub async fn vote(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &VoteRequest,
-) -> Result<VoteResponse, crate::runtime::Error> {
+) -> Result<VoteResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -2507,7 +2530,9 @@ impl<'de> ::serde::Deserialize<'de> for VoteRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "ballot" => {
@@ -2535,11 +2560,11 @@ impl<'de> ::serde::Deserialize<'de> for VoteRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for VoteRequest {
+impl ::bitrix24_runtime::loose::Loose for VoteRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -2634,7 +2659,7 @@ impl<'de> ::serde::Deserialize<'de> for VoteResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -2645,7 +2670,7 @@ impl<'de> ::serde::Deserialize<'de> for VoteResponse {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -2656,7 +2681,7 @@ impl<'de> ::serde::Deserialize<'de> for VoteResponse {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -2667,7 +2692,7 @@ impl<'de> ::serde::Deserialize<'de> for VoteResponse {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -2686,7 +2711,7 @@ impl<'de> ::serde::Deserialize<'de> for VoteResponse {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -2697,7 +2722,7 @@ impl<'de> ::serde::Deserialize<'de> for VoteResponse {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -2710,7 +2735,7 @@ impl<'de> ::serde::Deserialize<'de> for VoteResponse {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -2721,7 +2746,7 @@ impl<'de> ::serde::Deserialize<'de> for VoteResponse {
                             __f8 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -2734,7 +2759,7 @@ impl<'de> ::serde::Deserialize<'de> for VoteResponse {
                             __f9 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2745,7 +2770,7 @@ impl<'de> ::serde::Deserialize<'de> for VoteResponse {
                             __f10 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -2758,7 +2783,7 @@ impl<'de> ::serde::Deserialize<'de> for VoteResponse {
                             __f11 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -2769,7 +2794,7 @@ impl<'de> ::serde::Deserialize<'de> for VoteResponse {
                             __f12 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -2782,7 +2807,7 @@ impl<'de> ::serde::Deserialize<'de> for VoteResponse {
                             __f13 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2795,7 +2820,7 @@ impl<'de> ::serde::Deserialize<'de> for VoteResponse {
                             __f14 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2838,17 +2863,17 @@ impl<'de> ::serde::Deserialize<'de> for VoteResponse {
     }
 }
 
-impl crate::runtime::loose::Loose for VoteResponse {
+impl ::bitrix24_runtime::loose::Loose for VoteResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl crate::runtime::Method for VoteRequest {
+impl ::bitrix24_runtime::Method for VoteRequest {
     const NAME: &'static str = "vote.AttachedVote.vote";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "100",

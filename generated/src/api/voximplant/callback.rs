@@ -8,9 +8,9 @@
 ///
 /// Scope `telephony`; at most 2 calls per second.
 pub async fn start(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &StartRequest,
-) -> Result<StartResponse, crate::runtime::Error> {
+) -> Result<StartResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -66,7 +66,7 @@ impl<'de> ::serde::Deserialize<'de> for StartRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -79,7 +79,7 @@ impl<'de> ::serde::Deserialize<'de> for StartRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -92,7 +92,7 @@ impl<'de> ::serde::Deserialize<'de> for StartRequest {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -103,7 +103,7 @@ impl<'de> ::serde::Deserialize<'de> for StartRequest {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -131,11 +131,11 @@ impl<'de> ::serde::Deserialize<'de> for StartRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for StartRequest {
+impl ::bitrix24_runtime::loose::Loose for StartRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -183,7 +183,7 @@ impl<'de> ::serde::Deserialize<'de> for StartResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -194,7 +194,7 @@ impl<'de> ::serde::Deserialize<'de> for StartResponse {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -215,17 +215,17 @@ impl<'de> ::serde::Deserialize<'de> for StartResponse {
     }
 }
 
-impl crate::runtime::loose::Loose for StartResponse {
+impl ::bitrix24_runtime::loose::Loose for StartResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl crate::runtime::Method for StartRequest {
+impl ::bitrix24_runtime::Method for StartRequest {
     const NAME: &'static str = "voximplant.callback.start";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["ERROR_CORE", "ACCESS_DENIED"];
     type Response = StartResponse;

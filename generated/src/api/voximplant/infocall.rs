@@ -9,9 +9,9 @@
 ///
 /// Scope `telephony`; at most 2 calls per second.
 pub async fn startwithsound(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &StartwithsoundRequest,
-) -> Result<StartwithsoundResponse, crate::runtime::Error> {
+) -> Result<StartwithsoundResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -64,7 +64,7 @@ impl<'de> ::serde::Deserialize<'de> for StartwithsoundRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -77,7 +77,7 @@ impl<'de> ::serde::Deserialize<'de> for StartwithsoundRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -88,7 +88,7 @@ impl<'de> ::serde::Deserialize<'de> for StartwithsoundRequest {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -112,11 +112,11 @@ impl<'de> ::serde::Deserialize<'de> for StartwithsoundRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for StartwithsoundRequest {
+impl ::bitrix24_runtime::loose::Loose for StartwithsoundRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -164,7 +164,7 @@ impl<'de> ::serde::Deserialize<'de> for StartwithsoundResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -175,7 +175,7 @@ impl<'de> ::serde::Deserialize<'de> for StartwithsoundResponse {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -196,17 +196,17 @@ impl<'de> ::serde::Deserialize<'de> for StartwithsoundResponse {
     }
 }
 
-impl crate::runtime::loose::Loose for StartwithsoundResponse {
+impl ::bitrix24_runtime::loose::Loose for StartwithsoundResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl crate::runtime::Method for StartwithsoundRequest {
+impl ::bitrix24_runtime::Method for StartwithsoundRequest {
     const NAME: &'static str = "voximplant.infocall.startwithsound";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["ERROR_CORE", "ACCESS_DENIED"];
     type Response = StartwithsoundResponse;
@@ -216,9 +216,9 @@ impl crate::runtime::Method for StartwithsoundRequest {
 ///
 /// Scope `telephony`; at most 2 calls per second.
 pub async fn startwithtext(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &StartwithtextRequest,
-) -> Result<StartwithtextResponse, crate::runtime::Error> {
+) -> Result<StartwithtextResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -274,7 +274,7 @@ impl<'de> ::serde::Deserialize<'de> for StartwithtextRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -287,7 +287,7 @@ impl<'de> ::serde::Deserialize<'de> for StartwithtextRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -300,7 +300,7 @@ impl<'de> ::serde::Deserialize<'de> for StartwithtextRequest {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -311,7 +311,7 @@ impl<'de> ::serde::Deserialize<'de> for StartwithtextRequest {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -339,11 +339,11 @@ impl<'de> ::serde::Deserialize<'de> for StartwithtextRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for StartwithtextRequest {
+impl ::bitrix24_runtime::loose::Loose for StartwithtextRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -391,7 +391,7 @@ impl<'de> ::serde::Deserialize<'de> for StartwithtextResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -402,7 +402,7 @@ impl<'de> ::serde::Deserialize<'de> for StartwithtextResponse {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -423,17 +423,17 @@ impl<'de> ::serde::Deserialize<'de> for StartwithtextResponse {
     }
 }
 
-impl crate::runtime::loose::Loose for StartwithtextResponse {
+impl ::bitrix24_runtime::loose::Loose for StartwithtextResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl crate::runtime::Method for StartwithtextRequest {
+impl ::bitrix24_runtime::Method for StartwithtextRequest {
     const NAME: &'static str = "voximplant.infocall.startwithtext";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["ERROR_CORE", "ACCESS_DENIED"];
     type Response = StartwithtextResponse;

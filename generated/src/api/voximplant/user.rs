@@ -10,9 +10,9 @@
 ///
 /// Scope `telephony`; at most 2 calls per second.
 pub async fn activate_phone(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &ActivatePhoneRequest,
-) -> Result<ActivatePhoneResponse, crate::runtime::Error> {
+) -> Result<ActivatePhoneResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -56,7 +56,9 @@ impl<'de> ::serde::Deserialize<'de> for ActivatePhoneRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         _ => {
@@ -76,20 +78,20 @@ impl<'de> ::serde::Deserialize<'de> for ActivatePhoneRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for ActivatePhoneRequest {
+impl ::bitrix24_runtime::loose::Loose for ActivatePhoneRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `voximplant.user.activatePhone`.
 pub type ActivatePhoneResponse = i64;
 
-impl crate::runtime::Method for ActivatePhoneRequest {
+impl ::bitrix24_runtime::Method for ActivatePhoneRequest {
     const NAME: &'static str = "voximplant.user.activatePhone";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = ActivatePhoneResponse;
 }
@@ -98,9 +100,9 @@ impl crate::runtime::Method for ActivatePhoneRequest {
 ///
 /// Scope `telephony`; at most 2 calls per second.
 pub async fn deactivate_phone(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &DeactivatePhoneRequest,
-) -> Result<DeactivatePhoneResponse, crate::runtime::Error> {
+) -> Result<DeactivatePhoneResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -144,7 +146,9 @@ impl<'de> ::serde::Deserialize<'de> for DeactivatePhoneRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         _ => {
@@ -164,20 +168,20 @@ impl<'de> ::serde::Deserialize<'de> for DeactivatePhoneRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for DeactivatePhoneRequest {
+impl ::bitrix24_runtime::loose::Loose for DeactivatePhoneRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `voximplant.user.deactivatePhone`.
 pub type DeactivatePhoneResponse = ::serde_json::Value;
 
-impl crate::runtime::Method for DeactivatePhoneRequest {
+impl ::bitrix24_runtime::Method for DeactivatePhoneRequest {
     const NAME: &'static str = "voximplant.user.deactivatePhone";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = DeactivatePhoneResponse;
 }
@@ -186,9 +190,9 @@ impl crate::runtime::Method for DeactivatePhoneRequest {
 ///
 /// Scope `telephony`; at most 2 calls per second.
 pub async fn get(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &GetRequest,
-) -> Result<GetResponse, crate::runtime::Error> {
+) -> Result<GetResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -249,20 +253,20 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for GetRequest {
+impl ::bitrix24_runtime::loose::Loose for GetRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `voximplant.user.get`.
 pub type GetResponse = ::serde_json::Value;
 
-impl crate::runtime::Method for GetRequest {
+impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "voximplant.user.get";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "METHOD_CONFIRM_WAITING",

@@ -8,9 +8,9 @@
 ///
 /// Scope `bizproc`; at most 1 call per second.
 pub async fn complete(
-    client: &::bitrix24::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &CompleteRequest,
-) -> Result<CompleteResponse, ::bitrix24::runtime::Error> {
+) -> Result<CompleteResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -59,7 +59,9 @@ impl<'de> ::serde::Deserialize<'de> for CompleteRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "STATUS" => {
@@ -69,7 +71,9 @@ impl<'de> ::serde::Deserialize<'de> for CompleteRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<CompleteRequestStatus>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<
+                                            CompleteRequestStatus,
+                                        >::default(),
                                     )?,
                             );
                         }
@@ -80,7 +84,7 @@ impl<'de> ::serde::Deserialize<'de> for CompleteRequest {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -91,7 +95,7 @@ impl<'de> ::serde::Deserialize<'de> for CompleteRequest {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -116,11 +120,11 @@ impl<'de> ::serde::Deserialize<'de> for CompleteRequest {
     }
 }
 
-impl ::bitrix24::runtime::loose::Loose for CompleteRequest {
+impl ::bitrix24_runtime::loose::Loose for CompleteRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        ::bitrix24::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -193,20 +197,20 @@ impl<'de> ::serde::Deserialize<'de> for CompleteRequestStatus {
     }
 }
 
-impl ::bitrix24::runtime::loose::Loose for CompleteRequestStatus {
+impl ::bitrix24_runtime::loose::Loose for CompleteRequestStatus {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        ::bitrix24::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
 /// The `result` of `bizproc.task.complete`.
 pub type CompleteResponse = ::serde_json::Value;
 
-impl ::bitrix24::runtime::Method for CompleteRequest {
+impl ::bitrix24_runtime::Method for CompleteRequest {
     const NAME: &'static str = "bizproc.task.complete";
-    const PAGINATION: ::bitrix24::runtime::Pagination = ::bitrix24::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 1.0;
     type Response = CompleteResponse;
 }

@@ -8,9 +8,9 @@
 ///
 /// Scope `crm`; at most 2 calls per second.
 pub async fn fields(
-    client: &::bitrix24::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &FieldsRequest,
-) -> Result<FieldsResponse, ::bitrix24::runtime::Error> {
+) -> Result<FieldsResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -45,11 +45,11 @@ impl<'de> ::serde::Deserialize<'de> for FieldsRequest {
     }
 }
 
-impl ::bitrix24::runtime::loose::Loose for FieldsRequest {
+impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        ::bitrix24::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -87,7 +87,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<FieldsResponseFields>,
                                         >::default(),
                                     )?,
@@ -107,11 +107,11 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
     }
 }
 
-impl ::bitrix24::runtime::loose::Loose for FieldsResponse {
+impl ::bitrix24_runtime::loose::Loose for FieldsResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        ::bitrix24::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -163,7 +163,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseField {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -176,7 +176,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseField {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -189,7 +189,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseField {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -202,7 +202,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseField {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -213,7 +213,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseField {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -226,7 +226,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseField {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -249,11 +249,11 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseField {
     }
 }
 
-impl ::bitrix24::runtime::loose::Loose for FieldsResponseField {
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseField {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        ::bitrix24::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -296,7 +296,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseFields {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<FieldsResponseField>,
                                         >::default(),
                                     )?,
@@ -309,7 +309,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseFields {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<FieldsResponseField>,
                                         >::default(),
                                     )?,
@@ -322,7 +322,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseFields {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<FieldsResponseField>,
                                         >::default(),
                                     )?,
@@ -344,17 +344,17 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseFields {
     }
 }
 
-impl ::bitrix24::runtime::loose::Loose for FieldsResponseFields {
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseFields {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        ::bitrix24::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl ::bitrix24::runtime::Method for FieldsRequest {
+impl ::bitrix24_runtime::Method for FieldsRequest {
     const NAME: &'static str = "crm.automatedsolution.fields";
-    const PAGINATION: ::bitrix24::runtime::Pagination = ::bitrix24::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = FieldsResponse;
 }

@@ -10,9 +10,9 @@
 ///
 /// Pages of 50 rows: set `start` to the offset; the envelope's `next` and `total` say what is left.
 pub async fn list(
-    client: &::bitrix24::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &ListRequest,
-) -> Result<::bitrix24::runtime::Envelope<ListResponse>, ::bitrix24::runtime::Error> {
+) -> Result<::bitrix24_runtime::Envelope<ListResponse>, ::bitrix24_runtime::Error> {
     client.call_envelope(request).await
 }
 
@@ -61,7 +61,9 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<Vec<String>>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<
+                                            Option<Vec<String>>,
+                                        >::default(),
                                     )?,
                             );
                         }
@@ -72,7 +74,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<ListRequestFilter>,
                                         >::default(),
                                     )?,
@@ -85,7 +87,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::std::collections::BTreeMap<String, String>>,
                                         >::default(),
                                     )?,
@@ -98,7 +100,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -119,11 +121,11 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
     }
 }
 
-impl ::bitrix24::runtime::loose::Loose for ListRequest {
+impl ::bitrix24_runtime::loose::Loose for ListRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        ::bitrix24::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -170,7 +172,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestFilter {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -181,7 +183,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestFilter {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<ListRequestFilterTypeId>,
                                         >::default(),
                                     )?,
@@ -204,11 +206,11 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestFilter {
     }
 }
 
-impl ::bitrix24::runtime::loose::Loose for ListRequestFilter {
+impl ::bitrix24_runtime::loose::Loose for ListRequestFilter {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        ::bitrix24::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -261,7 +263,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestFilterTypeId {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "CLIENT" => Self::Client,
@@ -275,12 +277,12 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestFilterTypeId {
     }
 }
 
-impl ::bitrix24::runtime::loose::Loose for ListRequestFilterTypeId {
+impl ::bitrix24_runtime::loose::Loose for ListRequestFilterTypeId {
     const EMPTY_STRING_IS_VALUE: bool = true;
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        ::bitrix24::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -329,7 +331,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseMultiField {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<ListResponseMultiFieldId>,
                                         >::default(),
                                     )?,
@@ -344,7 +346,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseMultiField {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<ListResponseMultiFieldValueType>,
                                         >::default(),
                                     )?,
@@ -357,7 +359,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseMultiField {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -368,7 +370,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseMultiField {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<ListResponseMultiFieldTypeId>,
                                         >::default(),
                                     )?,
@@ -392,27 +394,27 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseMultiField {
     }
 }
 
-impl ::bitrix24::runtime::loose::Loose for ListResponseMultiField {
+impl ::bitrix24_runtime::loose::Loose for ListResponseMultiField {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        ::bitrix24::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(untagged)]
 pub enum ListResponseMultiFieldId {
-    Integer(#[serde(deserialize_with = "::bitrix24::runtime::loose::de")] i64),
+    Integer(#[serde(deserialize_with = "::bitrix24_runtime::loose::de")] i64),
     String(String),
 }
 
-impl ::bitrix24::runtime::loose::Loose for ListResponseMultiFieldId {
+impl ::bitrix24_runtime::loose::Loose for ListResponseMultiFieldId {
     const EMPTY_STRING_IS_VALUE: bool = true;
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        ::bitrix24::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -471,7 +473,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseMultiFieldValueType {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "WORK" => Self::Work,
@@ -487,11 +489,11 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseMultiFieldValueType {
     }
 }
 
-impl ::bitrix24::runtime::loose::Loose for ListResponseMultiFieldValueType {
+impl ::bitrix24_runtime::loose::Loose for ListResponseMultiFieldValueType {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        ::bitrix24::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -532,7 +534,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseMultiFieldTypeId {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "PHONE" => Self::Phone,
@@ -542,11 +544,11 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseMultiFieldTypeId {
     }
 }
 
-impl ::bitrix24::runtime::loose::Loose for ListResponseMultiFieldTypeId {
+impl ::bitrix24_runtime::loose::Loose for ListResponseMultiFieldTypeId {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        ::bitrix24::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -597,7 +599,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItem {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -608,7 +610,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItem {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -621,7 +623,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItem {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -632,7 +634,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItem {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<Vec<ListResponseMultiField>>,
                                         >::default(),
                                     )?,
@@ -645,7 +647,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItem {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<Vec<ListResponseMultiField>>,
                                         >::default(),
                                     )?,
@@ -669,17 +671,17 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItem {
     }
 }
 
-impl ::bitrix24::runtime::loose::Loose for ListResponseItem {
+impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        ::bitrix24::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl ::bitrix24::runtime::Method for ListRequest {
+impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "crm.contact.list";
-    const PAGINATION: ::bitrix24::runtime::Pagination = ::bitrix24::runtime::Pagination::Start;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::Start;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = ListResponse;
 }

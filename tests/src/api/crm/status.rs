@@ -8,9 +8,9 @@
 ///
 /// Scope `crm`; at most 2 calls per second.
 pub async fn fields(
-    client: &::bitrix24::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &FieldsRequest,
-) -> Result<FieldsResponse, ::bitrix24::runtime::Error> {
+) -> Result<FieldsResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -46,11 +46,11 @@ impl<'de> ::serde::Deserialize<'de> for FieldsRequest {
     }
 }
 
-impl ::bitrix24::runtime::loose::Loose for FieldsRequest {
+impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        ::bitrix24::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -102,7 +102,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseField {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<FieldsResponseFieldType>,
                                         >::default(),
                                     )?,
@@ -117,7 +117,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseField {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -130,7 +130,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseField {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -141,7 +141,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseField {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -154,7 +154,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseField {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<FieldsResponseFieldStatusType>,
                                         >::default(),
                                     )?,
@@ -178,11 +178,11 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseField {
     }
 }
 
-impl ::bitrix24::runtime::loose::Loose for FieldsResponseField {
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseField {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        ::bitrix24::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -235,7 +235,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseFieldType {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "integer" => Self::Integer,
@@ -249,11 +249,11 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseFieldType {
     }
 }
 
-impl ::bitrix24::runtime::loose::Loose for FieldsResponseFieldType {
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseFieldType {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        ::bitrix24::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -303,7 +303,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseFieldStatusType {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Новый" => Self::Novyy,
@@ -316,17 +316,17 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseFieldStatusType {
     }
 }
 
-impl ::bitrix24::runtime::loose::Loose for FieldsResponseFieldStatusType {
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseFieldStatusType {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        ::bitrix24::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
-impl ::bitrix24::runtime::Method for FieldsRequest {
+impl ::bitrix24_runtime::Method for FieldsRequest {
     const NAME: &'static str = "crm.status.fields";
-    const PAGINATION: ::bitrix24::runtime::Pagination = ::bitrix24::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = FieldsResponse;
 }

@@ -9,9 +9,9 @@
 ///
 /// Scope `disk`; at most 2 calls per second.
 pub async fn get_external_link(
-    client: &::bitrix24::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &GetExternalLinkRequest,
-) -> Result<GetExternalLinkResponse, ::bitrix24::runtime::Error> {
+) -> Result<GetExternalLinkResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -47,7 +47,9 @@ impl<'de> ::serde::Deserialize<'de> for GetExternalLinkRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         _ => {
@@ -64,20 +66,20 @@ impl<'de> ::serde::Deserialize<'de> for GetExternalLinkRequest {
     }
 }
 
-impl ::bitrix24::runtime::loose::Loose for GetExternalLinkRequest {
+impl ::bitrix24_runtime::loose::Loose for GetExternalLinkRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        ::bitrix24::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `disk.file.getExternalLink`.
 pub type GetExternalLinkResponse = String;
 
-impl ::bitrix24::runtime::Method for GetExternalLinkRequest {
+impl ::bitrix24_runtime::Method for GetExternalLinkRequest {
     const NAME: &'static str = "disk.file.getExternalLink";
-    const PAGINATION: ::bitrix24::runtime::Pagination = ::bitrix24::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = GetExternalLinkResponse;
 }
@@ -86,9 +88,9 @@ impl ::bitrix24::runtime::Method for GetExternalLinkRequest {
 ///
 /// Scope `disk`; at most 2 calls per second.
 pub async fn uploadversion(
-    client: &::bitrix24::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &UploadversionRequest,
-) -> Result<UploadversionResponse, ::bitrix24::runtime::Error> {
+) -> Result<UploadversionResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -134,7 +136,9 @@ impl<'de> ::serde::Deserialize<'de> for UploadversionRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "fileContent" => {
@@ -146,7 +150,7 @@ impl<'de> ::serde::Deserialize<'de> for UploadversionRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Vec<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Vec<String>>::default(),
                                     )?,
                             );
                         }
@@ -157,7 +161,7 @@ impl<'de> ::serde::Deserialize<'de> for UploadversionRequest {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -180,11 +184,11 @@ impl<'de> ::serde::Deserialize<'de> for UploadversionRequest {
     }
 }
 
-impl ::bitrix24::runtime::loose::Loose for UploadversionRequest {
+impl ::bitrix24_runtime::loose::Loose for UploadversionRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        ::bitrix24::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -236,7 +240,7 @@ impl<'de> ::serde::Deserialize<'de> for UploadversionResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -247,7 +251,7 @@ impl<'de> ::serde::Deserialize<'de> for UploadversionResponse {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -258,7 +262,7 @@ impl<'de> ::serde::Deserialize<'de> for UploadversionResponse {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -271,7 +275,7 @@ impl<'de> ::serde::Deserialize<'de> for UploadversionResponse {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -284,7 +288,7 @@ impl<'de> ::serde::Deserialize<'de> for UploadversionResponse {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -306,17 +310,17 @@ impl<'de> ::serde::Deserialize<'de> for UploadversionResponse {
     }
 }
 
-impl ::bitrix24::runtime::loose::Loose for UploadversionResponse {
+impl ::bitrix24_runtime::loose::Loose for UploadversionResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        ::bitrix24::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl ::bitrix24::runtime::Method for UploadversionRequest {
+impl ::bitrix24_runtime::Method for UploadversionRequest {
     const NAME: &'static str = "disk.file.uploadversion";
-    const PAGINATION: ::bitrix24::runtime::Pagination = ::bitrix24::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = UploadversionResponse;
 }

@@ -10,11 +10,11 @@
 ///
 /// Pages of 50 rows: set `start` to the offset; the envelope's `next` and `total` say what is left.
 pub async fn getchildren(
-    client: &::bitrix24::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &GetchildrenRequest,
 ) -> Result<
-    ::bitrix24::runtime::Envelope<GetchildrenResponse>,
-    ::bitrix24::runtime::Error,
+    ::bitrix24_runtime::Envelope<GetchildrenResponse>,
+    ::bitrix24_runtime::Error,
 > {
     client.call_envelope(request).await
 }
@@ -58,7 +58,9 @@ impl<'de> ::serde::Deserialize<'de> for GetchildrenRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<GetchildrenRequestId>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<
+                                            GetchildrenRequestId,
+                                        >::default(),
                                     )?,
                             );
                         }
@@ -69,7 +71,7 @@ impl<'de> ::serde::Deserialize<'de> for GetchildrenRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetchildrenRequestFilter>,
                                         >::default(),
                                     )?,
@@ -82,7 +84,7 @@ impl<'de> ::serde::Deserialize<'de> for GetchildrenRequest {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -102,27 +104,27 @@ impl<'de> ::serde::Deserialize<'de> for GetchildrenRequest {
     }
 }
 
-impl ::bitrix24::runtime::loose::Loose for GetchildrenRequest {
+impl ::bitrix24_runtime::loose::Loose for GetchildrenRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        ::bitrix24::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(untagged)]
 pub enum GetchildrenRequestId {
-    Integer(#[serde(deserialize_with = "::bitrix24::runtime::loose::de")] i64),
+    Integer(#[serde(deserialize_with = "::bitrix24_runtime::loose::de")] i64),
     String(String),
 }
 
-impl ::bitrix24::runtime::loose::Loose for GetchildrenRequestId {
+impl ::bitrix24_runtime::loose::Loose for GetchildrenRequestId {
     const EMPTY_STRING_IS_VALUE: bool = true;
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        ::bitrix24::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -163,7 +165,7 @@ impl<'de> ::serde::Deserialize<'de> for GetchildrenRequestFilter {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetchildrenRequestFilterType>,
                                         >::default(),
                                     )?,
@@ -178,7 +180,7 @@ impl<'de> ::serde::Deserialize<'de> for GetchildrenRequestFilter {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -197,11 +199,11 @@ impl<'de> ::serde::Deserialize<'de> for GetchildrenRequestFilter {
     }
 }
 
-impl ::bitrix24::runtime::loose::Loose for GetchildrenRequestFilter {
+impl ::bitrix24_runtime::loose::Loose for GetchildrenRequestFilter {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        ::bitrix24::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -245,7 +247,7 @@ impl<'de> ::serde::Deserialize<'de> for GetchildrenRequestFilterType {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "file" => Self::File,
@@ -256,11 +258,11 @@ impl<'de> ::serde::Deserialize<'de> for GetchildrenRequestFilterType {
     }
 }
 
-impl ::bitrix24::runtime::loose::Loose for GetchildrenRequestFilterType {
+impl ::bitrix24_runtime::loose::Loose for GetchildrenRequestFilterType {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        ::bitrix24::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -325,7 +327,7 @@ impl<'de> ::serde::Deserialize<'de> for GetchildrenResponseItem {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -336,7 +338,7 @@ impl<'de> ::serde::Deserialize<'de> for GetchildrenResponseItem {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -347,7 +349,7 @@ impl<'de> ::serde::Deserialize<'de> for GetchildrenResponseItem {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetchildrenResponseItemType>,
                                         >::default(),
                                     )?,
@@ -360,7 +362,7 @@ impl<'de> ::serde::Deserialize<'de> for GetchildrenResponseItem {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetchildrenResponseItemSize>,
                                         >::default(),
                                     )?,
@@ -375,7 +377,7 @@ impl<'de> ::serde::Deserialize<'de> for GetchildrenResponseItem {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -388,7 +390,7 @@ impl<'de> ::serde::Deserialize<'de> for GetchildrenResponseItem {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -401,7 +403,7 @@ impl<'de> ::serde::Deserialize<'de> for GetchildrenResponseItem {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -414,7 +416,7 @@ impl<'de> ::serde::Deserialize<'de> for GetchildrenResponseItem {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetchildrenResponseItemDeletedType>,
                                         >::default(),
                                     )?,
@@ -441,11 +443,11 @@ impl<'de> ::serde::Deserialize<'de> for GetchildrenResponseItem {
     }
 }
 
-impl ::bitrix24::runtime::loose::Loose for GetchildrenResponseItem {
+impl ::bitrix24_runtime::loose::Loose for GetchildrenResponseItem {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        ::bitrix24::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -489,7 +491,7 @@ impl<'de> ::serde::Deserialize<'de> for GetchildrenResponseItemType {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "file" => Self::File,
@@ -500,27 +502,27 @@ impl<'de> ::serde::Deserialize<'de> for GetchildrenResponseItemType {
     }
 }
 
-impl ::bitrix24::runtime::loose::Loose for GetchildrenResponseItemType {
+impl ::bitrix24_runtime::loose::Loose for GetchildrenResponseItemType {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        ::bitrix24::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(untagged)]
 pub enum GetchildrenResponseItemSize {
-    Integer(#[serde(deserialize_with = "::bitrix24::runtime::loose::de")] i64),
+    Integer(#[serde(deserialize_with = "::bitrix24_runtime::loose::de")] i64),
     String(String),
 }
 
-impl ::bitrix24::runtime::loose::Loose for GetchildrenResponseItemSize {
+impl ::bitrix24_runtime::loose::Loose for GetchildrenResponseItemSize {
     const EMPTY_STRING_IS_VALUE: bool = true;
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        ::bitrix24::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -561,7 +563,7 @@ impl<'de> ::serde::Deserialize<'de> for GetchildrenResponseItemDeletedType {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: i64 = ::bitrix24::runtime::loose::de(deserializer)?;
+        let value: i64 = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value {
                 0 => Self::V0,
@@ -573,17 +575,17 @@ impl<'de> ::serde::Deserialize<'de> for GetchildrenResponseItemDeletedType {
     }
 }
 
-impl ::bitrix24::runtime::loose::Loose for GetchildrenResponseItemDeletedType {
+impl ::bitrix24_runtime::loose::Loose for GetchildrenResponseItemDeletedType {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        ::bitrix24::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
-impl ::bitrix24::runtime::Method for GetchildrenRequest {
+impl ::bitrix24_runtime::Method for GetchildrenRequest {
     const NAME: &'static str = "disk.folder.getchildren";
-    const PAGINATION: ::bitrix24::runtime::Pagination = ::bitrix24::runtime::Pagination::Start;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::Start;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = GetchildrenResponse;
 }

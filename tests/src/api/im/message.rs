@@ -10,9 +10,9 @@
 ///
 /// Also reachable as `im.chat.message.add`.
 pub async fn add(
-    client: &::bitrix24::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &AddRequest,
-) -> Result<AddResponse, ::bitrix24::runtime::Error> {
+) -> Result<AddResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -73,7 +73,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -84,7 +84,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -95,7 +95,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<AddRequestSystem>,
                                         >::default(),
                                     )?,
@@ -108,7 +108,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<AddRequestAttach>,
                                         >::default(),
                                     )?,
@@ -121,7 +121,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<Vec<AddRequestKeyboardItem>>,
                                         >::default(),
                                     )?,
@@ -136,7 +136,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<AddRequestUrlPreview>,
                                         >::default(),
                                     )?,
@@ -163,11 +163,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
     }
 }
 
-impl ::bitrix24::runtime::loose::Loose for AddRequest {
+impl ::bitrix24_runtime::loose::Loose for AddRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        ::bitrix24::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -212,7 +212,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestSystem {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -223,11 +223,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestSystem {
     }
 }
 
-impl ::bitrix24::runtime::loose::Loose for AddRequestSystem {
+impl ::bitrix24_runtime::loose::Loose for AddRequestSystem {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        ::bitrix24::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -236,21 +236,21 @@ impl ::bitrix24::runtime::loose::Loose for AddRequestSystem {
 #[serde(untagged)]
 pub enum AddRequestAttach {
     Object(
-        #[serde(deserialize_with = "::bitrix24::runtime::loose::de")]
+        #[serde(deserialize_with = "::bitrix24_runtime::loose::de")]
         ::serde_json::Map<String, ::serde_json::Value>,
     ),
     Array(
-        #[serde(deserialize_with = "::bitrix24::runtime::loose::de")]
+        #[serde(deserialize_with = "::bitrix24_runtime::loose::de")]
         Vec<::serde_json::Value>,
     ),
 }
 
-impl ::bitrix24::runtime::loose::Loose for AddRequestAttach {
+impl ::bitrix24_runtime::loose::Loose for AddRequestAttach {
     const EMPTY_ARRAY_IS_VALUE: bool = true;
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        ::bitrix24::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -295,7 +295,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestKeyboardItem {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -306,7 +306,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestKeyboardItem {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -317,7 +317,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestKeyboardItem {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -337,11 +337,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestKeyboardItem {
     }
 }
 
-impl ::bitrix24::runtime::loose::Loose for AddRequestKeyboardItem {
+impl ::bitrix24_runtime::loose::Loose for AddRequestKeyboardItem {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        ::bitrix24::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -386,7 +386,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestUrlPreview {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -397,11 +397,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestUrlPreview {
     }
 }
 
-impl ::bitrix24::runtime::loose::Loose for AddRequestUrlPreview {
+impl ::bitrix24_runtime::loose::Loose for AddRequestUrlPreview {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        ::bitrix24::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -410,9 +410,9 @@ impl ::bitrix24::runtime::loose::Loose for AddRequestUrlPreview {
 /// Message id \*/ /\* "\# \`
 pub type AddResponse = i64;
 
-impl ::bitrix24::runtime::Method for AddRequest {
+impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "im.message.add";
-    const PAGINATION: ::bitrix24::runtime::Pagination = ::bitrix24::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = AddResponse;
 }

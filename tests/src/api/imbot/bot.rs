@@ -8,9 +8,9 @@
 ///
 /// Scope `imbot`; at most 2 calls per second.
 pub async fn list(
-    client: &::bitrix24::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &ListRequest,
-) -> Result<ListResponse, ::bitrix24::runtime::Error> {
+) -> Result<ListResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -45,11 +45,11 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
     }
 }
 
-impl ::bitrix24::runtime::loose::Loose for ListRequest {
+impl ::bitrix24_runtime::loose::Loose for ListRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        ::bitrix24::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -103,7 +103,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseValue {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -114,7 +114,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseValue {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -125,7 +125,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseValue {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -136,7 +136,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseValue {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<ListResponseValueOpenline>,
                                         >::default(),
                                     )?,
@@ -149,7 +149,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseValue {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<ListResponseValueType>,
                                         >::default(),
                                     )?,
@@ -173,11 +173,11 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseValue {
     }
 }
 
-impl ::bitrix24::runtime::loose::Loose for ListResponseValue {
+impl ::bitrix24_runtime::loose::Loose for ListResponseValue {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        ::bitrix24::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -221,7 +221,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseValueOpenline {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -232,11 +232,11 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseValueOpenline {
     }
 }
 
-impl ::bitrix24::runtime::loose::Loose for ListResponseValueOpenline {
+impl ::bitrix24_runtime::loose::Loose for ListResponseValueOpenline {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        ::bitrix24::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -289,7 +289,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseValueType {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "B" => Self::B,
@@ -303,17 +303,17 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseValueType {
     }
 }
 
-impl ::bitrix24::runtime::loose::Loose for ListResponseValueType {
+impl ::bitrix24_runtime::loose::Loose for ListResponseValueType {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        ::bitrix24::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
-impl ::bitrix24::runtime::Method for ListRequest {
+impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "imbot.bot.list";
-    const PAGINATION: ::bitrix24::runtime::Pagination = ::bitrix24::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = ListResponse;
 }

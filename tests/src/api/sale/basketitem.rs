@@ -8,9 +8,9 @@
 ///
 /// Scope `sale`; at most 2 calls per second.
 pub async fn getfields(
-    client: &::bitrix24::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &GetfieldsRequest,
-) -> Result<GetfieldsResponse, ::bitrix24::runtime::Error> {
+) -> Result<GetfieldsResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -46,11 +46,11 @@ impl<'de> ::serde::Deserialize<'de> for GetfieldsRequest {
     }
 }
 
-impl ::bitrix24::runtime::loose::Loose for GetfieldsRequest {
+impl ::bitrix24_runtime::loose::Loose for GetfieldsRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        ::bitrix24::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -99,7 +99,7 @@ impl<'de> ::serde::Deserialize<'de> for GetfieldsResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<
                                                 ::std::collections::BTreeMap<
                                                     String,
@@ -124,11 +124,11 @@ impl<'de> ::serde::Deserialize<'de> for GetfieldsResponse {
     }
 }
 
-impl ::bitrix24::runtime::loose::Loose for GetfieldsResponse {
+impl ::bitrix24_runtime::loose::Loose for GetfieldsResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        ::bitrix24::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -181,7 +181,7 @@ impl<'de> ::serde::Deserialize<'de> for GetfieldsResponseBasketItemValue {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -194,7 +194,7 @@ impl<'de> ::serde::Deserialize<'de> for GetfieldsResponseBasketItemValue {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetfieldsResponseBasketItemValueIsRequired>,
                                         >::default(),
                                     )?,
@@ -209,7 +209,7 @@ impl<'de> ::serde::Deserialize<'de> for GetfieldsResponseBasketItemValue {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetfieldsResponseBasketItemValueIsReadOnly>,
                                         >::default(),
                                     )?,
@@ -224,7 +224,7 @@ impl<'de> ::serde::Deserialize<'de> for GetfieldsResponseBasketItemValue {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -237,7 +237,7 @@ impl<'de> ::serde::Deserialize<'de> for GetfieldsResponseBasketItemValue {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -259,11 +259,11 @@ impl<'de> ::serde::Deserialize<'de> for GetfieldsResponseBasketItemValue {
     }
 }
 
-impl ::bitrix24::runtime::loose::Loose for GetfieldsResponseBasketItemValue {
+impl ::bitrix24_runtime::loose::Loose for GetfieldsResponseBasketItemValue {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        ::bitrix24::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -307,7 +307,7 @@ impl<'de> ::serde::Deserialize<'de> for GetfieldsResponseBasketItemValueIsRequir
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -318,11 +318,11 @@ impl<'de> ::serde::Deserialize<'de> for GetfieldsResponseBasketItemValueIsRequir
     }
 }
 
-impl ::bitrix24::runtime::loose::Loose for GetfieldsResponseBasketItemValueIsRequired {
+impl ::bitrix24_runtime::loose::Loose for GetfieldsResponseBasketItemValueIsRequired {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        ::bitrix24::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -366,7 +366,7 @@ impl<'de> ::serde::Deserialize<'de> for GetfieldsResponseBasketItemValueIsReadOn
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -377,17 +377,17 @@ impl<'de> ::serde::Deserialize<'de> for GetfieldsResponseBasketItemValueIsReadOn
     }
 }
 
-impl ::bitrix24::runtime::loose::Loose for GetfieldsResponseBasketItemValueIsReadOnly {
+impl ::bitrix24_runtime::loose::Loose for GetfieldsResponseBasketItemValueIsReadOnly {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        ::bitrix24::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
-impl ::bitrix24::runtime::Method for GetfieldsRequest {
+impl ::bitrix24_runtime::Method for GetfieldsRequest {
     const NAME: &'static str = "sale.basketitem.getfields";
-    const PAGINATION: ::bitrix24::runtime::Pagination = ::bitrix24::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = GetfieldsResponse;
 }

@@ -8,9 +8,9 @@
 ///
 /// Scope `task`; at most 10 calls per second.
 pub async fn add(
-    client: &::bitrix24::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &AddRequest,
-) -> Result<AddResponse, ::bitrix24::runtime::Error> {
+) -> Result<AddResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -50,7 +50,9 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             }
                             __f0 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "FIELDS" => {
@@ -60,7 +62,9 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<AddRequestFields>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<
+                                            AddRequestFields,
+                                        >::default(),
                                     )?,
                             );
                         }
@@ -81,11 +85,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
     }
 }
 
-impl ::bitrix24::runtime::loose::Loose for AddRequest {
+impl ::bitrix24_runtime::loose::Loose for AddRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        ::bitrix24::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -179,7 +183,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -192,7 +196,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -205,7 +209,9 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<Vec<String>>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<
+                                            Option<Vec<String>>,
+                                        >::default(),
                                     )?,
                             );
                         }
@@ -216,7 +222,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -227,7 +233,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -238,7 +244,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -249,7 +255,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -260,7 +266,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -273,7 +279,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             __f8 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -286,7 +292,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             __f9 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -301,7 +307,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             __f10 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -314,7 +320,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             __f11 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -327,7 +333,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             __f12 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -338,7 +344,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             __f13 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -351,7 +357,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             __f14 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -362,7 +368,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             __f15 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -373,7 +379,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             __f16 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -386,7 +392,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             __f17 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -421,20 +427,20 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
     }
 }
 
-impl ::bitrix24::runtime::loose::Loose for AddRequestFields {
+impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        ::bitrix24::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `task.commentitem.add`.
 pub type AddResponse = ::serde_json::Value;
 
-impl ::bitrix24::runtime::Method for AddRequest {
+impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "task.commentitem.add";
-    const PAGINATION: ::bitrix24::runtime::Pagination = ::bitrix24::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 10.0;
     type Response = AddResponse;
 }

@@ -11,11 +11,11 @@ pub mod chat;
 ///
 /// Same parameters and result as `tasks.task.list`.
 pub async fn getlist(
-    client: &::bitrix24::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &super::super::tasks::task::ListRequest,
 ) -> Result<
-    ::bitrix24::runtime::Envelope<super::super::tasks::task::ListResponse>,
-    ::bitrix24::runtime::Error,
+    ::bitrix24_runtime::Envelope<super::super::tasks::task::ListResponse>,
+    ::bitrix24_runtime::Error,
 > {
     client.call_envelope_as("tasks.task.getlist", request).await
 }
@@ -28,9 +28,9 @@ pub async fn getlist(
 ///
 /// Also reachable as `tasks.task.getlist`.
 pub async fn list(
-    client: &::bitrix24::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &ListRequest,
-) -> Result<::bitrix24::runtime::Envelope<ListResponse>, ::bitrix24::runtime::Error> {
+) -> Result<::bitrix24_runtime::Envelope<ListResponse>, ::bitrix24_runtime::Error> {
     client.call_envelope(request).await
 }
 
@@ -82,7 +82,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<
                                                 ::std::collections::BTreeMap<String, ListRequestOrderValue>,
                                             >,
@@ -97,7 +97,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<ListRequestFilter>,
                                         >::default(),
                                     )?,
@@ -110,7 +110,9 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<Vec<String>>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<
+                                            Option<Vec<String>>,
+                                        >::default(),
                                     )?,
                             );
                         }
@@ -121,7 +123,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<ListRequestParams>,
                                         >::default(),
                                     )?,
@@ -134,7 +136,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -156,11 +158,11 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
     }
 }
 
-impl ::bitrix24::runtime::loose::Loose for ListRequest {
+impl ::bitrix24_runtime::loose::Loose for ListRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        ::bitrix24::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -204,7 +206,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestOrderValue {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "asc" => Self::Asc,
@@ -215,11 +217,11 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestOrderValue {
     }
 }
 
-impl ::bitrix24::runtime::loose::Loose for ListRequestOrderValue {
+impl ::bitrix24_runtime::loose::Loose for ListRequestOrderValue {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        ::bitrix24::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -268,7 +270,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestFilter {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<ListRequestFilterResponsibleId>,
                                         >::default(),
                                     )?,
@@ -283,7 +285,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestFilter {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<ListRequestFilterRealStatus>,
                                         >::default(),
                                     )?,
@@ -306,27 +308,27 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestFilter {
     }
 }
 
-impl ::bitrix24::runtime::loose::Loose for ListRequestFilter {
+impl ::bitrix24_runtime::loose::Loose for ListRequestFilter {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        ::bitrix24::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(untagged)]
 pub enum ListRequestFilterResponsibleId {
-    Integer(#[serde(deserialize_with = "::bitrix24::runtime::loose::de")] i64),
-    Array(#[serde(deserialize_with = "::bitrix24::runtime::loose::de")] Vec<i64>),
+    Integer(#[serde(deserialize_with = "::bitrix24_runtime::loose::de")] i64),
+    Array(#[serde(deserialize_with = "::bitrix24_runtime::loose::de")] Vec<i64>),
 }
 
-impl ::bitrix24::runtime::loose::Loose for ListRequestFilterResponsibleId {
+impl ::bitrix24_runtime::loose::Loose for ListRequestFilterResponsibleId {
     const EMPTY_ARRAY_IS_VALUE: bool = true;
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        ::bitrix24::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -379,7 +381,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestFilterRealStatus {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: i64 = ::bitrix24::runtime::loose::de(deserializer)?;
+        let value: i64 = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value {
                 1 => Self::V1,
@@ -395,11 +397,11 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestFilterRealStatus {
     }
 }
 
-impl ::bitrix24::runtime::loose::Loose for ListRequestFilterRealStatus {
+impl ::bitrix24_runtime::loose::Loose for ListRequestFilterRealStatus {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        ::bitrix24::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -441,7 +443,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestParams {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -454,7 +456,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestParams {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -473,11 +475,11 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestParams {
     }
 }
 
-impl ::bitrix24::runtime::loose::Loose for ListRequestParams {
+impl ::bitrix24_runtime::loose::Loose for ListRequestParams {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        ::bitrix24::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -515,7 +517,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<Vec<ListResponseTasksItem>>,
                                         >::default(),
                                     )?,
@@ -535,11 +537,11 @@ impl<'de> ::serde::Deserialize<'de> for ListResponse {
     }
 }
 
-impl ::bitrix24::runtime::loose::Loose for ListResponse {
+impl ::bitrix24_runtime::loose::Loose for ListResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        ::bitrix24::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -596,7 +598,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseTasksItem {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<ListResponseTasksItemId>,
                                         >::default(),
                                     )?,
@@ -609,7 +611,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseTasksItem {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -620,7 +622,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseTasksItem {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<ListResponseTasksItemStatus>,
                                         >::default(),
                                     )?,
@@ -633,7 +635,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseTasksItem {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -646,7 +648,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseTasksItem {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -657,7 +659,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseTasksItem {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -670,7 +672,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseTasksItem {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i32>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i32>>::default(),
                                     )?,
                             );
                         }
@@ -694,27 +696,27 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseTasksItem {
     }
 }
 
-impl ::bitrix24::runtime::loose::Loose for ListResponseTasksItem {
+impl ::bitrix24_runtime::loose::Loose for ListResponseTasksItem {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        ::bitrix24::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(untagged)]
 pub enum ListResponseTasksItemId {
-    Integer(#[serde(deserialize_with = "::bitrix24::runtime::loose::de")] i64),
+    Integer(#[serde(deserialize_with = "::bitrix24_runtime::loose::de")] i64),
     String(String),
 }
 
-impl ::bitrix24::runtime::loose::Loose for ListResponseTasksItemId {
+impl ::bitrix24_runtime::loose::Loose for ListResponseTasksItemId {
     const EMPTY_STRING_IS_VALUE: bool = true;
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        ::bitrix24::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -767,7 +769,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseTasksItemStatus {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: i64 = ::bitrix24::runtime::loose::de(deserializer)?;
+        let value: i64 = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value {
                 1 => Self::V1,
@@ -783,17 +785,17 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseTasksItemStatus {
     }
 }
 
-impl ::bitrix24::runtime::loose::Loose for ListResponseTasksItemStatus {
+impl ::bitrix24_runtime::loose::Loose for ListResponseTasksItemStatus {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        ::bitrix24::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
-impl ::bitrix24::runtime::Method for ListRequest {
+impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "tasks.task.list";
-    const PAGINATION: ::bitrix24::runtime::Pagination = ::bitrix24::runtime::Pagination::Start;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::Start;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = ListResponse;
 }

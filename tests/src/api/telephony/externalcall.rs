@@ -8,9 +8,9 @@
 ///
 /// Scope `telephony`; at most 2 calls per second.
 pub async fn register(
-    client: &::bitrix24::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &RegisterRequest,
-) -> Result<RegisterResponse, ::bitrix24::runtime::Error> {
+) -> Result<RegisterResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -81,7 +81,7 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -91,7 +91,9 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequest {
                             }
                             __f1 = Some(
                                 map
-                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                                    .next_value_seed(
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
+                                    )?,
                             );
                         }
                         "PHONE_NUMBER" => {
@@ -103,7 +105,7 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequest {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -116,7 +118,7 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequest {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -129,7 +131,7 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequest {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<RegisterRequestCrmCreate>,
                                         >::default(),
                                     )?,
@@ -144,7 +146,7 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequest {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -157,7 +159,7 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequest {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<RegisterRequestCrmEntityType>,
                                         >::default(),
                                     )?,
@@ -172,7 +174,7 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequest {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -183,7 +185,7 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequest {
                             __f8 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<RegisterRequestShow>,
                                         >::default(),
                                     )?,
@@ -196,7 +198,9 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequest {
                             __f9 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<RegisterRequestType>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<
+                                            RegisterRequestType,
+                                        >::default(),
                                     )?,
                             );
                         }
@@ -209,7 +213,7 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequest {
                             __f10 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -242,11 +246,11 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequest {
     }
 }
 
-impl ::bitrix24::runtime::loose::Loose for RegisterRequest {
+impl ::bitrix24_runtime::loose::Loose for RegisterRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        ::bitrix24::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -284,7 +288,7 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequestCrmCreate {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: i64 = ::bitrix24::runtime::loose::de(deserializer)?;
+        let value: i64 = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value {
                 0 => Self::V0,
@@ -295,11 +299,11 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequestCrmCreate {
     }
 }
 
-impl ::bitrix24::runtime::loose::Loose for RegisterRequestCrmCreate {
+impl ::bitrix24_runtime::loose::Loose for RegisterRequestCrmCreate {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        ::bitrix24::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -346,7 +350,7 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequestCrmEntityType {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "CONTACT" => Self::Contact,
@@ -358,11 +362,11 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequestCrmEntityType {
     }
 }
 
-impl ::bitrix24::runtime::loose::Loose for RegisterRequestCrmEntityType {
+impl ::bitrix24_runtime::loose::Loose for RegisterRequestCrmEntityType {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        ::bitrix24::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -397,7 +401,7 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequestShow {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: i64 = ::bitrix24::runtime::loose::de(deserializer)?;
+        let value: i64 = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value {
                 1 => Self::V1,
@@ -407,11 +411,11 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequestShow {
     }
 }
 
-impl ::bitrix24::runtime::loose::Loose for RegisterRequestShow {
+impl ::bitrix24_runtime::loose::Loose for RegisterRequestShow {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        ::bitrix24::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -458,7 +462,7 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequestType {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: i64 = ::bitrix24::runtime::loose::de(deserializer)?;
+        let value: i64 = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value {
                 1 => Self::V1,
@@ -472,11 +476,11 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequestType {
     }
 }
 
-impl ::bitrix24::runtime::loose::Loose for RegisterRequestType {
+impl ::bitrix24_runtime::loose::Loose for RegisterRequestType {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        ::bitrix24::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -528,7 +532,7 @@ impl<'de> ::serde::Deserialize<'de> for RegisterResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -541,7 +545,7 @@ impl<'de> ::serde::Deserialize<'de> for RegisterResponse {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -554,7 +558,7 @@ impl<'de> ::serde::Deserialize<'de> for RegisterResponse {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -567,7 +571,7 @@ impl<'de> ::serde::Deserialize<'de> for RegisterResponse {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -580,7 +584,7 @@ impl<'de> ::serde::Deserialize<'de> for RegisterResponse {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<Vec<RegisterResponseCrmCreatedEntitiesItem>>,
                                         >::default(),
                                     )?,
@@ -604,11 +608,11 @@ impl<'de> ::serde::Deserialize<'de> for RegisterResponse {
     }
 }
 
-impl ::bitrix24::runtime::loose::Loose for RegisterResponse {
+impl ::bitrix24_runtime::loose::Loose for RegisterResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        ::bitrix24::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -650,7 +654,7 @@ impl<'de> ::serde::Deserialize<'de> for RegisterResponseCrmCreatedEntitiesItem {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -663,7 +667,7 @@ impl<'de> ::serde::Deserialize<'de> for RegisterResponseCrmCreatedEntitiesItem {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -682,17 +686,17 @@ impl<'de> ::serde::Deserialize<'de> for RegisterResponseCrmCreatedEntitiesItem {
     }
 }
 
-impl ::bitrix24::runtime::loose::Loose for RegisterResponseCrmCreatedEntitiesItem {
+impl ::bitrix24_runtime::loose::Loose for RegisterResponseCrmCreatedEntitiesItem {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        ::bitrix24::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl ::bitrix24::runtime::Method for RegisterRequest {
+impl ::bitrix24_runtime::Method for RegisterRequest {
     const NAME: &'static str = "telephony.externalcall.register";
-    const PAGINATION: ::bitrix24::runtime::Pagination = ::bitrix24::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = RegisterResponse;
 }

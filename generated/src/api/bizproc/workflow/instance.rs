@@ -8,11 +8,13 @@
 ///
 /// Same parameters and result as `bizproc.workflow.instances`.
 pub async fn list(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &super::super::super::bizproc::workflow::InstancesRequest,
 ) -> Result<
-    crate::runtime::Envelope<super::super::super::bizproc::workflow::InstancesResponse>,
-    crate::runtime::Error,
+    ::bitrix24_runtime::Envelope<
+        super::super::super::bizproc::workflow::InstancesResponse,
+    >,
+    ::bitrix24_runtime::Error,
 > {
     client.call_envelope_as("bizproc.workflow.instance.list", request).await
 }

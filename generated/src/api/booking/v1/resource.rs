@@ -15,9 +15,9 @@ pub mod slots;
 ///
 /// Scope `booking`; at most 2 calls per second.
 pub async fn add(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &AddRequest,
-) -> Result<AddResponse, crate::runtime::Error> {
+) -> Result<AddResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -61,7 +61,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             AddRequestFields,
                                         >::default(),
                                     )?,
@@ -84,11 +84,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequest {
+impl ::bitrix24_runtime::loose::Loose for AddRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -226,7 +226,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -239,7 +239,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -254,7 +254,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -269,7 +269,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -282,7 +282,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -295,7 +295,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -308,7 +308,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -321,7 +321,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -336,7 +336,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             __f8 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<AddRequestFieldsIsConfirmationNotificationOn>,
                                         >::default(),
                                     )?,
@@ -353,7 +353,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             __f9 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<AddRequestFieldsIsDelayedNotificationOn>,
                                         >::default(),
                                     )?,
@@ -370,7 +370,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             __f10 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<AddRequestFieldsIsFeedbackNotificationOn>,
                                         >::default(),
                                     )?,
@@ -385,7 +385,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             __f11 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<AddRequestFieldsIsInfoNotificationOn>,
                                         >::default(),
                                     )?,
@@ -398,7 +398,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             __f12 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<AddRequestFieldsIsMain>,
                                         >::default(),
                                     )?,
@@ -415,7 +415,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             __f13 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<AddRequestFieldsIsReminderNotificationOn>,
                                         >::default(),
                                     )?,
@@ -428,7 +428,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             __f14 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -441,7 +441,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             __f15 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -456,7 +456,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             __f16 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<AddRequestFieldsTemplateTypeConfirmation>,
                                         >::default(),
                                     )?,
@@ -471,7 +471,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             __f17 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<AddRequestFieldsTemplateTypeDelayed>,
                                         >::default(),
                                     )?,
@@ -486,7 +486,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             __f18 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<AddRequestFieldsTemplateTypeFeedback>,
                                         >::default(),
                                     )?,
@@ -501,7 +501,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             __f19 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<AddRequestFieldsTemplateTypeInfo>,
                                         >::default(),
                                     )?,
@@ -516,7 +516,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             __f20 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -527,7 +527,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             __f21 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<i64>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
                                     )?,
                             );
                         }
@@ -570,11 +570,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequestFields {
+impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -618,7 +618,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsIsConfirmationNotificati
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -629,11 +629,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsIsConfirmationNotificati
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequestFieldsIsConfirmationNotificationOn {
+impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsIsConfirmationNotificationOn {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -677,7 +677,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsIsDelayedNotificationOn 
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -688,11 +688,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsIsDelayedNotificationOn 
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequestFieldsIsDelayedNotificationOn {
+impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsIsDelayedNotificationOn {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -736,7 +736,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsIsFeedbackNotificationOn
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -747,11 +747,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsIsFeedbackNotificationOn
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequestFieldsIsFeedbackNotificationOn {
+impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsIsFeedbackNotificationOn {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -795,7 +795,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsIsInfoNotificationOn {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -806,11 +806,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsIsInfoNotificationOn {
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequestFieldsIsInfoNotificationOn {
+impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsIsInfoNotificationOn {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -854,7 +854,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsIsMain {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -865,11 +865,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsIsMain {
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequestFieldsIsMain {
+impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsIsMain {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -913,7 +913,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsIsReminderNotificationOn
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -924,11 +924,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsIsReminderNotificationOn
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequestFieldsIsReminderNotificationOn {
+impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsIsReminderNotificationOn {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -972,7 +972,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsTemplateTypeConfirmation
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "inanimate" => Self::Inanimate,
@@ -983,11 +983,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsTemplateTypeConfirmation
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequestFieldsTemplateTypeConfirmation {
+impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsTemplateTypeConfirmation {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -1031,7 +1031,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsTemplateTypeDelayed {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "inanimate" => Self::Inanimate,
@@ -1042,11 +1042,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsTemplateTypeDelayed {
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequestFieldsTemplateTypeDelayed {
+impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsTemplateTypeDelayed {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -1090,7 +1090,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsTemplateTypeFeedback {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "inanimate" => Self::Inanimate,
@@ -1101,11 +1101,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsTemplateTypeFeedback {
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequestFieldsTemplateTypeFeedback {
+impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsTemplateTypeFeedback {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -1149,7 +1149,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsTemplateTypeInfo {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "inanimate" => Self::Inanimate,
@@ -1160,11 +1160,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsTemplateTypeInfo {
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequestFieldsTemplateTypeInfo {
+impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsTemplateTypeInfo {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -1209,7 +1209,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1229,17 +1229,17 @@ impl<'de> ::serde::Deserialize<'de> for AddResponse {
     }
 }
 
-impl crate::runtime::loose::Loose for AddResponse {
+impl ::bitrix24_runtime::loose::Loose for AddResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl crate::runtime::Method for AddRequest {
+impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "booking.v1.resource.add";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["0", "100", "1006", "1013", "422"];
     type Response = AddResponse;
@@ -1249,9 +1249,9 @@ impl crate::runtime::Method for AddRequest {
 ///
 /// Scope `booking`; at most 2 calls per second.
 pub async fn delete(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &DeleteRequest,
-) -> Result<DeleteResponse, crate::runtime::Error> {
+) -> Result<DeleteResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -1295,7 +1295,7 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<i64>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
                                     )?,
                             );
                         }
@@ -1315,20 +1315,20 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for DeleteRequest {
+impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `booking.v1.resource.delete`.
 pub type DeleteResponse = bool;
 
-impl crate::runtime::Method for DeleteRequest {
+impl ::bitrix24_runtime::Method for DeleteRequest {
     const NAME: &'static str = "booking.v1.resource.delete";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["100", "1008"];
     type Response = DeleteResponse;
@@ -1338,9 +1338,9 @@ impl crate::runtime::Method for DeleteRequest {
 ///
 /// Scope `booking`; at most 2 calls per second.
 pub async fn get(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &GetRequest,
-) -> Result<GetResponse, crate::runtime::Error> {
+) -> Result<GetResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -1384,7 +1384,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<i64>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
                                     )?,
                             );
                         }
@@ -1404,11 +1404,11 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for GetRequest {
+impl ::bitrix24_runtime::loose::Loose for GetRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -1453,7 +1453,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetResponseResource>,
                                         >::default(),
                                     )?,
@@ -1475,11 +1475,11 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
     }
 }
 
-impl crate::runtime::loose::Loose for GetResponse {
+impl ::bitrix24_runtime::loose::Loose for GetResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -1626,7 +1626,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseResource {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1641,7 +1641,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseResource {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1666,7 +1666,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseResource {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1679,7 +1679,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseResource {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1694,7 +1694,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseResource {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1713,7 +1713,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseResource {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1736,7 +1736,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseResource {
                             __f9 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1751,7 +1751,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseResource {
                             __f10 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1766,7 +1766,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseResource {
                             __f11 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1779,7 +1779,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseResource {
                             __f12 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1790,7 +1790,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseResource {
                             __f13 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1805,7 +1805,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseResource {
                             __f14 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1816,7 +1816,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseResource {
                             __f15 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1831,7 +1831,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseResource {
                             __f16 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1846,7 +1846,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseResource {
                             __f17 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1859,7 +1859,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseResource {
                             __f18 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1872,7 +1872,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseResource {
                             __f19 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1885,7 +1885,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseResource {
                             __f20 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1898,7 +1898,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseResource {
                             __f21 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1909,7 +1909,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseResource {
                             __f22 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1952,17 +1952,17 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseResource {
     }
 }
 
-impl crate::runtime::loose::Loose for GetResponseResource {
+impl ::bitrix24_runtime::loose::Loose for GetResponseResource {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl crate::runtime::Method for GetRequest {
+impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "booking.v1.resource.get";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["1009", "100"];
     type Response = GetResponse;
@@ -1972,9 +1972,9 @@ impl crate::runtime::Method for GetRequest {
 ///
 /// Scope `booking`; at most 2 calls per second.
 pub async fn list(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &ListRequest,
-) -> Result<ListResponse, crate::runtime::Error> {
+) -> Result<ListResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -2033,7 +2033,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2044,7 +2044,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<ListRequestIsMain>,
                                         >::default(),
                                     )?,
@@ -2057,7 +2057,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2070,7 +2070,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2081,7 +2081,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -2105,11 +2105,11 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for ListRequest {
+impl ::bitrix24_runtime::loose::Loose for ListRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -2153,7 +2153,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestIsMain {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -2164,11 +2164,11 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestIsMain {
     }
 }
 
-impl crate::runtime::loose::Loose for ListRequestIsMain {
+impl ::bitrix24_runtime::loose::Loose for ListRequestIsMain {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -2215,7 +2215,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
                                         >::default(),
                                     )?,
@@ -2237,17 +2237,17 @@ impl<'de> ::serde::Deserialize<'de> for ListResponse {
     }
 }
 
-impl crate::runtime::loose::Loose for ListResponse {
+impl ::bitrix24_runtime::loose::Loose for ListResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl crate::runtime::Method for ListRequest {
+impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "booking.v1.resource.list";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["100"];
     type Response = ListResponse;
@@ -2257,9 +2257,9 @@ impl crate::runtime::Method for ListRequest {
 ///
 /// Scope `booking`; at most 2 calls per second.
 pub async fn update(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &UpdateRequest,
-) -> Result<UpdateResponse, crate::runtime::Error> {
+) -> Result<UpdateResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -2305,7 +2305,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             UpdateRequestFields,
                                         >::default(),
                                     )?,
@@ -2318,7 +2318,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<i64>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
                                     )?,
                             );
                         }
@@ -2340,11 +2340,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for UpdateRequest {
+impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -2485,7 +2485,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -2498,7 +2498,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -2513,7 +2513,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -2528,7 +2528,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -2541,7 +2541,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -2554,7 +2554,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -2567,7 +2567,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2580,7 +2580,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -2595,7 +2595,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             __f8 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<UpdateRequestFieldsIsConfirmationNotificationOn>,
                                         >::default(),
                                     )?,
@@ -2612,7 +2612,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             __f9 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<UpdateRequestFieldsIsDelayedNotificationOn>,
                                         >::default(),
                                     )?,
@@ -2629,7 +2629,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             __f10 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<UpdateRequestFieldsIsFeedbackNotificationOn>,
                                         >::default(),
                                     )?,
@@ -2644,7 +2644,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             __f11 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<UpdateRequestFieldsIsInfoNotificationOn>,
                                         >::default(),
                                     )?,
@@ -2657,7 +2657,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             __f12 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<UpdateRequestFieldsIsMain>,
                                         >::default(),
                                     )?,
@@ -2674,7 +2674,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             __f13 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<UpdateRequestFieldsIsReminderNotificationOn>,
                                         >::default(),
                                     )?,
@@ -2687,7 +2687,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             __f14 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2700,7 +2700,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             __f15 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -2715,7 +2715,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             __f16 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<UpdateRequestFieldsTemplateTypeConfirmation>,
                                         >::default(),
                                     )?,
@@ -2730,7 +2730,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             __f17 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<UpdateRequestFieldsTemplateTypeDelayed>,
                                         >::default(),
                                     )?,
@@ -2745,7 +2745,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             __f18 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<UpdateRequestFieldsTemplateTypeFeedback>,
                                         >::default(),
                                     )?,
@@ -2760,7 +2760,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             __f19 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<UpdateRequestFieldsTemplateTypeInfo>,
                                         >::default(),
                                     )?,
@@ -2775,7 +2775,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             __f20 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2786,7 +2786,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             __f21 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -2827,11 +2827,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
     }
 }
 
-impl crate::runtime::loose::Loose for UpdateRequestFields {
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -2875,7 +2875,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsIsConfirmationNotific
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -2886,11 +2886,12 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsIsConfirmationNotific
     }
 }
 
-impl crate::runtime::loose::Loose for UpdateRequestFieldsIsConfirmationNotificationOn {
+impl ::bitrix24_runtime::loose::Loose
+for UpdateRequestFieldsIsConfirmationNotificationOn {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -2934,7 +2935,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsIsDelayedNotification
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -2945,11 +2946,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsIsDelayedNotification
     }
 }
 
-impl crate::runtime::loose::Loose for UpdateRequestFieldsIsDelayedNotificationOn {
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsIsDelayedNotificationOn {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -2993,7 +2994,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsIsFeedbackNotificatio
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -3004,11 +3005,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsIsFeedbackNotificatio
     }
 }
 
-impl crate::runtime::loose::Loose for UpdateRequestFieldsIsFeedbackNotificationOn {
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsIsFeedbackNotificationOn {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -3052,7 +3053,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsIsInfoNotificationOn 
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -3063,11 +3064,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsIsInfoNotificationOn 
     }
 }
 
-impl crate::runtime::loose::Loose for UpdateRequestFieldsIsInfoNotificationOn {
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsIsInfoNotificationOn {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -3111,7 +3112,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsIsMain {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -3122,11 +3123,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsIsMain {
     }
 }
 
-impl crate::runtime::loose::Loose for UpdateRequestFieldsIsMain {
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsIsMain {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -3170,7 +3171,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsIsReminderNotificatio
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -3181,11 +3182,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsIsReminderNotificatio
     }
 }
 
-impl crate::runtime::loose::Loose for UpdateRequestFieldsIsReminderNotificationOn {
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsIsReminderNotificationOn {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -3229,7 +3230,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsTemplateTypeConfirmat
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "inanimate" => Self::Inanimate,
@@ -3240,11 +3241,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsTemplateTypeConfirmat
     }
 }
 
-impl crate::runtime::loose::Loose for UpdateRequestFieldsTemplateTypeConfirmation {
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsTemplateTypeConfirmation {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -3288,7 +3289,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsTemplateTypeDelayed {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "inanimate" => Self::Inanimate,
@@ -3299,11 +3300,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsTemplateTypeDelayed {
     }
 }
 
-impl crate::runtime::loose::Loose for UpdateRequestFieldsTemplateTypeDelayed {
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsTemplateTypeDelayed {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -3347,7 +3348,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsTemplateTypeFeedback 
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "inanimate" => Self::Inanimate,
@@ -3358,11 +3359,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsTemplateTypeFeedback 
     }
 }
 
-impl crate::runtime::loose::Loose for UpdateRequestFieldsTemplateTypeFeedback {
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsTemplateTypeFeedback {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -3406,7 +3407,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsTemplateTypeInfo {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "inanimate" => Self::Inanimate,
@@ -3417,20 +3418,20 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsTemplateTypeInfo {
     }
 }
 
-impl crate::runtime::loose::Loose for UpdateRequestFieldsTemplateTypeInfo {
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsTemplateTypeInfo {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
 /// The `result` of `booking.v1.resource.update`.
 pub type UpdateResponse = bool;
 
-impl crate::runtime::Method for UpdateRequest {
+impl ::bitrix24_runtime::Method for UpdateRequest {
     const NAME: &'static str = "booking.v1.resource.update";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["100", "1007", "1013", "422"];
     type Response = UpdateResponse;

@@ -9,9 +9,9 @@
 ///
 /// Scope `call`; at most 2 calls per second.
 pub async fn get(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &GetRequest,
-) -> Result<GetResponse, crate::runtime::Error> {
+) -> Result<GetResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -58,7 +58,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -85,11 +85,11 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for GetRequest {
+impl ::bitrix24_runtime::loose::Loose for GetRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -134,7 +134,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetResponseItem>,
                                         >::default(),
                                     )?,
@@ -156,11 +156,11 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
     }
 }
 
-impl crate::runtime::loose::Loose for GetResponse {
+impl ::bitrix24_runtime::loose::Loose for GetResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -224,7 +224,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -237,7 +237,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -248,7 +248,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -259,7 +259,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -270,7 +270,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -281,7 +281,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -292,7 +292,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -318,17 +318,17 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
     }
 }
 
-impl crate::runtime::loose::Loose for GetResponseItem {
+impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl crate::runtime::Method for GetRequest {
+impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "call.followup.field.get";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = GetResponse;
 }
@@ -337,9 +337,9 @@ impl crate::runtime::Method for GetRequest {
 ///
 /// Scope `call`; at most 2 calls per second.
 pub async fn list(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &ListRequest,
-) -> Result<ListResponse, crate::runtime::Error> {
+) -> Result<ListResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -399,11 +399,11 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for ListRequest {
+impl ::bitrix24_runtime::loose::Loose for ListRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -450,7 +450,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
                                         >::default(),
                                     )?,
@@ -472,17 +472,17 @@ impl<'de> ::serde::Deserialize<'de> for ListResponse {
     }
 }
 
-impl crate::runtime::loose::Loose for ListResponse {
+impl ::bitrix24_runtime::loose::Loose for ListResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl crate::runtime::Method for ListRequest {
+impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "call.followup.field.list";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = ListResponse;
 }

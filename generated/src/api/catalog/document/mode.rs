@@ -8,9 +8,9 @@
 ///
 /// Scope `catalog`; at most 2 calls per second.
 pub async fn status(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &StatusRequest,
-) -> Result<StatusResponse, crate::runtime::Error> {
+) -> Result<StatusResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -56,20 +56,20 @@ impl<'de> ::serde::Deserialize<'de> for StatusRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for StatusRequest {
+impl ::bitrix24_runtime::loose::Loose for StatusRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `catalog.document.mode.status`.
 pub type StatusResponse = bool;
 
-impl crate::runtime::Method for StatusRequest {
+impl ::bitrix24_runtime::Method for StatusRequest {
     const NAME: &'static str = "catalog.document.mode.status";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["0"];
     type Response = StatusResponse;

@@ -14,9 +14,9 @@
 ///
 /// Scope `catalog`; at most 2 calls per second.
 pub async fn add(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &AddRequest,
-) -> Result<AddResponse, crate::runtime::Error> {
+) -> Result<AddResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -60,7 +60,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             AddRequestFields,
                                         >::default(),
                                     )?,
@@ -83,11 +83,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequest {
+impl ::bitrix24_runtime::loose::Loose for AddRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -246,7 +246,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<AddRequestFieldsActive>,
                                         >::default(),
                                     )?,
@@ -261,7 +261,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<AddRequestFieldsCanBuyZero>,
                                         >::default(),
                                     )?,
@@ -274,7 +274,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -295,7 +295,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -308,7 +308,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -321,7 +321,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -342,7 +342,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             __f9 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -355,7 +355,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             __f10 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<AddRequestFieldsDetailTextType>,
                                         >::default(),
                                     )?,
@@ -368,7 +368,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             __f11 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<f64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<f64>>::default(),
                                     )?,
                             );
                         }
@@ -393,7 +393,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             __f14 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<f64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<f64>>::default(),
                                     )?,
                             );
                         }
@@ -418,7 +418,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             __f17 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -439,7 +439,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             __f19 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -452,7 +452,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             __f20 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<AddRequestFieldsPreviewTextType>,
                                         >::default(),
                                     )?,
@@ -475,7 +475,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             __f22 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -488,7 +488,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             __f23 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<f64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<f64>>::default(),
                                     )?,
                             );
                         }
@@ -499,7 +499,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             __f24 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<f64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<f64>>::default(),
                                     )?,
                             );
                         }
@@ -510,7 +510,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             __f25 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -523,7 +523,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             __f26 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<AddRequestFieldsSubscribe>,
                                         >::default(),
                                     )?,
@@ -544,7 +544,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             __f28 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<AddRequestFieldsVatIncluded>,
                                         >::default(),
                                     )?,
@@ -557,7 +557,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             __f29 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<f64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<f64>>::default(),
                                     )?,
                             );
                         }
@@ -568,7 +568,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             __f30 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<f64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<f64>>::default(),
                                     )?,
                             );
                         }
@@ -579,7 +579,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             __f31 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -632,11 +632,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequestFields {
+impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -680,7 +680,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsActive {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -691,11 +691,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsActive {
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequestFieldsActive {
+impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsActive {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -739,7 +739,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsCanBuyZero {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -750,11 +750,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsCanBuyZero {
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequestFieldsCanBuyZero {
+impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsCanBuyZero {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -798,7 +798,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsDetailTextType {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "text" => Self::Text,
@@ -809,11 +809,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsDetailTextType {
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequestFieldsDetailTextType {
+impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsDetailTextType {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -857,7 +857,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsPreviewTextType {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "text" => Self::Text,
@@ -868,11 +868,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsPreviewTextType {
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequestFieldsPreviewTextType {
+impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsPreviewTextType {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -919,7 +919,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsSubscribe {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -931,11 +931,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsSubscribe {
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequestFieldsSubscribe {
+impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsSubscribe {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -979,7 +979,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsVatIncluded {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -990,11 +990,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsVatIncluded {
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequestFieldsVatIncluded {
+impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsVatIncluded {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -1039,7 +1039,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<AddResponseSku>,
                                         >::default(),
                                     )?,
@@ -1061,11 +1061,11 @@ impl<'de> ::serde::Deserialize<'de> for AddResponse {
     }
 }
 
-impl crate::runtime::loose::Loose for AddResponse {
+impl ::bitrix24_runtime::loose::Loose for AddResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -1226,7 +1226,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseSku {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1239,7 +1239,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseSku {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1250,7 +1250,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseSku {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1263,7 +1263,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseSku {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1274,7 +1274,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseSku {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1287,7 +1287,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseSku {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1300,7 +1300,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseSku {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1313,7 +1313,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseSku {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1326,7 +1326,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseSku {
                             __f8 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1339,7 +1339,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseSku {
                             __f9 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -1362,7 +1362,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseSku {
                             __f11 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1373,7 +1373,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseSku {
                             __f12 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1384,7 +1384,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseSku {
                             __f13 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1397,7 +1397,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseSku {
                             __f14 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1408,7 +1408,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseSku {
                             __f15 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1419,7 +1419,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseSku {
                             __f16 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1430,7 +1430,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseSku {
                             __f17 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1443,7 +1443,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseSku {
                             __f18 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1454,7 +1454,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseSku {
                             __f19 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1467,7 +1467,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseSku {
                             __f20 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -1490,7 +1490,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseSku {
                             __f22 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1503,7 +1503,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseSku {
                             __f23 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -1518,7 +1518,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseSku {
                             __f24 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<Vec<::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -1533,7 +1533,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseSku {
                             __f25 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1546,7 +1546,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseSku {
                             __f26 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1557,7 +1557,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseSku {
                             __f27 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1568,7 +1568,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseSku {
                             __f28 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1581,7 +1581,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseSku {
                             __f29 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1594,7 +1594,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseSku {
                             __f30 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1605,7 +1605,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseSku {
                             __f31 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1616,7 +1616,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseSku {
                             __f32 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1629,7 +1629,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseSku {
                             __f33 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1640,7 +1640,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseSku {
                             __f34 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1651,7 +1651,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseSku {
                             __f35 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1662,7 +1662,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseSku {
                             __f36 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1718,17 +1718,17 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseSku {
     }
 }
 
-impl crate::runtime::loose::Loose for AddResponseSku {
+impl ::bitrix24_runtime::loose::Loose for AddResponseSku {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl crate::runtime::Method for AddRequest {
+impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "catalog.product.sku.add";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "200040300050",
@@ -1746,9 +1746,9 @@ impl crate::runtime::Method for AddRequest {
 ///
 /// Scope `catalog`; at most 2 calls per second.
 pub async fn delete(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &DeleteRequest,
-) -> Result<DeleteResponse, crate::runtime::Error> {
+) -> Result<DeleteResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -1807,20 +1807,20 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for DeleteRequest {
+impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `catalog.product.sku.delete`.
 pub type DeleteResponse = bool;
 
-impl crate::runtime::Method for DeleteRequest {
+impl ::bitrix24_runtime::Method for DeleteRequest {
     const NAME: &'static str = "catalog.product.sku.delete";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "200040300040",
@@ -1835,9 +1835,9 @@ impl crate::runtime::Method for DeleteRequest {
 ///
 /// Scope `catalog`; at most 2 calls per second.
 pub async fn download(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &DownloadRequest,
-) -> Result<DownloadResponse, crate::runtime::Error> {
+) -> Result<DownloadResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -1881,7 +1881,7 @@ impl<'de> ::serde::Deserialize<'de> for DownloadRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             DownloadRequestFields,
                                         >::default(),
                                     )?,
@@ -1904,11 +1904,11 @@ impl<'de> ::serde::Deserialize<'de> for DownloadRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for DownloadRequest {
+impl ::bitrix24_runtime::loose::Loose for DownloadRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -1960,7 +1960,7 @@ impl<'de> ::serde::Deserialize<'de> for DownloadRequestFields {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             DownloadRequestFieldsFieldName,
                                         >::default(),
                                     )?,
@@ -1973,7 +1973,7 @@ impl<'de> ::serde::Deserialize<'de> for DownloadRequestFields {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<i64>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
                                     )?,
                             );
                         }
@@ -2006,11 +2006,11 @@ impl<'de> ::serde::Deserialize<'de> for DownloadRequestFields {
     }
 }
 
-impl crate::runtime::loose::Loose for DownloadRequestFields {
+impl ::bitrix24_runtime::loose::Loose for DownloadRequestFields {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -2057,7 +2057,7 @@ impl<'de> ::serde::Deserialize<'de> for DownloadRequestFieldsFieldName {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "DETAIL_PICTURE" => Self::DetailPicture,
@@ -2069,20 +2069,20 @@ impl<'de> ::serde::Deserialize<'de> for DownloadRequestFieldsFieldName {
     }
 }
 
-impl crate::runtime::loose::Loose for DownloadRequestFieldsFieldName {
+impl ::bitrix24_runtime::loose::Loose for DownloadRequestFieldsFieldName {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
 /// The `result` of `catalog.product.sku.download`.
 pub type DownloadResponse = ::serde_json::Value;
 
-impl crate::runtime::Method for DownloadRequest {
+impl ::bitrix24_runtime::Method for DownloadRequest {
     const NAME: &'static str = "catalog.product.sku.download";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["200040300010", "0"];
     type Response = DownloadResponse;
@@ -2092,9 +2092,9 @@ impl crate::runtime::Method for DownloadRequest {
 ///
 /// Scope `catalog`; at most 2 calls per second.
 pub async fn get(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &GetRequest,
-) -> Result<GetResponse, crate::runtime::Error> {
+) -> Result<GetResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -2153,11 +2153,11 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for GetRequest {
+impl ::bitrix24_runtime::loose::Loose for GetRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -2202,7 +2202,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetResponseSku>,
                                         >::default(),
                                     )?,
@@ -2224,11 +2224,11 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
     }
 }
 
-impl crate::runtime::loose::Loose for GetResponse {
+impl ::bitrix24_runtime::loose::Loose for GetResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -2389,7 +2389,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseSku {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2402,7 +2402,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseSku {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2413,7 +2413,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseSku {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2426,7 +2426,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseSku {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2437,7 +2437,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseSku {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2450,7 +2450,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseSku {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -2463,7 +2463,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseSku {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2476,7 +2476,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseSku {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2489,7 +2489,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseSku {
                             __f8 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2502,7 +2502,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseSku {
                             __f9 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -2525,7 +2525,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseSku {
                             __f11 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2536,7 +2536,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseSku {
                             __f12 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -2547,7 +2547,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseSku {
                             __f13 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -2560,7 +2560,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseSku {
                             __f14 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -2571,7 +2571,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseSku {
                             __f15 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -2582,7 +2582,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseSku {
                             __f16 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -2593,7 +2593,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseSku {
                             __f17 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -2606,7 +2606,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseSku {
                             __f18 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -2617,7 +2617,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseSku {
                             __f19 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2630,7 +2630,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseSku {
                             __f20 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -2653,7 +2653,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseSku {
                             __f22 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2666,7 +2666,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseSku {
                             __f23 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -2681,7 +2681,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseSku {
                             __f24 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<Vec<::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -2696,7 +2696,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseSku {
                             __f25 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2709,7 +2709,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseSku {
                             __f26 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2720,7 +2720,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseSku {
                             __f27 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -2731,7 +2731,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseSku {
                             __f28 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -2744,7 +2744,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseSku {
                             __f29 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2757,7 +2757,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseSku {
                             __f30 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2768,7 +2768,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseSku {
                             __f31 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -2779,7 +2779,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseSku {
                             __f32 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -2792,7 +2792,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseSku {
                             __f33 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2803,7 +2803,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseSku {
                             __f34 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -2814,7 +2814,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseSku {
                             __f35 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -2825,7 +2825,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseSku {
                             __f36 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2881,17 +2881,17 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseSku {
     }
 }
 
-impl crate::runtime::loose::Loose for GetResponseSku {
+impl ::bitrix24_runtime::loose::Loose for GetResponseSku {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl crate::runtime::Method for GetRequest {
+impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "catalog.product.sku.get";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "200040300000",
@@ -2907,9 +2907,9 @@ impl crate::runtime::Method for GetRequest {
 ///
 /// Scope `catalog`; at most 2 calls per second.
 pub async fn get_fields_by_filter(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &GetFieldsByFilterRequest,
-) -> Result<GetFieldsByFilterResponse, crate::runtime::Error> {
+) -> Result<GetFieldsByFilterResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -2953,7 +2953,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsByFilterRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             GetFieldsByFilterRequestFilter,
                                         >::default(),
                                     )?,
@@ -2976,11 +2976,11 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsByFilterRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for GetFieldsByFilterRequest {
+impl ::bitrix24_runtime::loose::Loose for GetFieldsByFilterRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -3040,11 +3040,11 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsByFilterRequestFilter {
     }
 }
 
-impl crate::runtime::loose::Loose for GetFieldsByFilterRequestFilter {
+impl ::bitrix24_runtime::loose::Loose for GetFieldsByFilterRequestFilter {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -3089,7 +3089,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsByFilterResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetFieldsByFilterResponseSku>,
                                         >::default(),
                                     )?,
@@ -3111,11 +3111,11 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsByFilterResponse {
     }
 }
 
-impl crate::runtime::loose::Loose for GetFieldsByFilterResponse {
+impl ::bitrix24_runtime::loose::Loose for GetFieldsByFilterResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -3346,7 +3346,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsByFilterResponseSku {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -3361,7 +3361,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsByFilterResponseSku {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -3374,7 +3374,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsByFilterResponseSku {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -3389,7 +3389,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsByFilterResponseSku {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -3402,7 +3402,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsByFilterResponseSku {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -3417,7 +3417,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsByFilterResponseSku {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -3432,7 +3432,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsByFilterResponseSku {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -3447,7 +3447,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsByFilterResponseSku {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -3462,7 +3462,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsByFilterResponseSku {
                             __f8 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -3477,7 +3477,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsByFilterResponseSku {
                             __f9 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -3492,7 +3492,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsByFilterResponseSku {
                             __f10 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -3507,7 +3507,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsByFilterResponseSku {
                             __f11 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -3520,7 +3520,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsByFilterResponseSku {
                             __f12 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -3533,7 +3533,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsByFilterResponseSku {
                             __f13 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -3548,7 +3548,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsByFilterResponseSku {
                             __f14 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -3561,7 +3561,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsByFilterResponseSku {
                             __f15 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -3574,7 +3574,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsByFilterResponseSku {
                             __f16 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -3587,7 +3587,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsByFilterResponseSku {
                             __f17 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -3602,7 +3602,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsByFilterResponseSku {
                             __f18 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -3615,7 +3615,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsByFilterResponseSku {
                             __f19 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -3630,7 +3630,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsByFilterResponseSku {
                             __f20 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -3645,7 +3645,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsByFilterResponseSku {
                             __f21 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -3660,7 +3660,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsByFilterResponseSku {
                             __f22 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -3675,7 +3675,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsByFilterResponseSku {
                             __f23 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -3690,7 +3690,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsByFilterResponseSku {
                             __f24 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -3705,7 +3705,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsByFilterResponseSku {
                             __f25 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -3720,7 +3720,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsByFilterResponseSku {
                             __f26 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -3735,7 +3735,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsByFilterResponseSku {
                             __f27 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -3748,7 +3748,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsByFilterResponseSku {
                             __f28 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -3761,7 +3761,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsByFilterResponseSku {
                             __f29 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -3776,7 +3776,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsByFilterResponseSku {
                             __f30 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -3791,7 +3791,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsByFilterResponseSku {
                             __f31 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -3804,7 +3804,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsByFilterResponseSku {
                             __f32 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -3817,7 +3817,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsByFilterResponseSku {
                             __f33 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -3832,7 +3832,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsByFilterResponseSku {
                             __f34 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -3845,7 +3845,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsByFilterResponseSku {
                             __f35 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -3858,7 +3858,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsByFilterResponseSku {
                             __f36 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -3871,7 +3871,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsByFilterResponseSku {
                             __f37 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -3930,17 +3930,17 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsByFilterResponseSku {
     }
 }
 
-impl crate::runtime::loose::Loose for GetFieldsByFilterResponseSku {
+impl ::bitrix24_runtime::loose::Loose for GetFieldsByFilterResponseSku {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl crate::runtime::Method for GetFieldsByFilterRequest {
+impl ::bitrix24_runtime::Method for GetFieldsByFilterRequest {
     const NAME: &'static str = "catalog.product.sku.getFieldsByFilter";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["200040300010", "100", "0"];
     type Response = GetFieldsByFilterResponse;
@@ -3952,9 +3952,9 @@ impl crate::runtime::Method for GetFieldsByFilterRequest {
 ///
 /// Pages of 50 rows: set `start` to the offset; the envelope's `next` and `total` say what is left.
 pub async fn list(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &ListRequest,
-) -> Result<crate::runtime::Envelope<ListResponse>, crate::runtime::Error> {
+) -> Result<::bitrix24_runtime::Envelope<ListResponse>, ::bitrix24_runtime::Error> {
     client.call_envelope(request).await
 }
 
@@ -4026,7 +4026,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -4049,11 +4049,11 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for ListRequest {
+impl ::bitrix24_runtime::loose::Loose for ListRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -4100,7 +4100,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
                                         >::default(),
                                     )?,
@@ -4122,17 +4122,17 @@ impl<'de> ::serde::Deserialize<'de> for ListResponse {
     }
 }
 
-impl crate::runtime::loose::Loose for ListResponse {
+impl ::bitrix24_runtime::loose::Loose for ListResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl crate::runtime::Method for ListRequest {
+impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "catalog.product.sku.list";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::Start;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::Start;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["200040300010", "0"];
     type Response = ListResponse;
@@ -4142,9 +4142,9 @@ impl crate::runtime::Method for ListRequest {
 ///
 /// Scope `catalog`; at most 2 calls per second.
 pub async fn update(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &UpdateRequest,
-) -> Result<UpdateResponse, crate::runtime::Error> {
+) -> Result<UpdateResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -4190,7 +4190,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             UpdateRequestFields,
                                         >::default(),
                                     )?,
@@ -4220,11 +4220,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for UpdateRequest {
+impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -4381,7 +4381,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<UpdateRequestFieldsActive>,
                                         >::default(),
                                     )?,
@@ -4396,7 +4396,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<UpdateRequestFieldsCanBuyZero>,
                                         >::default(),
                                     )?,
@@ -4409,7 +4409,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4430,7 +4430,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4443,7 +4443,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4456,7 +4456,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4477,7 +4477,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             __f9 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4490,7 +4490,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             __f10 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<UpdateRequestFieldsDetailTextType>,
                                         >::default(),
                                     )?,
@@ -4503,7 +4503,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             __f11 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<f64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<f64>>::default(),
                                     )?,
                             );
                         }
@@ -4522,7 +4522,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             __f13 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<f64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<f64>>::default(),
                                     )?,
                             );
                         }
@@ -4547,7 +4547,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             __f16 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4568,7 +4568,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             __f18 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4581,7 +4581,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             __f19 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<UpdateRequestFieldsPreviewTextType>,
                                         >::default(),
                                     )?,
@@ -4604,7 +4604,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             __f21 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4617,7 +4617,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             __f22 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<f64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<f64>>::default(),
                                     )?,
                             );
                         }
@@ -4628,7 +4628,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             __f23 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<f64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<f64>>::default(),
                                     )?,
                             );
                         }
@@ -4639,7 +4639,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             __f24 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -4652,7 +4652,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             __f25 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<UpdateRequestFieldsSubscribe>,
                                         >::default(),
                                     )?,
@@ -4673,7 +4673,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             __f27 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<UpdateRequestFieldsVatIncluded>,
                                         >::default(),
                                     )?,
@@ -4686,7 +4686,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             __f28 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<f64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<f64>>::default(),
                                     )?,
                             );
                         }
@@ -4697,7 +4697,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             __f29 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<f64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<f64>>::default(),
                                     )?,
                             );
                         }
@@ -4708,7 +4708,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             __f30 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4758,11 +4758,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
     }
 }
 
-impl crate::runtime::loose::Loose for UpdateRequestFields {
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -4806,7 +4806,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsActive {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -4817,11 +4817,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsActive {
     }
 }
 
-impl crate::runtime::loose::Loose for UpdateRequestFieldsActive {
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsActive {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -4865,7 +4865,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsCanBuyZero {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -4876,11 +4876,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsCanBuyZero {
     }
 }
 
-impl crate::runtime::loose::Loose for UpdateRequestFieldsCanBuyZero {
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsCanBuyZero {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -4924,7 +4924,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsDetailTextType {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "text" => Self::Text,
@@ -4935,11 +4935,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsDetailTextType {
     }
 }
 
-impl crate::runtime::loose::Loose for UpdateRequestFieldsDetailTextType {
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsDetailTextType {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -4983,7 +4983,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsPreviewTextType {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "text" => Self::Text,
@@ -4994,11 +4994,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsPreviewTextType {
     }
 }
 
-impl crate::runtime::loose::Loose for UpdateRequestFieldsPreviewTextType {
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsPreviewTextType {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -5045,7 +5045,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsSubscribe {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -5057,11 +5057,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsSubscribe {
     }
 }
 
-impl crate::runtime::loose::Loose for UpdateRequestFieldsSubscribe {
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsSubscribe {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -5105,7 +5105,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsVatIncluded {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -5116,11 +5116,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsVatIncluded {
     }
 }
 
-impl crate::runtime::loose::Loose for UpdateRequestFieldsVatIncluded {
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsVatIncluded {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -5165,7 +5165,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<UpdateResponseSku>,
                                         >::default(),
                                     )?,
@@ -5187,11 +5187,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponse {
     }
 }
 
-impl crate::runtime::loose::Loose for UpdateResponse {
+impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -5352,7 +5352,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseSku {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5365,7 +5365,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseSku {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5376,7 +5376,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseSku {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5389,7 +5389,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseSku {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5400,7 +5400,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseSku {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5413,7 +5413,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseSku {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -5426,7 +5426,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseSku {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5439,7 +5439,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseSku {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5452,7 +5452,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseSku {
                             __f8 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5465,7 +5465,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseSku {
                             __f9 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -5488,7 +5488,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseSku {
                             __f11 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5499,7 +5499,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseSku {
                             __f12 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -5510,7 +5510,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseSku {
                             __f13 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -5523,7 +5523,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseSku {
                             __f14 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -5534,7 +5534,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseSku {
                             __f15 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -5545,7 +5545,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseSku {
                             __f16 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -5556,7 +5556,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseSku {
                             __f17 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -5569,7 +5569,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseSku {
                             __f18 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -5580,7 +5580,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseSku {
                             __f19 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5593,7 +5593,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseSku {
                             __f20 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -5616,7 +5616,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseSku {
                             __f22 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5629,7 +5629,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseSku {
                             __f23 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -5644,7 +5644,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseSku {
                             __f24 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<Vec<::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -5659,7 +5659,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseSku {
                             __f25 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5672,7 +5672,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseSku {
                             __f26 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5683,7 +5683,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseSku {
                             __f27 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -5694,7 +5694,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseSku {
                             __f28 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -5707,7 +5707,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseSku {
                             __f29 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5720,7 +5720,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseSku {
                             __f30 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5731,7 +5731,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseSku {
                             __f31 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -5742,7 +5742,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseSku {
                             __f32 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -5755,7 +5755,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseSku {
                             __f33 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5766,7 +5766,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseSku {
                             __f34 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -5777,7 +5777,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseSku {
                             __f35 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -5788,7 +5788,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseSku {
                             __f36 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5844,17 +5844,17 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseSku {
     }
 }
 
-impl crate::runtime::loose::Loose for UpdateResponseSku {
+impl ::bitrix24_runtime::loose::Loose for UpdateResponseSku {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl crate::runtime::Method for UpdateRequest {
+impl ::bitrix24_runtime::Method for UpdateRequest {
     const NAME: &'static str = "catalog.product.sku.update";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "200040300043",

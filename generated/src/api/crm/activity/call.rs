@@ -8,9 +8,9 @@
 ///
 /// Scope `crm`; at most 2 calls per second.
 pub async fn get_transcript(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &GetTranscriptRequest,
-) -> Result<GetTranscriptResponse, crate::runtime::Error> {
+) -> Result<GetTranscriptResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -57,7 +57,7 @@ impl<'de> ::serde::Deserialize<'de> for GetTranscriptRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<i64>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
                                     )?,
                             );
                         }
@@ -78,11 +78,11 @@ impl<'de> ::serde::Deserialize<'de> for GetTranscriptRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for GetTranscriptRequest {
+impl ::bitrix24_runtime::loose::Loose for GetTranscriptRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -129,7 +129,7 @@ impl<'de> ::serde::Deserialize<'de> for GetTranscriptResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -149,17 +149,17 @@ impl<'de> ::serde::Deserialize<'de> for GetTranscriptResponse {
     }
 }
 
-impl crate::runtime::loose::Loose for GetTranscriptResponse {
+impl ::bitrix24_runtime::loose::Loose for GetTranscriptResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl crate::runtime::Method for GetTranscriptRequest {
+impl ::bitrix24_runtime::Method for GetTranscriptRequest {
     const NAME: &'static str = "crm.activity.call.getTranscript";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["NOT_FOUND", "ACCESS_DENIED"];
     type Response = GetTranscriptResponse;

@@ -8,9 +8,9 @@
 ///
 /// Scope `crm`; at most 2 calls per second.
 pub async fn mode(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &ModeRequest,
-) -> Result<ModeResponse, crate::runtime::Error> {
+) -> Result<ModeResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -54,11 +54,11 @@ impl<'de> ::serde::Deserialize<'de> for ModeRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for ModeRequest {
+impl ::bitrix24_runtime::loose::Loose for ModeRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -114,7 +114,7 @@ impl<'de> ::serde::Deserialize<'de> for ModeResponseItem {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -125,7 +125,7 @@ impl<'de> ::serde::Deserialize<'de> for ModeResponseItem {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -138,7 +138,7 @@ impl<'de> ::serde::Deserialize<'de> for ModeResponseItem {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -151,7 +151,7 @@ impl<'de> ::serde::Deserialize<'de> for ModeResponseItem {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -174,17 +174,17 @@ impl<'de> ::serde::Deserialize<'de> for ModeResponseItem {
     }
 }
 
-impl crate::runtime::loose::Loose for ModeResponseItem {
+impl ::bitrix24_runtime::loose::Loose for ModeResponseItem {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl crate::runtime::Method for ModeRequest {
+impl ::bitrix24_runtime::Method for ModeRequest {
     const NAME: &'static str = "crm.enum.settings.mode";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = ModeResponse;
 }

@@ -17,9 +17,9 @@ pub mod field;
 ///
 /// Scope `crm`; at most 2 calls per second.
 pub async fn add(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &AddRequest,
-) -> Result<AddResponse, crate::runtime::Error> {
+) -> Result<AddResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -63,7 +63,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             AddRequestFields,
                                         >::default(),
                                     )?,
@@ -86,11 +86,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequest {
+impl ::bitrix24_runtime::loose::Loose for AddRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -149,7 +149,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -162,7 +162,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<i64>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
                                     )?,
                             );
                         }
@@ -175,7 +175,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<i64>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
                                     )?,
                             );
                         }
@@ -186,7 +186,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -197,7 +197,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -208,7 +208,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -237,20 +237,20 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequestFields {
+impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `crm.requisite.preset.add`.
 pub type AddResponse = i64;
 
-impl crate::runtime::Method for AddRequest {
+impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "crm.requisite.preset.add";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = AddResponse;
 }
@@ -259,9 +259,9 @@ impl crate::runtime::Method for AddRequest {
 ///
 /// Scope `crm`; at most 2 calls per second.
 pub async fn countries(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &CountriesRequest,
-) -> Result<CountriesResponse, crate::runtime::Error> {
+) -> Result<CountriesResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -307,20 +307,20 @@ impl<'de> ::serde::Deserialize<'de> for CountriesRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for CountriesRequest {
+impl ::bitrix24_runtime::loose::Loose for CountriesRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `crm.requisite.preset.countries`.
 pub type CountriesResponse = ::serde_json::Value;
 
-impl crate::runtime::Method for CountriesRequest {
+impl ::bitrix24_runtime::Method for CountriesRequest {
     const NAME: &'static str = "crm.requisite.preset.countries";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = CountriesResponse;
 }
@@ -329,9 +329,9 @@ impl crate::runtime::Method for CountriesRequest {
 ///
 /// Scope `crm`; at most 2 calls per second.
 pub async fn delete(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &DeleteRequest,
-) -> Result<DeleteResponse, crate::runtime::Error> {
+) -> Result<DeleteResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -375,7 +375,7 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<i64>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
                                     )?,
                             );
                         }
@@ -395,20 +395,20 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for DeleteRequest {
+impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `crm.requisite.preset.delete`.
 pub type DeleteResponse = bool;
 
-impl crate::runtime::Method for DeleteRequest {
+impl ::bitrix24_runtime::Method for DeleteRequest {
     const NAME: &'static str = "crm.requisite.preset.delete";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = DeleteResponse;
 }
@@ -417,9 +417,9 @@ impl crate::runtime::Method for DeleteRequest {
 ///
 /// Scope `crm`; at most 2 calls per second.
 pub async fn fields(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &FieldsRequest,
-) -> Result<FieldsResponse, crate::runtime::Error> {
+) -> Result<FieldsResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -465,11 +465,11 @@ impl<'de> ::serde::Deserialize<'de> for FieldsRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for FieldsRequest {
+impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -534,7 +534,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -547,7 +547,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -560,7 +560,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -573,7 +573,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -586,7 +586,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -597,7 +597,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -608,7 +608,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -634,17 +634,17 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
     }
 }
 
-impl crate::runtime::loose::Loose for FieldsResponse {
+impl ::bitrix24_runtime::loose::Loose for FieldsResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl crate::runtime::Method for FieldsRequest {
+impl ::bitrix24_runtime::Method for FieldsRequest {
     const NAME: &'static str = "crm.requisite.preset.fields";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = FieldsResponse;
 }
@@ -653,9 +653,9 @@ impl crate::runtime::Method for FieldsRequest {
 ///
 /// Scope `crm`; at most 2 calls per second.
 pub async fn get(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &GetRequest,
-) -> Result<GetResponse, crate::runtime::Error> {
+) -> Result<GetResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -699,7 +699,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<i64>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
                                     )?,
                             );
                         }
@@ -719,11 +719,11 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for GetRequest {
+impl ::bitrix24_runtime::loose::Loose for GetRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -801,7 +801,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -814,7 +814,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -827,7 +827,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -840,7 +840,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -853,7 +853,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -866,7 +866,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -877,7 +877,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -896,7 +896,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f8 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -907,7 +907,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f9 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -918,7 +918,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f10 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -948,17 +948,17 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
     }
 }
 
-impl crate::runtime::loose::Loose for GetResponse {
+impl ::bitrix24_runtime::loose::Loose for GetResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl crate::runtime::Method for GetRequest {
+impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "crm.requisite.preset.get";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = GetResponse;
 }
@@ -969,9 +969,9 @@ impl crate::runtime::Method for GetRequest {
 ///
 /// Pages of 50 rows: set `start` to the offset; the envelope's `next` and `total` say what is left.
 pub async fn list(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &ListRequest,
-) -> Result<crate::runtime::Envelope<ListResponse>, crate::runtime::Error> {
+) -> Result<::bitrix24_runtime::Envelope<ListResponse>, ::bitrix24_runtime::Error> {
     client.call_envelope(request).await
 }
 
@@ -1037,7 +1037,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<Vec<ListRequestSelectItem>>,
                                         >::default(),
                                     )?,
@@ -1050,7 +1050,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1073,11 +1073,11 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for ListRequest {
+impl ::bitrix24_runtime::loose::Loose for ListRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -1159,7 +1159,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestSelectItem {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1172,7 +1172,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestSelectItem {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1193,7 +1193,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestSelectItem {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1206,7 +1206,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestSelectItem {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1219,7 +1219,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestSelectItem {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1230,7 +1230,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestSelectItem {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1249,7 +1249,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestSelectItem {
                             __f8 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1260,7 +1260,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestSelectItem {
                             __f9 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1271,7 +1271,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestSelectItem {
                             __f10 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1301,11 +1301,11 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestSelectItem {
     }
 }
 
-impl crate::runtime::loose::Loose for ListRequestSelectItem {
+impl ::bitrix24_runtime::loose::Loose for ListRequestSelectItem {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -1390,7 +1390,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItem {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1403,7 +1403,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItem {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1424,7 +1424,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItem {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1437,7 +1437,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItem {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1450,7 +1450,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItem {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1461,7 +1461,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItem {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1480,7 +1480,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItem {
                             __f8 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1491,7 +1491,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItem {
                             __f9 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1502,7 +1502,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItem {
                             __f10 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1532,17 +1532,17 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItem {
     }
 }
 
-impl crate::runtime::loose::Loose for ListResponseItem {
+impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl crate::runtime::Method for ListRequest {
+impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "crm.requisite.preset.list";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::Start;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::Start;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = ListResponse;
 }
@@ -1551,9 +1551,9 @@ impl crate::runtime::Method for ListRequest {
 ///
 /// Scope `crm`; at most 2 calls per second.
 pub async fn update(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &UpdateRequest,
-) -> Result<UpdateResponse, crate::runtime::Error> {
+) -> Result<UpdateResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -1599,7 +1599,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Vec<UpdateRequestFieldsItem>,
                                         >::default(),
                                     )?,
@@ -1612,7 +1612,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<i64>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
                                     )?,
                             );
                         }
@@ -1634,11 +1634,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for UpdateRequest {
+impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -1691,7 +1691,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsItem {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1702,7 +1702,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsItem {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -1713,7 +1713,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsItem {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1724,7 +1724,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsItem {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1747,20 +1747,20 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsItem {
     }
 }
 
-impl crate::runtime::loose::Loose for UpdateRequestFieldsItem {
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsItem {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `crm.requisite.preset.update`.
 pub type UpdateResponse = bool;
 
-impl crate::runtime::Method for UpdateRequest {
+impl ::bitrix24_runtime::Method for UpdateRequest {
     const NAME: &'static str = "crm.requisite.preset.update";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = UpdateResponse;
 }

@@ -9,9 +9,9 @@
 ///
 /// Scope `crm`; at most 2 calls per second.
 pub async fn items(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &ItemsRequest,
-) -> Result<ItemsResponse, crate::runtime::Error> {
+) -> Result<ItemsResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -56,7 +56,7 @@ impl<'de> ::serde::Deserialize<'de> for ItemsRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -77,20 +77,20 @@ impl<'de> ::serde::Deserialize<'de> for ItemsRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for ItemsRequest {
+impl ::bitrix24_runtime::loose::Loose for ItemsRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `crm.status.entity.items`.
 pub type ItemsResponse = ::serde_json::Value;
 
-impl crate::runtime::Method for ItemsRequest {
+impl ::bitrix24_runtime::Method for ItemsRequest {
     const NAME: &'static str = "crm.status.entity.items";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["400"];
     type Response = ItemsResponse;
@@ -100,9 +100,9 @@ impl crate::runtime::Method for ItemsRequest {
 ///
 /// Scope `crm`; at most 2 calls per second.
 pub async fn types(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &TypesRequest,
-) -> Result<TypesResponse, crate::runtime::Error> {
+) -> Result<TypesResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -148,11 +148,11 @@ impl<'de> ::serde::Deserialize<'de> for TypesRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for TypesRequest {
+impl ::bitrix24_runtime::loose::Loose for TypesRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -237,7 +237,7 @@ impl<'de> ::serde::Deserialize<'de> for TypesResponseItem {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -250,7 +250,7 @@ impl<'de> ::serde::Deserialize<'de> for TypesResponseItem {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -263,7 +263,7 @@ impl<'de> ::serde::Deserialize<'de> for TypesResponseItem {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -276,7 +276,7 @@ impl<'de> ::serde::Deserialize<'de> for TypesResponseItem {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -289,7 +289,7 @@ impl<'de> ::serde::Deserialize<'de> for TypesResponseItem {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -300,7 +300,7 @@ impl<'de> ::serde::Deserialize<'de> for TypesResponseItem {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -313,7 +313,7 @@ impl<'de> ::serde::Deserialize<'de> for TypesResponseItem {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -326,7 +326,7 @@ impl<'de> ::serde::Deserialize<'de> for TypesResponseItem {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -337,7 +337,7 @@ impl<'de> ::serde::Deserialize<'de> for TypesResponseItem {
                             __f8 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -350,7 +350,7 @@ impl<'de> ::serde::Deserialize<'de> for TypesResponseItem {
                             __f9 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -361,7 +361,7 @@ impl<'de> ::serde::Deserialize<'de> for TypesResponseItem {
                             __f10 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -400,17 +400,17 @@ impl<'de> ::serde::Deserialize<'de> for TypesResponseItem {
     }
 }
 
-impl crate::runtime::loose::Loose for TypesResponseItem {
+impl ::bitrix24_runtime::loose::Loose for TypesResponseItem {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl crate::runtime::Method for TypesRequest {
+impl ::bitrix24_runtime::Method for TypesRequest {
     const NAME: &'static str = "crm.status.entity.types";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = TypesResponse;
 }

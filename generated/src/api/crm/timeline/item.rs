@@ -9,9 +9,9 @@
 ///
 /// Scope `crm`; at most 2 calls per second.
 pub async fn pin(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &PinRequest,
-) -> Result<PinResponse, crate::runtime::Error> {
+) -> Result<PinResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -61,7 +61,7 @@ impl<'de> ::serde::Deserialize<'de> for PinRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<i64>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
                                     )?,
                             );
                         }
@@ -72,7 +72,7 @@ impl<'de> ::serde::Deserialize<'de> for PinRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<i64>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
                                     )?,
                             );
                         }
@@ -85,7 +85,7 @@ impl<'de> ::serde::Deserialize<'de> for PinRequest {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<i64>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
                                     )?,
                             );
                         }
@@ -111,20 +111,20 @@ impl<'de> ::serde::Deserialize<'de> for PinRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for PinRequest {
+impl ::bitrix24_runtime::loose::Loose for PinRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `crm.timeline.item.pin`.
 pub type PinResponse = ::serde_json::Value;
 
-impl crate::runtime::Method for PinRequest {
+impl ::bitrix24_runtime::Method for PinRequest {
     const NAME: &'static str = "crm.timeline.item.pin";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "0",
@@ -141,9 +141,9 @@ impl crate::runtime::Method for PinRequest {
 ///
 /// Scope `crm`; at most 2 calls per second.
 pub async fn unpin(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &UnpinRequest,
-) -> Result<UnpinResponse, crate::runtime::Error> {
+) -> Result<UnpinResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -193,7 +193,7 @@ impl<'de> ::serde::Deserialize<'de> for UnpinRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<i64>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
                                     )?,
                             );
                         }
@@ -204,7 +204,7 @@ impl<'de> ::serde::Deserialize<'de> for UnpinRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<i64>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
                                     )?,
                             );
                         }
@@ -217,7 +217,7 @@ impl<'de> ::serde::Deserialize<'de> for UnpinRequest {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<i64>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
                                     )?,
                             );
                         }
@@ -243,20 +243,20 @@ impl<'de> ::serde::Deserialize<'de> for UnpinRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for UnpinRequest {
+impl ::bitrix24_runtime::loose::Loose for UnpinRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `crm.timeline.item.unpin`.
 pub type UnpinResponse = ::serde_json::Value;
 
-impl crate::runtime::Method for UnpinRequest {
+impl ::bitrix24_runtime::Method for UnpinRequest {
     const NAME: &'static str = "crm.timeline.item.unpin";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "100",

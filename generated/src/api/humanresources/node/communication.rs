@@ -9,9 +9,9 @@
 ///
 /// Scope `humanresources`; at most 2 calls per second.
 pub async fn edit(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &EditRequest,
-) -> Result<EditResponse, crate::runtime::Error> {
+) -> Result<EditResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -73,7 +73,7 @@ impl<'de> ::serde::Deserialize<'de> for EditRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             EditRequestCommunicationType,
                                         >::default(),
                                     )?,
@@ -88,7 +88,7 @@ impl<'de> ::serde::Deserialize<'de> for EditRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -105,7 +105,7 @@ impl<'de> ::serde::Deserialize<'de> for EditRequest {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<i64>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
                                     )?,
                             );
                         }
@@ -126,7 +126,7 @@ impl<'de> ::serde::Deserialize<'de> for EditRequest {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -155,11 +155,11 @@ impl<'de> ::serde::Deserialize<'de> for EditRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for EditRequest {
+impl ::bitrix24_runtime::loose::Loose for EditRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -206,7 +206,7 @@ impl<'de> ::serde::Deserialize<'de> for EditRequestCommunicationType {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "CHAT" => Self::Chat,
@@ -218,11 +218,11 @@ impl<'de> ::serde::Deserialize<'de> for EditRequestCommunicationType {
     }
 }
 
-impl crate::runtime::loose::Loose for EditRequestCommunicationType {
+impl ::bitrix24_runtime::loose::Loose for EditRequestCommunicationType {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -267,7 +267,7 @@ impl<'de> ::serde::Deserialize<'de> for EditResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -287,17 +287,17 @@ impl<'de> ::serde::Deserialize<'de> for EditResponse {
     }
 }
 
-impl crate::runtime::loose::Loose for EditResponse {
+impl ::bitrix24_runtime::loose::Loose for EditResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl crate::runtime::Method for EditRequest {
+impl ::bitrix24_runtime::Method for EditRequest {
     const NAME: &'static str = "humanresources.node.communication.edit";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = EditResponse;
 }
@@ -306,9 +306,9 @@ impl crate::runtime::Method for EditRequest {
 ///
 /// Scope `humanresources`; at most 2 calls per second.
 pub async fn list(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &ListRequest,
-) -> Result<ListResponse, crate::runtime::Error> {
+) -> Result<ListResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -352,7 +352,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<i64>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
                                     )?,
                             );
                         }
@@ -372,11 +372,11 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for ListRequest {
+impl ::bitrix24_runtime::loose::Loose for ListRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -442,7 +442,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
                                         >::default(),
                                     )?,
@@ -457,7 +457,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponse {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -468,7 +468,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponse {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
                                         >::default(),
                                     )?,
@@ -483,7 +483,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponse {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -494,7 +494,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponse {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
                                         >::default(),
                                     )?,
@@ -509,7 +509,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponse {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -534,17 +534,17 @@ impl<'de> ::serde::Deserialize<'de> for ListResponse {
     }
 }
 
-impl crate::runtime::loose::Loose for ListResponse {
+impl ::bitrix24_runtime::loose::Loose for ListResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl crate::runtime::Method for ListRequest {
+impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "humanresources.node.communication.list";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = ListResponse;
 }

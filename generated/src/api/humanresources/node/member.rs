@@ -14,9 +14,9 @@ pub mod field;
 ///
 /// Scope `humanresources`; at most 2 calls per second.
 pub async fn add(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &AddRequest,
-) -> Result<AddResponse, crate::runtime::Error> {
+) -> Result<AddResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -66,7 +66,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<i64>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
                                     )?,
                             );
                         }
@@ -77,7 +77,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<AddRequestRole>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<AddRequestRole>::default(),
                                     )?,
                             );
                         }
@@ -107,11 +107,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequest {
+impl ::bitrix24_runtime::loose::Loose for AddRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -158,7 +158,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestRole {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "MEMBER_HEAD" => Self::MemberHead,
@@ -170,11 +170,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestRole {
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequestRole {
+impl ::bitrix24_runtime::loose::Loose for AddRequestRole {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -219,7 +219,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -239,17 +239,17 @@ impl<'de> ::serde::Deserialize<'de> for AddResponse {
     }
 }
 
-impl crate::runtime::loose::Loose for AddResponse {
+impl ::bitrix24_runtime::loose::Loose for AddResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl crate::runtime::Method for AddRequest {
+impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "humanresources.node.member.add";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = AddResponse;
 }
@@ -258,9 +258,9 @@ impl crate::runtime::Method for AddRequest {
 ///
 /// Scope `humanresources`; at most 2 calls per second.
 pub async fn move_(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &MoveRequest,
-) -> Result<MoveResponse, crate::runtime::Error> {
+) -> Result<MoveResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -311,7 +311,7 @@ impl<'de> ::serde::Deserialize<'de> for MoveRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<i64>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
                                     )?,
                             );
                         }
@@ -322,7 +322,7 @@ impl<'de> ::serde::Deserialize<'de> for MoveRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<MoveRequestRole>,
                                         >::default(),
                                     )?,
@@ -354,11 +354,11 @@ impl<'de> ::serde::Deserialize<'de> for MoveRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for MoveRequest {
+impl ::bitrix24_runtime::loose::Loose for MoveRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -405,7 +405,7 @@ impl<'de> ::serde::Deserialize<'de> for MoveRequestRole {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "MEMBER_HEAD" => Self::MemberHead,
@@ -417,11 +417,11 @@ impl<'de> ::serde::Deserialize<'de> for MoveRequestRole {
     }
 }
 
-impl crate::runtime::loose::Loose for MoveRequestRole {
+impl ::bitrix24_runtime::loose::Loose for MoveRequestRole {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -466,7 +466,7 @@ impl<'de> ::serde::Deserialize<'de> for MoveResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -486,17 +486,17 @@ impl<'de> ::serde::Deserialize<'de> for MoveResponse {
     }
 }
 
-impl crate::runtime::loose::Loose for MoveResponse {
+impl ::bitrix24_runtime::loose::Loose for MoveResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl crate::runtime::Method for MoveRequest {
+impl ::bitrix24_runtime::Method for MoveRequest {
     const NAME: &'static str = "humanresources.node.member.move";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = MoveResponse;
 }
@@ -505,9 +505,9 @@ impl crate::runtime::Method for MoveRequest {
 ///
 /// Scope `humanresources`; at most 2 calls per second.
 pub async fn remove(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &RemoveRequest,
-) -> Result<RemoveResponse, crate::runtime::Error> {
+) -> Result<RemoveResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -555,7 +555,7 @@ impl<'de> ::serde::Deserialize<'de> for RemoveRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<i64>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
                                     )?,
                             );
                         }
@@ -584,11 +584,11 @@ impl<'de> ::serde::Deserialize<'de> for RemoveRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for RemoveRequest {
+impl ::bitrix24_runtime::loose::Loose for RemoveRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -638,7 +638,7 @@ impl<'de> ::serde::Deserialize<'de> for RemoveResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
                                         >::default(),
                                     )?,
@@ -651,7 +651,7 @@ impl<'de> ::serde::Deserialize<'de> for RemoveResponse {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<Vec<i64>>,
                                         >::default(),
                                     )?,
@@ -674,17 +674,17 @@ impl<'de> ::serde::Deserialize<'de> for RemoveResponse {
     }
 }
 
-impl crate::runtime::loose::Loose for RemoveResponse {
+impl ::bitrix24_runtime::loose::Loose for RemoveResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl crate::runtime::Method for RemoveRequest {
+impl ::bitrix24_runtime::Method for RemoveRequest {
     const NAME: &'static str = "humanresources.node.member.remove";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = RemoveResponse;
 }
@@ -693,9 +693,9 @@ impl crate::runtime::Method for RemoveRequest {
 ///
 /// Scope `humanresources`; at most 2 calls per second.
 pub async fn set(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &SetRequest,
-) -> Result<SetResponse, crate::runtime::Error> {
+) -> Result<SetResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -743,7 +743,7 @@ impl<'de> ::serde::Deserialize<'de> for SetRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<i64>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
                                     )?,
                             );
                         }
@@ -754,7 +754,7 @@ impl<'de> ::serde::Deserialize<'de> for SetRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             SetRequestUserIds,
                                         >::default(),
                                     )?,
@@ -779,11 +779,11 @@ impl<'de> ::serde::Deserialize<'de> for SetRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for SetRequest {
+impl ::bitrix24_runtime::loose::Loose for SetRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -924,11 +924,11 @@ impl<'de> ::serde::Deserialize<'de> for SetRequestUserIds {
     }
 }
 
-impl crate::runtime::loose::Loose for SetRequestUserIds {
+impl ::bitrix24_runtime::loose::Loose for SetRequestUserIds {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -973,7 +973,7 @@ impl<'de> ::serde::Deserialize<'de> for SetResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -993,17 +993,17 @@ impl<'de> ::serde::Deserialize<'de> for SetResponse {
     }
 }
 
-impl crate::runtime::loose::Loose for SetResponse {
+impl ::bitrix24_runtime::loose::Loose for SetResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl crate::runtime::Method for SetRequest {
+impl ::bitrix24_runtime::Method for SetRequest {
     const NAME: &'static str = "humanresources.node.member.set";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = SetResponse;
 }

@@ -8,9 +8,9 @@
 ///
 /// Scope `im`; at most 2 calls per second.
 pub async fn get(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &GetRequest,
-) -> Result<GetResponse, crate::runtime::Error> {
+) -> Result<GetResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -66,7 +66,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetRequestUserData>,
                                         >::default(),
                                     )?,
@@ -89,11 +89,11 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for GetRequest {
+impl ::bitrix24_runtime::loose::Loose for GetRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -137,7 +137,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestUserData {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -148,11 +148,11 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestUserData {
     }
 }
 
-impl crate::runtime::loose::Loose for GetRequestUserData {
+impl ::bitrix24_runtime::loose::Loose for GetRequestUserData {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -283,7 +283,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -294,7 +294,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -305,7 +305,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -318,7 +318,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -329,7 +329,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -340,7 +340,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -357,7 +357,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -370,7 +370,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f8 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -391,7 +391,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f10 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -402,7 +402,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f11 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -415,7 +415,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f12 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -426,7 +426,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f13 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -439,7 +439,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f14 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -450,7 +450,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f15 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -461,7 +461,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f16 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -472,7 +472,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f17 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -485,7 +485,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f18 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -498,7 +498,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f19 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -511,7 +511,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f20 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -522,7 +522,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f21 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -533,7 +533,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f22 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -544,7 +544,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f23 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetResponsePhones>,
                                         >::default(),
                                     )?,
@@ -557,7 +557,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f24 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -568,7 +568,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f25 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -579,7 +579,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f26 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -592,7 +592,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f27 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -639,11 +639,11 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
     }
 }
 
-impl crate::runtime::loose::Loose for GetResponse {
+impl ::bitrix24_runtime::loose::Loose for GetResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -692,7 +692,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponsePhones {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -705,7 +705,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponsePhones {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -726,17 +726,17 @@ impl<'de> ::serde::Deserialize<'de> for GetResponsePhones {
     }
 }
 
-impl crate::runtime::loose::Loose for GetResponsePhones {
+impl ::bitrix24_runtime::loose::Loose for GetResponsePhones {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl crate::runtime::Method for GetRequest {
+impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "im.department.employees.get";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["ID_EMPTY", "ACCESS_ERROR"];
     type Response = GetResponse;

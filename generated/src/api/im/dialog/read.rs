@@ -8,9 +8,9 @@
 ///
 /// Scope `im`; at most 2 calls per second.
 pub async fn all(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &AllRequest,
-) -> Result<AllResponse, crate::runtime::Error> {
+) -> Result<AllResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -54,20 +54,20 @@ impl<'de> ::serde::Deserialize<'de> for AllRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for AllRequest {
+impl ::bitrix24_runtime::loose::Loose for AllRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `im.dialog.read.all`.
 pub type AllResponse = bool;
 
-impl crate::runtime::Method for AllRequest {
+impl ::bitrix24_runtime::Method for AllRequest {
     const NAME: &'static str = "im.dialog.read.all";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = AllResponse;
 }

@@ -10,9 +10,9 @@
 ///
 /// Pages of 50 rows: set `start` to the offset; the envelope's `next` and `total` say what is left.
 pub async fn list(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &ListRequest,
-) -> Result<crate::runtime::Envelope<ListResponse>, crate::runtime::Error> {
+) -> Result<::bitrix24_runtime::Envelope<ListResponse>, ::bitrix24_runtime::Error> {
     client.call_envelope(request).await
 }
 
@@ -81,7 +81,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             ListRequestDialogId,
                                         >::default(),
                                     )?,
@@ -94,7 +94,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -105,7 +105,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -116,7 +116,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -129,7 +129,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<ListRequestSkipExternal>,
                                         >::default(),
                                     )?,
@@ -146,7 +146,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -157,7 +157,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -184,11 +184,11 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for ListRequest {
+impl ::bitrix24_runtime::loose::Loose for ListRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -235,7 +235,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestDialogId {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "chatXXX" => Self::ChatXxx,
@@ -247,11 +247,11 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestDialogId {
     }
 }
 
-impl crate::runtime::loose::Loose for ListRequestDialogId {
+impl ::bitrix24_runtime::loose::Loose for ListRequestDialogId {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -295,7 +295,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestSkipExternal {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -306,11 +306,11 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestSkipExternal {
     }
 }
 
-impl crate::runtime::loose::Loose for ListRequestSkipExternal {
+impl ::bitrix24_runtime::loose::Loose for ListRequestSkipExternal {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -443,7 +443,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItem {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -454,7 +454,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItem {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -465,7 +465,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItem {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -478,7 +478,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItem {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -489,7 +489,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItem {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -500,7 +500,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItem {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -517,7 +517,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItem {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -530,7 +530,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItem {
                             __f8 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -551,7 +551,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItem {
                             __f10 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -562,7 +562,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItem {
                             __f11 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -575,7 +575,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItem {
                             __f12 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -586,7 +586,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItem {
                             __f13 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -599,7 +599,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItem {
                             __f14 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -610,7 +610,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItem {
                             __f15 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -621,7 +621,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItem {
                             __f16 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -632,7 +632,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItem {
                             __f17 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -645,7 +645,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItem {
                             __f18 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -658,7 +658,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItem {
                             __f19 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -671,7 +671,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItem {
                             __f20 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -682,7 +682,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItem {
                             __f21 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -693,7 +693,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItem {
                             __f22 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -704,7 +704,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItem {
                             __f23 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<ListResponseItemPhones>,
                                         >::default(),
                                     )?,
@@ -717,7 +717,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItem {
                             __f24 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -728,7 +728,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItem {
                             __f25 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -739,7 +739,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItem {
                             __f26 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -752,7 +752,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItem {
                             __f27 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -799,11 +799,11 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItem {
     }
 }
 
-impl crate::runtime::loose::Loose for ListResponseItem {
+impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -855,7 +855,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemPhones {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -868,7 +868,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemPhones {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -881,7 +881,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemPhones {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -903,17 +903,17 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemPhones {
     }
 }
 
-impl crate::runtime::loose::Loose for ListResponseItemPhones {
+impl ::bitrix24_runtime::loose::Loose for ListResponseItemPhones {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl crate::runtime::Method for ListRequest {
+impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "im.dialog.users.list";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::Start;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::Start;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["DIALOG_ID_EMPTY", "ACCESS_ERROR"];
     type Response = ListResponse;

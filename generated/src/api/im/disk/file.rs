@@ -10,9 +10,9 @@
 ///
 /// Scope `im`; at most 2 calls per second.
 pub async fn commit(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &CommitRequest,
-) -> Result<CommitResponse, crate::runtime::Error> {
+) -> Result<CommitResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -75,7 +75,7 @@ impl<'de> ::serde::Deserialize<'de> for CommitRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<CommitRequestAsFile>,
                                         >::default(),
                                     )?,
@@ -88,7 +88,7 @@ impl<'de> ::serde::Deserialize<'de> for CommitRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<i64>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
                                     )?,
                             );
                         }
@@ -101,7 +101,7 @@ impl<'de> ::serde::Deserialize<'de> for CommitRequest {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             CommitRequestDialogId,
                                         >::default(),
                                     )?,
@@ -114,7 +114,7 @@ impl<'de> ::serde::Deserialize<'de> for CommitRequest {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<i64>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
                                     )?,
                             );
                         }
@@ -125,7 +125,7 @@ impl<'de> ::serde::Deserialize<'de> for CommitRequest {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -138,7 +138,7 @@ impl<'de> ::serde::Deserialize<'de> for CommitRequest {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<CommitRequestSilentMode>,
                                         >::default(),
                                     )?,
@@ -153,7 +153,7 @@ impl<'de> ::serde::Deserialize<'de> for CommitRequest {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<i64>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
                                     )?,
                             );
                         }
@@ -183,11 +183,11 @@ impl<'de> ::serde::Deserialize<'de> for CommitRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for CommitRequest {
+impl ::bitrix24_runtime::loose::Loose for CommitRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -231,7 +231,7 @@ impl<'de> ::serde::Deserialize<'de> for CommitRequestAsFile {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -242,11 +242,11 @@ impl<'de> ::serde::Deserialize<'de> for CommitRequestAsFile {
     }
 }
 
-impl crate::runtime::loose::Loose for CommitRequestAsFile {
+impl ::bitrix24_runtime::loose::Loose for CommitRequestAsFile {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -293,7 +293,7 @@ impl<'de> ::serde::Deserialize<'de> for CommitRequestDialogId {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "chatXXX" => Self::ChatXxx,
@@ -305,11 +305,11 @@ impl<'de> ::serde::Deserialize<'de> for CommitRequestDialogId {
     }
 }
 
-impl crate::runtime::loose::Loose for CommitRequestDialogId {
+impl ::bitrix24_runtime::loose::Loose for CommitRequestDialogId {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -353,7 +353,7 @@ impl<'de> ::serde::Deserialize<'de> for CommitRequestSilentMode {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -364,11 +364,11 @@ impl<'de> ::serde::Deserialize<'de> for CommitRequestSilentMode {
     }
 }
 
-impl crate::runtime::loose::Loose for CommitRequestSilentMode {
+impl ::bitrix24_runtime::loose::Loose for CommitRequestSilentMode {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -447,7 +447,7 @@ impl<'de> ::serde::Deserialize<'de> for CommitResponse {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -470,17 +470,17 @@ impl<'de> ::serde::Deserialize<'de> for CommitResponse {
     }
 }
 
-impl crate::runtime::loose::Loose for CommitResponse {
+impl ::bitrix24_runtime::loose::Loose for CommitResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl crate::runtime::Method for CommitRequest {
+impl ::bitrix24_runtime::Method for CommitRequest {
     const NAME: &'static str = "im.disk.file.commit";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "CHAT_ID_EMPTY",
@@ -496,9 +496,9 @@ impl crate::runtime::Method for CommitRequest {
 ///
 /// Scope `im`; at most 2 calls per second.
 pub async fn delete(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &DeleteRequest,
-) -> Result<DeleteResponse, crate::runtime::Error> {
+) -> Result<DeleteResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -546,7 +546,7 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<i64>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
                                     )?,
                             );
                         }
@@ -557,7 +557,7 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<i64>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
                                     )?,
                             );
                         }
@@ -580,20 +580,20 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for DeleteRequest {
+impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `im.disk.file.delete`.
 pub type DeleteResponse = bool;
 
-impl crate::runtime::Method for DeleteRequest {
+impl ::bitrix24_runtime::Method for DeleteRequest {
     const NAME: &'static str = "im.disk.file.delete";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["CHAT_ID_EMPTY", "FILE_ID_EMPTY"];
     type Response = DeleteResponse;
@@ -603,9 +603,9 @@ impl crate::runtime::Method for DeleteRequest {
 ///
 /// Scope `im`; at most 2 calls per second.
 pub async fn save(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &SaveRequest,
-) -> Result<SaveResponse, crate::runtime::Error> {
+) -> Result<SaveResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -650,7 +650,7 @@ impl<'de> ::serde::Deserialize<'de> for SaveRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<i64>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
                                     )?,
                             );
                         }
@@ -671,11 +671,11 @@ impl<'de> ::serde::Deserialize<'de> for SaveRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for SaveRequest {
+impl ::bitrix24_runtime::loose::Loose for SaveRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -723,7 +723,7 @@ impl<'de> ::serde::Deserialize<'de> for SaveResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<SaveResponseFile>,
                                         >::default(),
                                     )?,
@@ -736,7 +736,7 @@ impl<'de> ::serde::Deserialize<'de> for SaveResponse {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<SaveResponseFolder>,
                                         >::default(),
                                     )?,
@@ -759,11 +759,11 @@ impl<'de> ::serde::Deserialize<'de> for SaveResponse {
     }
 }
 
-impl crate::runtime::loose::Loose for SaveResponse {
+impl ::bitrix24_runtime::loose::Loose for SaveResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -810,7 +810,7 @@ impl<'de> ::serde::Deserialize<'de> for SaveResponseFile {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -821,7 +821,7 @@ impl<'de> ::serde::Deserialize<'de> for SaveResponseFile {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -842,11 +842,11 @@ impl<'de> ::serde::Deserialize<'de> for SaveResponseFile {
     }
 }
 
-impl crate::runtime::loose::Loose for SaveResponseFile {
+impl ::bitrix24_runtime::loose::Loose for SaveResponseFile {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -893,7 +893,7 @@ impl<'de> ::serde::Deserialize<'de> for SaveResponseFolder {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -904,7 +904,7 @@ impl<'de> ::serde::Deserialize<'de> for SaveResponseFolder {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -925,17 +925,17 @@ impl<'de> ::serde::Deserialize<'de> for SaveResponseFolder {
     }
 }
 
-impl crate::runtime::loose::Loose for SaveResponseFolder {
+impl ::bitrix24_runtime::loose::Loose for SaveResponseFolder {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl crate::runtime::Method for SaveRequest {
+impl ::bitrix24_runtime::Method for SaveRequest {
     const NAME: &'static str = "im.disk.file.save";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["FILE_ID_EMPTY", "FILE_SAVE_ERROR"];
     type Response = SaveResponse;

@@ -8,9 +8,9 @@
 ///
 /// Scope `im`; at most 2 calls per second.
 pub async fn search(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &SearchRequest,
-) -> Result<SearchResponse, crate::runtime::Error> {
+) -> Result<SearchResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -93,7 +93,7 @@ impl<'de> ::serde::Deserialize<'de> for SearchRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -106,7 +106,7 @@ impl<'de> ::serde::Deserialize<'de> for SearchRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -117,7 +117,7 @@ impl<'de> ::serde::Deserialize<'de> for SearchRequest {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -128,7 +128,7 @@ impl<'de> ::serde::Deserialize<'de> for SearchRequest {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -149,7 +149,7 @@ impl<'de> ::serde::Deserialize<'de> for SearchRequest {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -162,7 +162,7 @@ impl<'de> ::serde::Deserialize<'de> for SearchRequest {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -175,7 +175,7 @@ impl<'de> ::serde::Deserialize<'de> for SearchRequest {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -188,7 +188,7 @@ impl<'de> ::serde::Deserialize<'de> for SearchRequest {
                             __f8 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -201,7 +201,7 @@ impl<'de> ::serde::Deserialize<'de> for SearchRequest {
                             __f9 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -239,11 +239,11 @@ impl<'de> ::serde::Deserialize<'de> for SearchRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for SearchRequest {
+impl ::bitrix24_runtime::loose::Loose for SearchRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -297,7 +297,7 @@ impl<'de> ::serde::Deserialize<'de> for SearchResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -310,7 +310,7 @@ impl<'de> ::serde::Deserialize<'de> for SearchResponse {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<Vec<SearchResponseNotificationsItem>>,
                                         >::default(),
                                     )?,
@@ -325,7 +325,7 @@ impl<'de> ::serde::Deserialize<'de> for SearchResponse {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -336,7 +336,7 @@ impl<'de> ::serde::Deserialize<'de> for SearchResponse {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<Vec<SearchResponseUsersItem>>,
                                         >::default(),
                                     )?,
@@ -361,11 +361,11 @@ impl<'de> ::serde::Deserialize<'de> for SearchResponse {
     }
 }
 
-impl crate::runtime::loose::Loose for SearchResponse {
+impl ::bitrix24_runtime::loose::Loose for SearchResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -453,7 +453,7 @@ impl<'de> ::serde::Deserialize<'de> for SearchResponseNotificationsItem {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -464,7 +464,7 @@ impl<'de> ::serde::Deserialize<'de> for SearchResponseNotificationsItem {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -475,7 +475,7 @@ impl<'de> ::serde::Deserialize<'de> for SearchResponseNotificationsItem {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -486,7 +486,7 @@ impl<'de> ::serde::Deserialize<'de> for SearchResponseNotificationsItem {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -499,7 +499,7 @@ impl<'de> ::serde::Deserialize<'de> for SearchResponseNotificationsItem {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -512,7 +512,7 @@ impl<'de> ::serde::Deserialize<'de> for SearchResponseNotificationsItem {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -525,7 +525,7 @@ impl<'de> ::serde::Deserialize<'de> for SearchResponseNotificationsItem {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -538,7 +538,7 @@ impl<'de> ::serde::Deserialize<'de> for SearchResponseNotificationsItem {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -551,7 +551,7 @@ impl<'de> ::serde::Deserialize<'de> for SearchResponseNotificationsItem {
                             __f8 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -564,7 +564,7 @@ impl<'de> ::serde::Deserialize<'de> for SearchResponseNotificationsItem {
                             __f9 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -577,7 +577,7 @@ impl<'de> ::serde::Deserialize<'de> for SearchResponseNotificationsItem {
                             __f10 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -590,7 +590,7 @@ impl<'de> ::serde::Deserialize<'de> for SearchResponseNotificationsItem {
                             __f11 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -609,7 +609,7 @@ impl<'de> ::serde::Deserialize<'de> for SearchResponseNotificationsItem {
                             __f13 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -620,7 +620,7 @@ impl<'de> ::serde::Deserialize<'de> for SearchResponseNotificationsItem {
                             __f14 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -654,11 +654,11 @@ impl<'de> ::serde::Deserialize<'de> for SearchResponseNotificationsItem {
     }
 }
 
-impl crate::runtime::loose::Loose for SearchResponseNotificationsItem {
+impl ::bitrix24_runtime::loose::Loose for SearchResponseNotificationsItem {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -788,7 +788,7 @@ impl<'de> ::serde::Deserialize<'de> for SearchResponseUsersItem {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -799,7 +799,7 @@ impl<'de> ::serde::Deserialize<'de> for SearchResponseUsersItem {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -810,7 +810,7 @@ impl<'de> ::serde::Deserialize<'de> for SearchResponseUsersItem {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -823,7 +823,7 @@ impl<'de> ::serde::Deserialize<'de> for SearchResponseUsersItem {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -834,7 +834,7 @@ impl<'de> ::serde::Deserialize<'de> for SearchResponseUsersItem {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -845,7 +845,7 @@ impl<'de> ::serde::Deserialize<'de> for SearchResponseUsersItem {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -862,7 +862,7 @@ impl<'de> ::serde::Deserialize<'de> for SearchResponseUsersItem {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -875,7 +875,7 @@ impl<'de> ::serde::Deserialize<'de> for SearchResponseUsersItem {
                             __f8 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -896,7 +896,7 @@ impl<'de> ::serde::Deserialize<'de> for SearchResponseUsersItem {
                             __f10 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -907,7 +907,7 @@ impl<'de> ::serde::Deserialize<'de> for SearchResponseUsersItem {
                             __f11 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -920,7 +920,7 @@ impl<'de> ::serde::Deserialize<'de> for SearchResponseUsersItem {
                             __f12 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -931,7 +931,7 @@ impl<'de> ::serde::Deserialize<'de> for SearchResponseUsersItem {
                             __f13 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -944,7 +944,7 @@ impl<'de> ::serde::Deserialize<'de> for SearchResponseUsersItem {
                             __f14 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -955,7 +955,7 @@ impl<'de> ::serde::Deserialize<'de> for SearchResponseUsersItem {
                             __f15 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -966,7 +966,7 @@ impl<'de> ::serde::Deserialize<'de> for SearchResponseUsersItem {
                             __f16 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -977,7 +977,7 @@ impl<'de> ::serde::Deserialize<'de> for SearchResponseUsersItem {
                             __f17 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -990,7 +990,7 @@ impl<'de> ::serde::Deserialize<'de> for SearchResponseUsersItem {
                             __f18 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1003,7 +1003,7 @@ impl<'de> ::serde::Deserialize<'de> for SearchResponseUsersItem {
                             __f19 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1016,7 +1016,7 @@ impl<'de> ::serde::Deserialize<'de> for SearchResponseUsersItem {
                             __f20 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1027,7 +1027,7 @@ impl<'de> ::serde::Deserialize<'de> for SearchResponseUsersItem {
                             __f21 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1038,7 +1038,7 @@ impl<'de> ::serde::Deserialize<'de> for SearchResponseUsersItem {
                             __f22 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -1049,7 +1049,7 @@ impl<'de> ::serde::Deserialize<'de> for SearchResponseUsersItem {
                             __f23 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<SearchResponseUsersItemPhones>,
                                         >::default(),
                                     )?,
@@ -1062,7 +1062,7 @@ impl<'de> ::serde::Deserialize<'de> for SearchResponseUsersItem {
                             __f24 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1073,7 +1073,7 @@ impl<'de> ::serde::Deserialize<'de> for SearchResponseUsersItem {
                             __f25 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1084,7 +1084,7 @@ impl<'de> ::serde::Deserialize<'de> for SearchResponseUsersItem {
                             __f26 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1097,7 +1097,7 @@ impl<'de> ::serde::Deserialize<'de> for SearchResponseUsersItem {
                             __f27 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1144,11 +1144,11 @@ impl<'de> ::serde::Deserialize<'de> for SearchResponseUsersItem {
     }
 }
 
-impl crate::runtime::loose::Loose for SearchResponseUsersItem {
+impl ::bitrix24_runtime::loose::Loose for SearchResponseUsersItem {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -1200,7 +1200,7 @@ impl<'de> ::serde::Deserialize<'de> for SearchResponseUsersItemPhones {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1213,7 +1213,7 @@ impl<'de> ::serde::Deserialize<'de> for SearchResponseUsersItemPhones {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1226,7 +1226,7 @@ impl<'de> ::serde::Deserialize<'de> for SearchResponseUsersItemPhones {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1248,17 +1248,17 @@ impl<'de> ::serde::Deserialize<'de> for SearchResponseUsersItemPhones {
     }
 }
 
-impl crate::runtime::loose::Loose for SearchResponseUsersItemPhones {
+impl ::bitrix24_runtime::loose::Loose for SearchResponseUsersItemPhones {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl crate::runtime::Method for SearchRequest {
+impl ::bitrix24_runtime::Method for SearchRequest {
     const NAME: &'static str = "im.notify.history.search";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["SEARCH_TEXT_ERROR", "LAST_ID_STRING"];
     type Response = SearchResponse;

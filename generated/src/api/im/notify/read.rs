@@ -9,9 +9,9 @@
 ///
 /// Scope `im`; at most 2 calls per second.
 pub async fn all(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &AllRequest,
-) -> Result<AllResponse, crate::runtime::Error> {
+) -> Result<AllResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -55,11 +55,11 @@ impl<'de> ::serde::Deserialize<'de> for AllRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for AllRequest {
+impl ::bitrix24_runtime::loose::Loose for AllRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -109,7 +109,7 @@ impl<'de> ::serde::Deserialize<'de> for AllResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -120,7 +120,7 @@ impl<'de> ::serde::Deserialize<'de> for AllResponse {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -141,17 +141,17 @@ impl<'de> ::serde::Deserialize<'de> for AllResponse {
     }
 }
 
-impl crate::runtime::loose::Loose for AllResponse {
+impl ::bitrix24_runtime::loose::Loose for AllResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl crate::runtime::Method for AllRequest {
+impl ::bitrix24_runtime::Method for AllRequest {
     const NAME: &'static str = "im.notify.read.all";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = AllResponse;
 }
@@ -160,9 +160,9 @@ impl crate::runtime::Method for AllRequest {
 ///
 /// Scope `im`; at most 2 calls per second.
 pub async fn list(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &ListRequest,
-) -> Result<ListResponse, crate::runtime::Error> {
+) -> Result<ListResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -210,7 +210,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<ListRequestAction>,
                                         >::default(),
                                     )?,
@@ -239,11 +239,11 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for ListRequest {
+impl ::bitrix24_runtime::loose::Loose for ListRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -287,7 +287,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestAction {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -298,20 +298,20 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestAction {
     }
 }
 
-impl crate::runtime::loose::Loose for ListRequestAction {
+impl ::bitrix24_runtime::loose::Loose for ListRequestAction {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
 /// The `result` of `im.notify.read.list`.
 pub type ListResponse = bool;
 
-impl crate::runtime::Method for ListRequest {
+impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "im.notify.read.list";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["PARAMS_ERROR"];
     type Response = ListResponse;

@@ -10,9 +10,9 @@
 ///
 /// Pages of 50 rows: set `start` to the offset; the envelope's `next` and `total` say what is left.
 pub async fn list(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &ListRequest,
-) -> Result<crate::runtime::Envelope<ListResponse>, crate::runtime::Error> {
+) -> Result<::bitrix24_runtime::Envelope<ListResponse>, ::bitrix24_runtime::Error> {
     client.call_envelope(request).await
 }
 
@@ -70,7 +70,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -83,7 +83,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -94,7 +94,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -105,7 +105,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -116,7 +116,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -140,11 +140,11 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for ListRequest {
+impl ::bitrix24_runtime::loose::Loose for ListRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -290,7 +290,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItem {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -303,7 +303,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItem {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -314,7 +314,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItem {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -325,7 +325,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItem {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -338,7 +338,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItem {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -351,7 +351,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItem {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -364,7 +364,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItem {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -377,7 +377,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItem {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -390,7 +390,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItem {
                             __f8 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -403,7 +403,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItem {
                             __f9 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -416,7 +416,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItem {
                             __f10 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -429,7 +429,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItem {
                             __f11 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<ListResponseItemEntityLink>,
                                         >::default(),
                                     )?,
@@ -444,7 +444,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItem {
                             __f12 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -455,7 +455,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItem {
                             __f13 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -466,7 +466,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItem {
                             __f14 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -477,7 +477,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItem {
                             __f15 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -488,7 +488,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItem {
                             __f16 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -501,7 +501,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItem {
                             __f17 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -514,7 +514,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItem {
                             __f18 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -527,7 +527,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItem {
                             __f19 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -540,7 +540,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItem {
                             __f20 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -559,7 +559,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItem {
                             __f22 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -570,7 +570,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItem {
                             __f23 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -583,7 +583,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItem {
                             __f24 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -596,7 +596,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItem {
                             __f25 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -609,7 +609,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItem {
                             __f26 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<ListResponseItemPermissions>,
                                         >::default(),
                                     )?,
@@ -622,7 +622,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItem {
                             __f27 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<ListResponseItemPublic>,
                                         >::default(),
                                     )?,
@@ -637,7 +637,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItem {
                             __f28 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<ListResponseItemRestrictions>,
                                         >::default(),
                                     )?,
@@ -650,7 +650,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItem {
                             __f29 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -663,7 +663,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItem {
                             __f30 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -674,7 +674,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItem {
                             __f31 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -687,7 +687,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItem {
                             __f32 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -700,7 +700,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItem {
                             __f33 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -753,11 +753,11 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItem {
     }
 }
 
-impl crate::runtime::loose::Loose for ListResponseItem {
+impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -807,7 +807,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemEntityLink {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -818,7 +818,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemEntityLink {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -829,7 +829,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemEntityLink {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -851,11 +851,11 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemEntityLink {
     }
 }
 
-impl crate::runtime::loose::Loose for ListResponseItemEntityLink {
+impl ::bitrix24_runtime::loose::Loose for ListResponseItemEntityLink {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -914,7 +914,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemPermissions {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -927,7 +927,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemPermissions {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -940,7 +940,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemPermissions {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -953,7 +953,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemPermissions {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -966,7 +966,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemPermissions {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -979,7 +979,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemPermissions {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1004,11 +1004,11 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemPermissions {
     }
 }
 
-impl crate::runtime::loose::Loose for ListResponseItemPermissions {
+impl ::bitrix24_runtime::loose::Loose for ListResponseItemPermissions {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -1055,7 +1055,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemPublic {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1066,7 +1066,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemPublic {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1087,11 +1087,11 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemPublic {
     }
 }
 
-impl crate::runtime::loose::Loose for ListResponseItemPublic {
+impl ::bitrix24_runtime::loose::Loose for ListResponseItemPublic {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -1165,7 +1165,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemRestrictions {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -1176,7 +1176,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemRestrictions {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -1187,7 +1187,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemRestrictions {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -1198,7 +1198,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemRestrictions {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -1211,7 +1211,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemRestrictions {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -1222,7 +1222,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemRestrictions {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -1233,7 +1233,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemRestrictions {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1246,7 +1246,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemRestrictions {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1257,7 +1257,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemRestrictions {
                             __f8 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -1268,7 +1268,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemRestrictions {
                             __f9 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -1281,7 +1281,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemRestrictions {
                             __f10 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -1311,17 +1311,17 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemRestrictions {
     }
 }
 
-impl crate::runtime::loose::Loose for ListResponseItemRestrictions {
+impl ::bitrix24_runtime::loose::Loose for ListResponseItemRestrictions {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl crate::runtime::Method for ListRequest {
+impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "im.search.chat.list";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::Start;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::Start;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["FIND_SHORT"];
     type Response = ListResponse;

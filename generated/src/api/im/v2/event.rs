@@ -10,9 +10,9 @@
 ///
 /// Scope `im`; at most 2 calls per second.
 pub async fn get(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &GetRequest,
-) -> Result<GetResponse, crate::runtime::Error> {
+) -> Result<GetResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -60,7 +60,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -71,7 +71,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -92,11 +92,11 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for GetRequest {
+impl ::bitrix24_runtime::loose::Loose for GetRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -149,7 +149,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
                                         >::default(),
                                     )?,
@@ -162,7 +162,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -175,7 +175,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -197,17 +197,17 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
     }
 }
 
-impl crate::runtime::loose::Loose for GetResponse {
+impl ::bitrix24_runtime::loose::Loose for GetResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl crate::runtime::Method for GetRequest {
+impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "im.v2.Event.get";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = GetResponse;
 }
@@ -216,9 +216,9 @@ impl crate::runtime::Method for GetRequest {
 ///
 /// Scope `im`; at most 2 calls per second.
 pub async fn subscribe(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &SubscribeRequest,
-) -> Result<SubscribeResponse, crate::runtime::Error> {
+) -> Result<SubscribeResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -264,20 +264,20 @@ impl<'de> ::serde::Deserialize<'de> for SubscribeRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for SubscribeRequest {
+impl ::bitrix24_runtime::loose::Loose for SubscribeRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `im.v2.Event.subscribe`.
 pub type SubscribeResponse = bool;
 
-impl crate::runtime::Method for SubscribeRequest {
+impl ::bitrix24_runtime::Method for SubscribeRequest {
     const NAME: &'static str = "im.v2.Event.subscribe";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = SubscribeResponse;
 }
@@ -286,9 +286,9 @@ impl crate::runtime::Method for SubscribeRequest {
 ///
 /// Scope `im`; at most 2 calls per second.
 pub async fn unsubscribe(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &UnsubscribeRequest,
-) -> Result<UnsubscribeResponse, crate::runtime::Error> {
+) -> Result<UnsubscribeResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -334,20 +334,20 @@ impl<'de> ::serde::Deserialize<'de> for UnsubscribeRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for UnsubscribeRequest {
+impl ::bitrix24_runtime::loose::Loose for UnsubscribeRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `im.v2.Event.unsubscribe`.
 pub type UnsubscribeResponse = bool;
 
-impl crate::runtime::Method for UnsubscribeRequest {
+impl ::bitrix24_runtime::Method for UnsubscribeRequest {
     const NAME: &'static str = "im.v2.Event.unsubscribe";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = UnsubscribeResponse;
 }

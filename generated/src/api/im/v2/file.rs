@@ -9,9 +9,9 @@
 ///
 /// Scope `im`; at most 2 calls per second.
 pub async fn download(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &DownloadRequest,
-) -> Result<DownloadResponse, crate::runtime::Error> {
+) -> Result<DownloadResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -59,7 +59,7 @@ impl<'de> ::serde::Deserialize<'de> for DownloadRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -70,7 +70,7 @@ impl<'de> ::serde::Deserialize<'de> for DownloadRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<i64>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
                                     )?,
                             );
                         }
@@ -93,11 +93,11 @@ impl<'de> ::serde::Deserialize<'de> for DownloadRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for DownloadRequest {
+impl ::bitrix24_runtime::loose::Loose for DownloadRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -144,7 +144,7 @@ impl<'de> ::serde::Deserialize<'de> for DownloadResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -164,17 +164,17 @@ impl<'de> ::serde::Deserialize<'de> for DownloadResponse {
     }
 }
 
-impl crate::runtime::loose::Loose for DownloadResponse {
+impl ::bitrix24_runtime::loose::Loose for DownloadResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl crate::runtime::Method for DownloadRequest {
+impl ::bitrix24_runtime::Method for DownloadRequest {
     const NAME: &'static str = "im.v2.File.download";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["FILE_NOT_FOUND", "ACCESS_DENIED"];
     type Response = DownloadResponse;
@@ -184,9 +184,9 @@ impl crate::runtime::Method for DownloadRequest {
 ///
 /// Scope `im`; at most 2 calls per second.
 pub async fn upload(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &UploadRequest,
-) -> Result<UploadResponse, crate::runtime::Error> {
+) -> Result<UploadResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -233,7 +233,7 @@ impl<'de> ::serde::Deserialize<'de> for UploadRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -244,7 +244,7 @@ impl<'de> ::serde::Deserialize<'de> for UploadRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             UploadRequestFields,
                                         >::default(),
                                     )?,
@@ -269,11 +269,11 @@ impl<'de> ::serde::Deserialize<'de> for UploadRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for UploadRequest {
+impl ::bitrix24_runtime::loose::Loose for UploadRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -321,7 +321,7 @@ impl<'de> ::serde::Deserialize<'de> for UploadRequestFields {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -332,7 +332,7 @@ impl<'de> ::serde::Deserialize<'de> for UploadRequestFields {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -343,7 +343,7 @@ impl<'de> ::serde::Deserialize<'de> for UploadRequestFields {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -366,11 +366,11 @@ impl<'de> ::serde::Deserialize<'de> for UploadRequestFields {
     }
 }
 
-impl crate::runtime::loose::Loose for UploadRequestFields {
+impl ::bitrix24_runtime::loose::Loose for UploadRequestFields {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -424,7 +424,7 @@ impl<'de> ::serde::Deserialize<'de> for UploadResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -435,7 +435,7 @@ impl<'de> ::serde::Deserialize<'de> for UploadResponse {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -446,7 +446,7 @@ impl<'de> ::serde::Deserialize<'de> for UploadResponse {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<UploadResponseFile>,
                                         >::default(),
                                     )?,
@@ -461,7 +461,7 @@ impl<'de> ::serde::Deserialize<'de> for UploadResponse {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -484,11 +484,11 @@ impl<'de> ::serde::Deserialize<'de> for UploadResponse {
     }
 }
 
-impl crate::runtime::loose::Loose for UploadResponse {
+impl ::bitrix24_runtime::loose::Loose for UploadResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -593,7 +593,7 @@ impl<'de> ::serde::Deserialize<'de> for UploadResponseFile {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -606,7 +606,7 @@ impl<'de> ::serde::Deserialize<'de> for UploadResponseFile {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -617,7 +617,7 @@ impl<'de> ::serde::Deserialize<'de> for UploadResponseFile {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -628,7 +628,7 @@ impl<'de> ::serde::Deserialize<'de> for UploadResponseFile {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -641,7 +641,7 @@ impl<'de> ::serde::Deserialize<'de> for UploadResponseFile {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -652,7 +652,7 @@ impl<'de> ::serde::Deserialize<'de> for UploadResponseFile {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -663,7 +663,7 @@ impl<'de> ::serde::Deserialize<'de> for UploadResponseFile {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -676,7 +676,7 @@ impl<'de> ::serde::Deserialize<'de> for UploadResponseFile {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -689,7 +689,7 @@ impl<'de> ::serde::Deserialize<'de> for UploadResponseFile {
                             __f8 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -702,7 +702,7 @@ impl<'de> ::serde::Deserialize<'de> for UploadResponseFile {
                             __f9 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -713,7 +713,7 @@ impl<'de> ::serde::Deserialize<'de> for UploadResponseFile {
                             __f10 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -726,7 +726,7 @@ impl<'de> ::serde::Deserialize<'de> for UploadResponseFile {
                             __f11 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -737,7 +737,7 @@ impl<'de> ::serde::Deserialize<'de> for UploadResponseFile {
                             __f12 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -748,7 +748,7 @@ impl<'de> ::serde::Deserialize<'de> for UploadResponseFile {
                             __f13 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -759,7 +759,7 @@ impl<'de> ::serde::Deserialize<'de> for UploadResponseFile {
                             __f14 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -770,7 +770,7 @@ impl<'de> ::serde::Deserialize<'de> for UploadResponseFile {
                             __f15 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -783,7 +783,7 @@ impl<'de> ::serde::Deserialize<'de> for UploadResponseFile {
                             __f16 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -796,7 +796,7 @@ impl<'de> ::serde::Deserialize<'de> for UploadResponseFile {
                             __f17 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -807,7 +807,7 @@ impl<'de> ::serde::Deserialize<'de> for UploadResponseFile {
                             __f18 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -820,7 +820,7 @@ impl<'de> ::serde::Deserialize<'de> for UploadResponseFile {
                             __f19 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -861,17 +861,17 @@ impl<'de> ::serde::Deserialize<'de> for UploadResponseFile {
     }
 }
 
-impl crate::runtime::loose::Loose for UploadResponseFile {
+impl ::bitrix24_runtime::loose::Loose for UploadResponseFile {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl crate::runtime::Method for UploadRequest {
+impl ::bitrix24_runtime::Method for UploadRequest {
     const NAME: &'static str = "im.v2.File.upload";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "FILE_EMPTY",

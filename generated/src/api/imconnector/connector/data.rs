@@ -8,9 +8,9 @@
 ///
 /// Scope `imopenlines`; at most 2 calls per second.
 pub async fn set(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &SetRequest,
-) -> Result<SetResponse, crate::runtime::Error> {
+) -> Result<SetResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -63,7 +63,7 @@ impl<'de> ::serde::Deserialize<'de> for SetRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -74,7 +74,7 @@ impl<'de> ::serde::Deserialize<'de> for SetRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<SetRequestData>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<SetRequestData>::default(),
                                     )?,
                             );
                         }
@@ -85,7 +85,7 @@ impl<'de> ::serde::Deserialize<'de> for SetRequest {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<i64>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
                                     )?,
                             );
                         }
@@ -108,11 +108,11 @@ impl<'de> ::serde::Deserialize<'de> for SetRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for SetRequest {
+impl ::bitrix24_runtime::loose::Loose for SetRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -165,7 +165,7 @@ impl<'de> ::serde::Deserialize<'de> for SetRequestData {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -176,7 +176,7 @@ impl<'de> ::serde::Deserialize<'de> for SetRequestData {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -187,7 +187,7 @@ impl<'de> ::serde::Deserialize<'de> for SetRequestData {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -198,7 +198,7 @@ impl<'de> ::serde::Deserialize<'de> for SetRequestData {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -221,20 +221,20 @@ impl<'de> ::serde::Deserialize<'de> for SetRequestData {
     }
 }
 
-impl crate::runtime::loose::Loose for SetRequestData {
+impl ::bitrix24_runtime::loose::Loose for SetRequestData {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `imconnector.connector.data.set`.
 pub type SetResponse = bool;
 
-impl crate::runtime::Method for SetRequest {
+impl ::bitrix24_runtime::Method for SetRequest {
     const NAME: &'static str = "imconnector.connector.data.set";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["WRONG_AUTH_TYPE", "ERROR_ARGUMENT"];
     type Response = SetResponse;

@@ -9,9 +9,9 @@
 ///
 /// Scope `imopenlines`; at most 2 calls per second.
 pub async fn delivery(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &DeliveryRequest,
-) -> Result<DeliveryResponse, crate::runtime::Error> {
+) -> Result<DeliveryResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -64,7 +64,7 @@ impl<'de> ::serde::Deserialize<'de> for DeliveryRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -75,7 +75,7 @@ impl<'de> ::serde::Deserialize<'de> for DeliveryRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<i64>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
                                     )?,
                             );
                         }
@@ -86,7 +86,7 @@ impl<'de> ::serde::Deserialize<'de> for DeliveryRequest {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Vec<DeliveryRequestMessagesItem>,
                                         >::default(),
                                     )?,
@@ -112,11 +112,11 @@ impl<'de> ::serde::Deserialize<'de> for DeliveryRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for DeliveryRequest {
+impl ::bitrix24_runtime::loose::Loose for DeliveryRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -166,7 +166,7 @@ impl<'de> ::serde::Deserialize<'de> for DeliveryRequestMessagesItem {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<DeliveryRequestMessagesItemChat>,
                                         >::default(),
                                     )?,
@@ -179,7 +179,7 @@ impl<'de> ::serde::Deserialize<'de> for DeliveryRequestMessagesItem {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<DeliveryRequestMessagesItemIm>,
                                         >::default(),
                                     )?,
@@ -192,7 +192,7 @@ impl<'de> ::serde::Deserialize<'de> for DeliveryRequestMessagesItem {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<DeliveryRequestMessagesItemMessage>,
                                         >::default(),
                                     )?,
@@ -216,11 +216,11 @@ impl<'de> ::serde::Deserialize<'de> for DeliveryRequestMessagesItem {
     }
 }
 
-impl crate::runtime::loose::Loose for DeliveryRequestMessagesItem {
+impl ::bitrix24_runtime::loose::Loose for DeliveryRequestMessagesItem {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -264,7 +264,7 @@ impl<'de> ::serde::Deserialize<'de> for DeliveryRequestMessagesItemChat {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -284,11 +284,11 @@ impl<'de> ::serde::Deserialize<'de> for DeliveryRequestMessagesItemChat {
     }
 }
 
-impl crate::runtime::loose::Loose for DeliveryRequestMessagesItemChat {
+impl ::bitrix24_runtime::loose::Loose for DeliveryRequestMessagesItemChat {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -335,7 +335,7 @@ impl<'de> ::serde::Deserialize<'de> for DeliveryRequestMessagesItemIm {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -348,7 +348,7 @@ impl<'de> ::serde::Deserialize<'de> for DeliveryRequestMessagesItemIm {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -369,11 +369,11 @@ impl<'de> ::serde::Deserialize<'de> for DeliveryRequestMessagesItemIm {
     }
 }
 
-impl crate::runtime::loose::Loose for DeliveryRequestMessagesItemIm {
+impl ::bitrix24_runtime::loose::Loose for DeliveryRequestMessagesItemIm {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -420,7 +420,7 @@ impl<'de> ::serde::Deserialize<'de> for DeliveryRequestMessagesItemMessage {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -447,11 +447,11 @@ impl<'de> ::serde::Deserialize<'de> for DeliveryRequestMessagesItemMessage {
     }
 }
 
-impl crate::runtime::loose::Loose for DeliveryRequestMessagesItemMessage {
+impl ::bitrix24_runtime::loose::Loose for DeliveryRequestMessagesItemMessage {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -505,7 +505,7 @@ impl<'de> ::serde::Deserialize<'de> for DeliveryResponse {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -526,17 +526,17 @@ impl<'de> ::serde::Deserialize<'de> for DeliveryResponse {
     }
 }
 
-impl crate::runtime::loose::Loose for DeliveryResponse {
+impl ::bitrix24_runtime::loose::Loose for DeliveryResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl crate::runtime::Method for DeliveryRequest {
+impl ::bitrix24_runtime::Method for DeliveryRequest {
     const NAME: &'static str = "imconnector.send.status.delivery";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "WRONG_AUTH_TYPE",
@@ -550,9 +550,9 @@ impl crate::runtime::Method for DeliveryRequest {
 ///
 /// Scope `imopenlines`; at most 2 calls per second.
 pub async fn reading(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &ReadingRequest,
-) -> Result<ReadingResponse, crate::runtime::Error> {
+) -> Result<ReadingResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -605,7 +605,7 @@ impl<'de> ::serde::Deserialize<'de> for ReadingRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -616,7 +616,7 @@ impl<'de> ::serde::Deserialize<'de> for ReadingRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<i64>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
                                     )?,
                             );
                         }
@@ -627,7 +627,7 @@ impl<'de> ::serde::Deserialize<'de> for ReadingRequest {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Vec<ReadingRequestMessagesItem>,
                                         >::default(),
                                     )?,
@@ -653,11 +653,11 @@ impl<'de> ::serde::Deserialize<'de> for ReadingRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for ReadingRequest {
+impl ::bitrix24_runtime::loose::Loose for ReadingRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -707,7 +707,7 @@ impl<'de> ::serde::Deserialize<'de> for ReadingRequestMessagesItem {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<ReadingRequestMessagesItemChat>,
                                         >::default(),
                                     )?,
@@ -720,7 +720,7 @@ impl<'de> ::serde::Deserialize<'de> for ReadingRequestMessagesItem {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<ReadingRequestMessagesItemIm>,
                                         >::default(),
                                     )?,
@@ -733,7 +733,7 @@ impl<'de> ::serde::Deserialize<'de> for ReadingRequestMessagesItem {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<ReadingRequestMessagesItemMessage>,
                                         >::default(),
                                     )?,
@@ -757,11 +757,11 @@ impl<'de> ::serde::Deserialize<'de> for ReadingRequestMessagesItem {
     }
 }
 
-impl crate::runtime::loose::Loose for ReadingRequestMessagesItem {
+impl ::bitrix24_runtime::loose::Loose for ReadingRequestMessagesItem {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -805,7 +805,7 @@ impl<'de> ::serde::Deserialize<'de> for ReadingRequestMessagesItemChat {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -825,11 +825,11 @@ impl<'de> ::serde::Deserialize<'de> for ReadingRequestMessagesItemChat {
     }
 }
 
-impl crate::runtime::loose::Loose for ReadingRequestMessagesItemChat {
+impl ::bitrix24_runtime::loose::Loose for ReadingRequestMessagesItemChat {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -876,7 +876,7 @@ impl<'de> ::serde::Deserialize<'de> for ReadingRequestMessagesItemIm {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -889,7 +889,7 @@ impl<'de> ::serde::Deserialize<'de> for ReadingRequestMessagesItemIm {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -910,11 +910,11 @@ impl<'de> ::serde::Deserialize<'de> for ReadingRequestMessagesItemIm {
     }
 }
 
-impl crate::runtime::loose::Loose for ReadingRequestMessagesItemIm {
+impl ::bitrix24_runtime::loose::Loose for ReadingRequestMessagesItemIm {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -973,11 +973,11 @@ impl<'de> ::serde::Deserialize<'de> for ReadingRequestMessagesItemMessage {
     }
 }
 
-impl crate::runtime::loose::Loose for ReadingRequestMessagesItemMessage {
+impl ::bitrix24_runtime::loose::Loose for ReadingRequestMessagesItemMessage {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -1031,7 +1031,7 @@ impl<'de> ::serde::Deserialize<'de> for ReadingResponse {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -1052,17 +1052,17 @@ impl<'de> ::serde::Deserialize<'de> for ReadingResponse {
     }
 }
 
-impl crate::runtime::loose::Loose for ReadingResponse {
+impl ::bitrix24_runtime::loose::Loose for ReadingResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl crate::runtime::Method for ReadingRequest {
+impl ::bitrix24_runtime::Method for ReadingRequest {
     const NAME: &'static str = "imconnector.send.status.reading";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "WRONG_AUTH_TYPE",

@@ -13,9 +13,9 @@ pub mod message;
 ///
 /// Scope `imopenlines`; at most 2 calls per second.
 pub async fn finish(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &FinishRequest,
-) -> Result<FinishResponse, crate::runtime::Error> {
+) -> Result<FinishResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -63,7 +63,7 @@ impl<'de> ::serde::Deserialize<'de> for FinishRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<i64>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
                                     )?,
                             );
                         }
@@ -76,7 +76,7 @@ impl<'de> ::serde::Deserialize<'de> for FinishRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -98,20 +98,20 @@ impl<'de> ::serde::Deserialize<'de> for FinishRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for FinishRequest {
+impl ::bitrix24_runtime::loose::Loose for FinishRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `imopenlines.bot.session.finish`.
 pub type FinishResponse = bool;
 
-impl crate::runtime::Method for FinishRequest {
+impl ::bitrix24_runtime::Method for FinishRequest {
     const NAME: &'static str = "imopenlines.bot.session.finish";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "CHAT_ID_EMPTY",
@@ -125,9 +125,9 @@ impl crate::runtime::Method for FinishRequest {
 ///
 /// Scope `imopenlines`; at most 2 calls per second.
 pub async fn operator(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &OperatorRequest,
-) -> Result<OperatorResponse, crate::runtime::Error> {
+) -> Result<OperatorResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -172,7 +172,7 @@ impl<'de> ::serde::Deserialize<'de> for OperatorRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<i64>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
                                     )?,
                             );
                         }
@@ -193,20 +193,20 @@ impl<'de> ::serde::Deserialize<'de> for OperatorRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for OperatorRequest {
+impl ::bitrix24_runtime::loose::Loose for OperatorRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `imopenlines.bot.session.operator`.
 pub type OperatorResponse = bool;
 
-impl crate::runtime::Method for OperatorRequest {
+impl ::bitrix24_runtime::Method for OperatorRequest {
     const NAME: &'static str = "imopenlines.bot.session.operator";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "CHAT_ID_EMPTY",
@@ -220,9 +220,9 @@ impl crate::runtime::Method for OperatorRequest {
 ///
 /// Scope `imopenlines`; at most 2 calls per second.
 pub async fn transfer(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &TransferRequest,
-) -> Result<TransferResponse, crate::runtime::Error> {
+) -> Result<TransferResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -282,7 +282,7 @@ impl<'de> ::serde::Deserialize<'de> for TransferRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<i64>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
                                     )?,
                             );
                         }
@@ -295,7 +295,7 @@ impl<'de> ::serde::Deserialize<'de> for TransferRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -306,7 +306,7 @@ impl<'de> ::serde::Deserialize<'de> for TransferRequest {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -317,7 +317,7 @@ impl<'de> ::serde::Deserialize<'de> for TransferRequest {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -330,7 +330,7 @@ impl<'de> ::serde::Deserialize<'de> for TransferRequest {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -341,7 +341,7 @@ impl<'de> ::serde::Deserialize<'de> for TransferRequest {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -367,20 +367,20 @@ impl<'de> ::serde::Deserialize<'de> for TransferRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for TransferRequest {
+impl ::bitrix24_runtime::loose::Loose for TransferRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `imopenlines.bot.session.transfer`.
 pub type TransferResponse = bool;
 
-impl crate::runtime::Method for TransferRequest {
+impl ::bitrix24_runtime::Method for TransferRequest {
     const NAME: &'static str = "imopenlines.bot.session.transfer";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "CHAT_ID_EMPTY",

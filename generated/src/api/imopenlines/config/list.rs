@@ -8,9 +8,9 @@
 ///
 /// Scope `imopenlines`; at most 2 calls per second.
 pub async fn get(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &GetRequest,
-) -> Result<GetResponse, crate::runtime::Error> {
+) -> Result<GetResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -58,7 +58,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetRequestOptions>,
                                         >::default(),
                                     )?,
@@ -71,7 +71,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetRequestParams>,
                                         >::default(),
                                     )?,
@@ -94,11 +94,11 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for GetRequest {
+impl ::bitrix24_runtime::loose::Loose for GetRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -150,7 +150,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestOptions {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -163,7 +163,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestOptions {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetRequestOptionsConfigQueue>,
                                         >::default(),
                                     )?,
@@ -176,7 +176,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestOptions {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetRequestOptionsQueue>,
                                         >::default(),
                                     )?,
@@ -200,11 +200,11 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestOptions {
     }
 }
 
-impl crate::runtime::loose::Loose for GetRequestOptions {
+impl ::bitrix24_runtime::loose::Loose for GetRequestOptions {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -248,7 +248,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestOptionsConfigQueue {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -259,11 +259,11 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestOptionsConfigQueue {
     }
 }
 
-impl crate::runtime::loose::Loose for GetRequestOptionsConfigQueue {
+impl ::bitrix24_runtime::loose::Loose for GetRequestOptionsConfigQueue {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -307,7 +307,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestOptionsQueue {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -318,11 +318,11 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestOptionsQueue {
     }
 }
 
-impl crate::runtime::loose::Loose for GetRequestOptionsQueue {
+impl ::bitrix24_runtime::loose::Loose for GetRequestOptionsQueue {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -384,7 +384,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParams {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -395,7 +395,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParams {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -412,7 +412,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParams {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<Vec<GetRequestParamsSelectItem>>,
                                         >::default(),
                                     )?,
@@ -438,11 +438,11 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParams {
     }
 }
 
-impl crate::runtime::loose::Loose for GetRequestParams {
+impl ::bitrix24_runtime::loose::Loose for GetRequestParams {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -848,7 +848,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItem {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetRequestParamsSelectItemActive>,
                                         >::default(),
                                     )?,
@@ -863,7 +863,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItem {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -876,7 +876,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItem {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetRequestParamsSelectItemAgreementMessage>,
                                         >::default(),
                                     )?,
@@ -891,7 +891,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItem {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -904,7 +904,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItem {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -917,7 +917,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItem {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -930,7 +930,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItem {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -943,7 +943,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItem {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -956,7 +956,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItem {
                             __f8 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -969,7 +969,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItem {
                             __f9 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetRequestParamsSelectItemCategoryEnable>,
                                         >::default(),
                                     )?,
@@ -984,7 +984,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItem {
                             __f10 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -997,7 +997,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItem {
                             __f11 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetRequestParamsSelectItemCheckAvailable>,
                                         >::default(),
                                     )?,
@@ -1012,7 +1012,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItem {
                             __f12 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1025,7 +1025,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItem {
                             __f13 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1038,7 +1038,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItem {
                             __f14 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1051,7 +1051,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItem {
                             __f15 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1064,7 +1064,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItem {
                             __f16 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<Vec<GetRequestParamsSelectItemConfigQueueItem>>,
                                         >::default(),
                                     )?,
@@ -1079,7 +1079,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItem {
                             __f17 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetRequestParamsSelectItemConfirmClose>,
                                         >::default(),
                                     )?,
@@ -1092,7 +1092,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItem {
                             __f18 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetRequestParamsSelectItemCrm>,
                                         >::default(),
                                     )?,
@@ -1107,7 +1107,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItem {
                             __f19 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetRequestParamsSelectItemCrmChatTracker>,
                                         >::default(),
                                     )?,
@@ -1122,7 +1122,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItem {
                             __f20 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1135,7 +1135,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItem {
                             __f21 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1148,7 +1148,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItem {
                             __f22 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetRequestParamsSelectItemCrmCreateThird>,
                                         >::default(),
                                     )?,
@@ -1163,7 +1163,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItem {
                             __f23 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetRequestParamsSelectItemCrmForward>,
                                         >::default(),
                                     )?,
@@ -1178,7 +1178,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItem {
                             __f24 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1191,7 +1191,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItem {
                             __f25 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetRequestParamsSelectItemCrmTransferChange>,
                                         >::default(),
                                     )?,
@@ -1230,7 +1230,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItem {
                             __f29 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1241,7 +1241,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItem {
                             __f30 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1256,7 +1256,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItem {
                             __f31 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<
                                                 GetRequestParamsSelectItemIgnoreWelcomeFormResponsible,
                                             >,
@@ -1275,7 +1275,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItem {
                             __f32 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetRequestParamsSelectItemKpiCheckOperatorActivity>,
                                         >::default(),
                                     )?,
@@ -1292,7 +1292,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItem {
                             __f33 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetRequestParamsSelectItemKpiFirstAnswerAlert>,
                                         >::default(),
                                     )?,
@@ -1315,7 +1315,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItem {
                             __f35 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1328,7 +1328,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItem {
                             __f36 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1343,7 +1343,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItem {
                             __f37 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetRequestParamsSelectItemKpiFurtherAnswerAlert>,
                                         >::default(),
                                     )?,
@@ -1370,7 +1370,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItem {
                             __f39 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1385,7 +1385,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItem {
                             __f40 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1398,7 +1398,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItem {
                             __f41 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1411,7 +1411,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItem {
                             __f42 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1422,7 +1422,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItem {
                             __f43 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1435,7 +1435,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItem {
                             __f44 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1448,7 +1448,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItem {
                             __f45 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1461,7 +1461,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItem {
                             __f46 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1474,7 +1474,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItem {
                             __f47 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1487,7 +1487,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItem {
                             __f48 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1500,7 +1500,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItem {
                             __f49 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1513,7 +1513,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItem {
                             __f50 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1532,7 +1532,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItem {
                             __f52 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1545,7 +1545,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItem {
                             __f53 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1558,7 +1558,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItem {
                             __f54 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetRequestParamsSelectItemQueueUsersFields>,
                                         >::default(),
                                     )?,
@@ -1575,7 +1575,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItem {
                             __f55 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1590,7 +1590,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItem {
                             __f56 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetRequestParamsSelectItemSendNotificationEmptyQueue>,
                                         >::default(),
                                     )?,
@@ -1607,7 +1607,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItem {
                             __f57 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetRequestParamsSelectItemSendWelcomeEachSession>,
                                         >::default(),
                                     )?,
@@ -1622,7 +1622,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItem {
                             __f58 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1635,7 +1635,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItem {
                             __f59 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetRequestParamsSelectItemTemporary>,
                                         >::default(),
                                     )?,
@@ -1650,7 +1650,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItem {
                             __f60 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1663,7 +1663,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItem {
                             __f61 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetRequestParamsSelectItemUseWelcomeForm>,
                                         >::default(),
                                     )?,
@@ -1678,7 +1678,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItem {
                             __f62 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetRequestParamsSelectItemVoteBeforeFinish>,
                                         >::default(),
                                     )?,
@@ -1693,7 +1693,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItem {
                             __f63 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetRequestParamsSelectItemVoteClosingDelay>,
                                         >::default(),
                                     )?,
@@ -1708,7 +1708,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItem {
                             __f64 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetRequestParamsSelectItemVoteMessage>,
                                         >::default(),
                                     )?,
@@ -1725,7 +1725,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItem {
                             __f65 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1738,7 +1738,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItem {
                             __f66 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1751,7 +1751,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItem {
                             __f67 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1766,7 +1766,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItem {
                             __f68 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1779,7 +1779,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItem {
                             __f69 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1792,7 +1792,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItem {
                             __f70 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1805,7 +1805,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItem {
                             __f71 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1818,7 +1818,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItem {
                             __f72 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetRequestParamsSelectItemWatchTyping>,
                                         >::default(),
                                     )?,
@@ -1833,7 +1833,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItem {
                             __f73 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetRequestParamsSelectItemWelcomeBotEnable>,
                                         >::default(),
                                     )?,
@@ -1848,7 +1848,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItem {
                             __f74 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1861,7 +1861,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItem {
                             __f75 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1874,7 +1874,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItem {
                             __f76 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1887,7 +1887,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItem {
                             __f77 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1900,7 +1900,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItem {
                             __f78 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetRequestParamsSelectItemWelcomeFormDelay>,
                                         >::default(),
                                     )?,
@@ -1915,7 +1915,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItem {
                             __f79 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1928,7 +1928,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItem {
                             __f80 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetRequestParamsSelectItemWelcomeMessage>,
                                         >::default(),
                                     )?,
@@ -1943,7 +1943,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItem {
                             __f81 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1966,7 +1966,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItem {
                             __f83 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1981,7 +1981,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItem {
                             __f84 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1994,7 +1994,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItem {
                             __f85 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2007,7 +2007,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItem {
                             __f86 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2020,7 +2020,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItem {
                             __f87 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetRequestParamsSelectItemWorktimeEnable>,
                                         >::default(),
                                     )?,
@@ -2035,7 +2035,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItem {
                             __f88 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2056,7 +2056,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItem {
                             __f90 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2069,7 +2069,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItem {
                             __f91 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2080,7 +2080,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItem {
                             __f92 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetRequestParamsSelectItemXmlId>,
                                         >::default(),
                                     )?,
@@ -2194,11 +2194,11 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItem {
     }
 }
 
-impl crate::runtime::loose::Loose for GetRequestParamsSelectItem {
+impl ::bitrix24_runtime::loose::Loose for GetRequestParamsSelectItem {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -2242,7 +2242,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItemActive {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -2253,11 +2253,11 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItemActive {
     }
 }
 
-impl crate::runtime::loose::Loose for GetRequestParamsSelectItemActive {
+impl ::bitrix24_runtime::loose::Loose for GetRequestParamsSelectItemActive {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -2301,7 +2301,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItemAgreementMessa
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -2312,11 +2312,11 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItemAgreementMessa
     }
 }
 
-impl crate::runtime::loose::Loose for GetRequestParamsSelectItemAgreementMessage {
+impl ::bitrix24_runtime::loose::Loose for GetRequestParamsSelectItemAgreementMessage {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -2360,7 +2360,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItemCategoryEnable
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -2371,11 +2371,11 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItemCategoryEnable
     }
 }
 
-impl crate::runtime::loose::Loose for GetRequestParamsSelectItemCategoryEnable {
+impl ::bitrix24_runtime::loose::Loose for GetRequestParamsSelectItemCategoryEnable {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -2419,7 +2419,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItemCheckAvailable
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -2430,11 +2430,11 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItemCheckAvailable
     }
 }
 
-impl crate::runtime::loose::Loose for GetRequestParamsSelectItemCheckAvailable {
+impl ::bitrix24_runtime::loose::Loose for GetRequestParamsSelectItemCheckAvailable {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -2483,7 +2483,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItemConfigQueueIte
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2496,7 +2496,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItemConfigQueueIte
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2517,11 +2517,11 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItemConfigQueueIte
     }
 }
 
-impl crate::runtime::loose::Loose for GetRequestParamsSelectItemConfigQueueItem {
+impl ::bitrix24_runtime::loose::Loose for GetRequestParamsSelectItemConfigQueueItem {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -2565,7 +2565,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItemConfirmClose {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -2576,11 +2576,11 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItemConfirmClose {
     }
 }
 
-impl crate::runtime::loose::Loose for GetRequestParamsSelectItemConfirmClose {
+impl ::bitrix24_runtime::loose::Loose for GetRequestParamsSelectItemConfirmClose {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -2624,7 +2624,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItemCrm {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -2635,11 +2635,11 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItemCrm {
     }
 }
 
-impl crate::runtime::loose::Loose for GetRequestParamsSelectItemCrm {
+impl ::bitrix24_runtime::loose::Loose for GetRequestParamsSelectItemCrm {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -2683,7 +2683,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItemCrmChatTracker
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -2694,11 +2694,11 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItemCrmChatTracker
     }
 }
 
-impl crate::runtime::loose::Loose for GetRequestParamsSelectItemCrmChatTracker {
+impl ::bitrix24_runtime::loose::Loose for GetRequestParamsSelectItemCrmChatTracker {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -2742,7 +2742,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItemCrmCreateThird
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -2753,11 +2753,11 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItemCrmCreateThird
     }
 }
 
-impl crate::runtime::loose::Loose for GetRequestParamsSelectItemCrmCreateThird {
+impl ::bitrix24_runtime::loose::Loose for GetRequestParamsSelectItemCrmCreateThird {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -2801,7 +2801,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItemCrmForward {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -2812,11 +2812,11 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItemCrmForward {
     }
 }
 
-impl crate::runtime::loose::Loose for GetRequestParamsSelectItemCrmForward {
+impl ::bitrix24_runtime::loose::Loose for GetRequestParamsSelectItemCrmForward {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -2860,7 +2860,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItemCrmTransferCha
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -2871,11 +2871,11 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItemCrmTransferCha
     }
 }
 
-impl crate::runtime::loose::Loose for GetRequestParamsSelectItemCrmTransferChange {
+impl ::bitrix24_runtime::loose::Loose for GetRequestParamsSelectItemCrmTransferChange {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -2920,7 +2920,7 @@ for GetRequestParamsSelectItemIgnoreWelcomeFormResponsible {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -2931,12 +2931,12 @@ for GetRequestParamsSelectItemIgnoreWelcomeFormResponsible {
     }
 }
 
-impl crate::runtime::loose::Loose
+impl ::bitrix24_runtime::loose::Loose
 for GetRequestParamsSelectItemIgnoreWelcomeFormResponsible {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -2981,7 +2981,7 @@ for GetRequestParamsSelectItemKpiCheckOperatorActivity {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -2992,12 +2992,12 @@ for GetRequestParamsSelectItemKpiCheckOperatorActivity {
     }
 }
 
-impl crate::runtime::loose::Loose
+impl ::bitrix24_runtime::loose::Loose
 for GetRequestParamsSelectItemKpiCheckOperatorActivity {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -3041,7 +3041,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItemKpiFirstAnswer
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -3052,11 +3052,11 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItemKpiFirstAnswer
     }
 }
 
-impl crate::runtime::loose::Loose for GetRequestParamsSelectItemKpiFirstAnswerAlert {
+impl ::bitrix24_runtime::loose::Loose for GetRequestParamsSelectItemKpiFirstAnswerAlert {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -3100,7 +3100,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItemKpiFurtherAnsw
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -3111,11 +3111,12 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItemKpiFurtherAnsw
     }
 }
 
-impl crate::runtime::loose::Loose for GetRequestParamsSelectItemKpiFurtherAnswerAlert {
+impl ::bitrix24_runtime::loose::Loose
+for GetRequestParamsSelectItemKpiFurtherAnswerAlert {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -3178,7 +3179,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItemQueueUsersFiel
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetRequestParamsSelectItemQueueUsersFieldsUserAvatar>,
                                         >::default(),
                                     )?,
@@ -3193,7 +3194,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItemQueueUsersFiel
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -3206,7 +3207,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItemQueueUsersFiel
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetRequestParamsSelectItemQueueUsersFieldsUserName>,
                                         >::default(),
                                     )?,
@@ -3221,7 +3222,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItemQueueUsersFiel
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<
                                                 GetRequestParamsSelectItemQueueUsersFieldsUserWorkPosition,
                                             >,
@@ -3248,11 +3249,11 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItemQueueUsersFiel
     }
 }
 
-impl crate::runtime::loose::Loose for GetRequestParamsSelectItemQueueUsersFields {
+impl ::bitrix24_runtime::loose::Loose for GetRequestParamsSelectItemQueueUsersFields {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -3297,7 +3298,7 @@ for GetRequestParamsSelectItemQueueUsersFieldsUserAvatar {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "string" => Self::String,
@@ -3308,12 +3309,12 @@ for GetRequestParamsSelectItemQueueUsersFieldsUserAvatar {
     }
 }
 
-impl crate::runtime::loose::Loose
+impl ::bitrix24_runtime::loose::Loose
 for GetRequestParamsSelectItemQueueUsersFieldsUserAvatar {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -3358,7 +3359,7 @@ for GetRequestParamsSelectItemQueueUsersFieldsUserName {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "string" => Self::String,
@@ -3369,12 +3370,12 @@ for GetRequestParamsSelectItemQueueUsersFieldsUserName {
     }
 }
 
-impl crate::runtime::loose::Loose
+impl ::bitrix24_runtime::loose::Loose
 for GetRequestParamsSelectItemQueueUsersFieldsUserName {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -3419,7 +3420,7 @@ for GetRequestParamsSelectItemQueueUsersFieldsUserWorkPosition {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "string" => Self::String,
@@ -3430,12 +3431,12 @@ for GetRequestParamsSelectItemQueueUsersFieldsUserWorkPosition {
     }
 }
 
-impl crate::runtime::loose::Loose
+impl ::bitrix24_runtime::loose::Loose
 for GetRequestParamsSelectItemQueueUsersFieldsUserWorkPosition {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -3480,7 +3481,7 @@ for GetRequestParamsSelectItemSendNotificationEmptyQueue {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -3491,12 +3492,12 @@ for GetRequestParamsSelectItemSendNotificationEmptyQueue {
     }
 }
 
-impl crate::runtime::loose::Loose
+impl ::bitrix24_runtime::loose::Loose
 for GetRequestParamsSelectItemSendNotificationEmptyQueue {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -3541,7 +3542,7 @@ for GetRequestParamsSelectItemSendWelcomeEachSession {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -3552,11 +3553,12 @@ for GetRequestParamsSelectItemSendWelcomeEachSession {
     }
 }
 
-impl crate::runtime::loose::Loose for GetRequestParamsSelectItemSendWelcomeEachSession {
+impl ::bitrix24_runtime::loose::Loose
+for GetRequestParamsSelectItemSendWelcomeEachSession {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -3600,7 +3602,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItemTemporary {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -3611,11 +3613,11 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItemTemporary {
     }
 }
 
-impl crate::runtime::loose::Loose for GetRequestParamsSelectItemTemporary {
+impl ::bitrix24_runtime::loose::Loose for GetRequestParamsSelectItemTemporary {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -3659,7 +3661,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItemUseWelcomeForm
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -3670,11 +3672,11 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItemUseWelcomeForm
     }
 }
 
-impl crate::runtime::loose::Loose for GetRequestParamsSelectItemUseWelcomeForm {
+impl ::bitrix24_runtime::loose::Loose for GetRequestParamsSelectItemUseWelcomeForm {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -3718,7 +3720,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItemVoteBeforeFini
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -3729,11 +3731,11 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItemVoteBeforeFini
     }
 }
 
-impl crate::runtime::loose::Loose for GetRequestParamsSelectItemVoteBeforeFinish {
+impl ::bitrix24_runtime::loose::Loose for GetRequestParamsSelectItemVoteBeforeFinish {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -3777,7 +3779,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItemVoteClosingDel
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -3788,11 +3790,11 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItemVoteClosingDel
     }
 }
 
-impl crate::runtime::loose::Loose for GetRequestParamsSelectItemVoteClosingDelay {
+impl ::bitrix24_runtime::loose::Loose for GetRequestParamsSelectItemVoteClosingDelay {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -3836,7 +3838,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItemVoteMessage {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -3847,11 +3849,11 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItemVoteMessage {
     }
 }
 
-impl crate::runtime::loose::Loose for GetRequestParamsSelectItemVoteMessage {
+impl ::bitrix24_runtime::loose::Loose for GetRequestParamsSelectItemVoteMessage {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -3895,7 +3897,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItemWatchTyping {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -3906,11 +3908,11 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItemWatchTyping {
     }
 }
 
-impl crate::runtime::loose::Loose for GetRequestParamsSelectItemWatchTyping {
+impl ::bitrix24_runtime::loose::Loose for GetRequestParamsSelectItemWatchTyping {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -3954,7 +3956,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItemWelcomeBotEnab
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -3965,11 +3967,11 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItemWelcomeBotEnab
     }
 }
 
-impl crate::runtime::loose::Loose for GetRequestParamsSelectItemWelcomeBotEnable {
+impl ::bitrix24_runtime::loose::Loose for GetRequestParamsSelectItemWelcomeBotEnable {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -4013,7 +4015,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItemWelcomeFormDel
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -4024,11 +4026,11 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItemWelcomeFormDel
     }
 }
 
-impl crate::runtime::loose::Loose for GetRequestParamsSelectItemWelcomeFormDelay {
+impl ::bitrix24_runtime::loose::Loose for GetRequestParamsSelectItemWelcomeFormDelay {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -4072,7 +4074,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItemWelcomeMessage
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -4083,11 +4085,11 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItemWelcomeMessage
     }
 }
 
-impl crate::runtime::loose::Loose for GetRequestParamsSelectItemWelcomeMessage {
+impl ::bitrix24_runtime::loose::Loose for GetRequestParamsSelectItemWelcomeMessage {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -4131,7 +4133,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItemWorktimeEnable
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -4142,11 +4144,11 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItemWorktimeEnable
     }
 }
 
-impl crate::runtime::loose::Loose for GetRequestParamsSelectItemWorktimeEnable {
+impl ::bitrix24_runtime::loose::Loose for GetRequestParamsSelectItemWorktimeEnable {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -4190,7 +4192,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItemXmlId {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "string" => Self::String,
@@ -4201,11 +4203,11 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItemXmlId {
     }
 }
 
-impl crate::runtime::loose::Loose for GetRequestParamsSelectItemXmlId {
+impl ::bitrix24_runtime::loose::Loose for GetRequestParamsSelectItemXmlId {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -4570,7 +4572,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetResponseItemActive>,
                                         >::default(),
                                     )?,
@@ -4585,7 +4587,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4598,7 +4600,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetResponseItemAgreementMessage>,
                                         >::default(),
                                     )?,
@@ -4613,7 +4615,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4626,7 +4628,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4639,7 +4641,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4652,7 +4654,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4665,7 +4667,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4678,7 +4680,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f8 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4691,7 +4693,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f9 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetResponseItemCategoryEnable>,
                                         >::default(),
                                     )?,
@@ -4706,7 +4708,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f10 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4719,7 +4721,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f11 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetResponseItemCheckAvailable>,
                                         >::default(),
                                     )?,
@@ -4734,7 +4736,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f12 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4747,7 +4749,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f13 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4760,7 +4762,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f14 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4773,7 +4775,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f15 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4786,7 +4788,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f16 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<Vec<GetResponseItemConfigQueueItem>>,
                                         >::default(),
                                     )?,
@@ -4801,7 +4803,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f17 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetResponseItemConfirmClose>,
                                         >::default(),
                                     )?,
@@ -4814,7 +4816,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f18 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetResponseItemCrm>,
                                         >::default(),
                                     )?,
@@ -4829,7 +4831,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f19 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetResponseItemCrmChatTracker>,
                                         >::default(),
                                     )?,
@@ -4844,7 +4846,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f20 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4857,7 +4859,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f21 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4870,7 +4872,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f22 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetResponseItemCrmCreateThird>,
                                         >::default(),
                                     )?,
@@ -4885,7 +4887,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f23 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetResponseItemCrmForward>,
                                         >::default(),
                                     )?,
@@ -4900,7 +4902,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f24 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4913,7 +4915,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f25 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetResponseItemCrmTransferChange>,
                                         >::default(),
                                     )?,
@@ -4952,7 +4954,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f29 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4963,7 +4965,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f30 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -4978,7 +4980,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f31 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetResponseItemIgnoreWelcomeFormResponsible>,
                                         >::default(),
                                     )?,
@@ -4995,7 +4997,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f32 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetResponseItemKpiCheckOperatorActivity>,
                                         >::default(),
                                     )?,
@@ -5012,7 +5014,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f33 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetResponseItemKpiFirstAnswerAlert>,
                                         >::default(),
                                     )?,
@@ -5035,7 +5037,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f35 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5048,7 +5050,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f36 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5063,7 +5065,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f37 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetResponseItemKpiFurtherAnswerAlert>,
                                         >::default(),
                                     )?,
@@ -5090,7 +5092,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f39 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5105,7 +5107,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f40 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5118,7 +5120,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f41 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5131,7 +5133,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f42 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5142,7 +5144,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f43 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5155,7 +5157,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f44 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5168,7 +5170,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f45 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5181,7 +5183,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f46 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5194,7 +5196,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f47 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5207,7 +5209,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f48 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5220,7 +5222,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f49 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5233,7 +5235,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f50 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5252,7 +5254,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f52 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5265,7 +5267,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f53 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5278,7 +5280,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f54 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetResponseItemQueueUsersFields>,
                                         >::default(),
                                     )?,
@@ -5295,7 +5297,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f55 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5310,7 +5312,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f56 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetResponseItemSendNotificationEmptyQueue>,
                                         >::default(),
                                     )?,
@@ -5327,7 +5329,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f57 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetResponseItemSendWelcomeEachSession>,
                                         >::default(),
                                     )?,
@@ -5342,7 +5344,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f58 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5355,7 +5357,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f59 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetResponseItemTemporary>,
                                         >::default(),
                                     )?,
@@ -5370,7 +5372,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f60 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5383,7 +5385,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f61 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetResponseItemUseWelcomeForm>,
                                         >::default(),
                                     )?,
@@ -5398,7 +5400,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f62 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetResponseItemVoteBeforeFinish>,
                                         >::default(),
                                     )?,
@@ -5413,7 +5415,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f63 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetResponseItemVoteClosingDelay>,
                                         >::default(),
                                     )?,
@@ -5428,7 +5430,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f64 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetResponseItemVoteMessage>,
                                         >::default(),
                                     )?,
@@ -5445,7 +5447,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f65 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5458,7 +5460,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f66 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5471,7 +5473,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f67 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5486,7 +5488,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f68 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5499,7 +5501,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f69 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5512,7 +5514,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f70 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5525,7 +5527,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f71 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5538,7 +5540,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f72 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetResponseItemWatchTyping>,
                                         >::default(),
                                     )?,
@@ -5553,7 +5555,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f73 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetResponseItemWelcomeBotEnable>,
                                         >::default(),
                                     )?,
@@ -5568,7 +5570,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f74 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5581,7 +5583,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f75 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5594,7 +5596,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f76 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5607,7 +5609,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f77 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5620,7 +5622,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f78 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetResponseItemWelcomeFormDelay>,
                                         >::default(),
                                     )?,
@@ -5635,7 +5637,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f79 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5648,7 +5650,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f80 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetResponseItemWelcomeMessage>,
                                         >::default(),
                                     )?,
@@ -5663,7 +5665,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f81 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5686,7 +5688,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f83 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5701,7 +5703,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f84 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5714,7 +5716,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f85 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5727,7 +5729,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f86 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5740,7 +5742,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f87 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetResponseItemWorktimeEnable>,
                                         >::default(),
                                     )?,
@@ -5755,7 +5757,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f88 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5776,7 +5778,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f90 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5789,7 +5791,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f91 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -5800,7 +5802,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f92 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetResponseItemXmlId>,
                                         >::default(),
                                     )?,
@@ -5914,11 +5916,11 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
     }
 }
 
-impl crate::runtime::loose::Loose for GetResponseItem {
+impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -5962,7 +5964,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemActive {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -5973,11 +5975,11 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemActive {
     }
 }
 
-impl crate::runtime::loose::Loose for GetResponseItemActive {
+impl ::bitrix24_runtime::loose::Loose for GetResponseItemActive {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -6021,7 +6023,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemAgreementMessage {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -6032,11 +6034,11 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemAgreementMessage {
     }
 }
 
-impl crate::runtime::loose::Loose for GetResponseItemAgreementMessage {
+impl ::bitrix24_runtime::loose::Loose for GetResponseItemAgreementMessage {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -6080,7 +6082,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemCategoryEnable {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -6091,11 +6093,11 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemCategoryEnable {
     }
 }
 
-impl crate::runtime::loose::Loose for GetResponseItemCategoryEnable {
+impl ::bitrix24_runtime::loose::Loose for GetResponseItemCategoryEnable {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -6139,7 +6141,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemCheckAvailable {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -6150,11 +6152,11 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemCheckAvailable {
     }
 }
 
-impl crate::runtime::loose::Loose for GetResponseItemCheckAvailable {
+impl ::bitrix24_runtime::loose::Loose for GetResponseItemCheckAvailable {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -6203,7 +6205,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemConfigQueueItem {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -6216,7 +6218,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemConfigQueueItem {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -6237,11 +6239,11 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemConfigQueueItem {
     }
 }
 
-impl crate::runtime::loose::Loose for GetResponseItemConfigQueueItem {
+impl ::bitrix24_runtime::loose::Loose for GetResponseItemConfigQueueItem {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -6285,7 +6287,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemConfirmClose {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -6296,11 +6298,11 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemConfirmClose {
     }
 }
 
-impl crate::runtime::loose::Loose for GetResponseItemConfirmClose {
+impl ::bitrix24_runtime::loose::Loose for GetResponseItemConfirmClose {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -6344,7 +6346,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemCrm {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -6355,11 +6357,11 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemCrm {
     }
 }
 
-impl crate::runtime::loose::Loose for GetResponseItemCrm {
+impl ::bitrix24_runtime::loose::Loose for GetResponseItemCrm {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -6403,7 +6405,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemCrmChatTracker {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -6414,11 +6416,11 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemCrmChatTracker {
     }
 }
 
-impl crate::runtime::loose::Loose for GetResponseItemCrmChatTracker {
+impl ::bitrix24_runtime::loose::Loose for GetResponseItemCrmChatTracker {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -6462,7 +6464,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemCrmCreateThird {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -6473,11 +6475,11 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemCrmCreateThird {
     }
 }
 
-impl crate::runtime::loose::Loose for GetResponseItemCrmCreateThird {
+impl ::bitrix24_runtime::loose::Loose for GetResponseItemCrmCreateThird {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -6521,7 +6523,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemCrmForward {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -6532,11 +6534,11 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemCrmForward {
     }
 }
 
-impl crate::runtime::loose::Loose for GetResponseItemCrmForward {
+impl ::bitrix24_runtime::loose::Loose for GetResponseItemCrmForward {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -6580,7 +6582,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemCrmTransferChange {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -6591,11 +6593,11 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemCrmTransferChange {
     }
 }
 
-impl crate::runtime::loose::Loose for GetResponseItemCrmTransferChange {
+impl ::bitrix24_runtime::loose::Loose for GetResponseItemCrmTransferChange {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -6639,7 +6641,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemIgnoreWelcomeFormResponsi
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -6650,11 +6652,11 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemIgnoreWelcomeFormResponsi
     }
 }
 
-impl crate::runtime::loose::Loose for GetResponseItemIgnoreWelcomeFormResponsible {
+impl ::bitrix24_runtime::loose::Loose for GetResponseItemIgnoreWelcomeFormResponsible {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -6698,7 +6700,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemKpiCheckOperatorActivity 
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -6709,11 +6711,11 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemKpiCheckOperatorActivity 
     }
 }
 
-impl crate::runtime::loose::Loose for GetResponseItemKpiCheckOperatorActivity {
+impl ::bitrix24_runtime::loose::Loose for GetResponseItemKpiCheckOperatorActivity {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -6757,7 +6759,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemKpiFirstAnswerAlert {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -6768,11 +6770,11 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemKpiFirstAnswerAlert {
     }
 }
 
-impl crate::runtime::loose::Loose for GetResponseItemKpiFirstAnswerAlert {
+impl ::bitrix24_runtime::loose::Loose for GetResponseItemKpiFirstAnswerAlert {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -6816,7 +6818,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemKpiFurtherAnswerAlert {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -6827,11 +6829,11 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemKpiFurtherAnswerAlert {
     }
 }
 
-impl crate::runtime::loose::Loose for GetResponseItemKpiFurtherAnswerAlert {
+impl ::bitrix24_runtime::loose::Loose for GetResponseItemKpiFurtherAnswerAlert {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -6890,7 +6892,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemQueueUsersFields {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetResponseItemQueueUsersFieldsUserAvatar>,
                                         >::default(),
                                     )?,
@@ -6905,7 +6907,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemQueueUsersFields {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -6918,7 +6920,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemQueueUsersFields {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetResponseItemQueueUsersFieldsUserName>,
                                         >::default(),
                                     )?,
@@ -6933,7 +6935,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemQueueUsersFields {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetResponseItemQueueUsersFieldsUserWorkPosition>,
                                         >::default(),
                                     )?,
@@ -6958,11 +6960,11 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemQueueUsersFields {
     }
 }
 
-impl crate::runtime::loose::Loose for GetResponseItemQueueUsersFields {
+impl ::bitrix24_runtime::loose::Loose for GetResponseItemQueueUsersFields {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -7006,7 +7008,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemQueueUsersFieldsUserAvata
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "string" => Self::String,
@@ -7017,11 +7019,11 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemQueueUsersFieldsUserAvata
     }
 }
 
-impl crate::runtime::loose::Loose for GetResponseItemQueueUsersFieldsUserAvatar {
+impl ::bitrix24_runtime::loose::Loose for GetResponseItemQueueUsersFieldsUserAvatar {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -7065,7 +7067,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemQueueUsersFieldsUserName 
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "string" => Self::String,
@@ -7076,11 +7078,11 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemQueueUsersFieldsUserName 
     }
 }
 
-impl crate::runtime::loose::Loose for GetResponseItemQueueUsersFieldsUserName {
+impl ::bitrix24_runtime::loose::Loose for GetResponseItemQueueUsersFieldsUserName {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -7124,7 +7126,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemQueueUsersFieldsUserWorkP
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "string" => Self::String,
@@ -7135,11 +7137,12 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemQueueUsersFieldsUserWorkP
     }
 }
 
-impl crate::runtime::loose::Loose for GetResponseItemQueueUsersFieldsUserWorkPosition {
+impl ::bitrix24_runtime::loose::Loose
+for GetResponseItemQueueUsersFieldsUserWorkPosition {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -7183,7 +7186,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemSendNotificationEmptyQueu
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -7194,11 +7197,11 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemSendNotificationEmptyQueu
     }
 }
 
-impl crate::runtime::loose::Loose for GetResponseItemSendNotificationEmptyQueue {
+impl ::bitrix24_runtime::loose::Loose for GetResponseItemSendNotificationEmptyQueue {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -7242,7 +7245,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemSendWelcomeEachSession {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -7253,11 +7256,11 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemSendWelcomeEachSession {
     }
 }
 
-impl crate::runtime::loose::Loose for GetResponseItemSendWelcomeEachSession {
+impl ::bitrix24_runtime::loose::Loose for GetResponseItemSendWelcomeEachSession {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -7301,7 +7304,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemTemporary {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -7312,11 +7315,11 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemTemporary {
     }
 }
 
-impl crate::runtime::loose::Loose for GetResponseItemTemporary {
+impl ::bitrix24_runtime::loose::Loose for GetResponseItemTemporary {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -7360,7 +7363,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemUseWelcomeForm {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -7371,11 +7374,11 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemUseWelcomeForm {
     }
 }
 
-impl crate::runtime::loose::Loose for GetResponseItemUseWelcomeForm {
+impl ::bitrix24_runtime::loose::Loose for GetResponseItemUseWelcomeForm {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -7419,7 +7422,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemVoteBeforeFinish {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -7430,11 +7433,11 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemVoteBeforeFinish {
     }
 }
 
-impl crate::runtime::loose::Loose for GetResponseItemVoteBeforeFinish {
+impl ::bitrix24_runtime::loose::Loose for GetResponseItemVoteBeforeFinish {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -7478,7 +7481,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemVoteClosingDelay {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -7489,11 +7492,11 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemVoteClosingDelay {
     }
 }
 
-impl crate::runtime::loose::Loose for GetResponseItemVoteClosingDelay {
+impl ::bitrix24_runtime::loose::Loose for GetResponseItemVoteClosingDelay {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -7537,7 +7540,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemVoteMessage {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -7548,11 +7551,11 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemVoteMessage {
     }
 }
 
-impl crate::runtime::loose::Loose for GetResponseItemVoteMessage {
+impl ::bitrix24_runtime::loose::Loose for GetResponseItemVoteMessage {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -7596,7 +7599,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemWatchTyping {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -7607,11 +7610,11 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemWatchTyping {
     }
 }
 
-impl crate::runtime::loose::Loose for GetResponseItemWatchTyping {
+impl ::bitrix24_runtime::loose::Loose for GetResponseItemWatchTyping {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -7655,7 +7658,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemWelcomeBotEnable {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -7666,11 +7669,11 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemWelcomeBotEnable {
     }
 }
 
-impl crate::runtime::loose::Loose for GetResponseItemWelcomeBotEnable {
+impl ::bitrix24_runtime::loose::Loose for GetResponseItemWelcomeBotEnable {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -7714,7 +7717,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemWelcomeFormDelay {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -7725,11 +7728,11 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemWelcomeFormDelay {
     }
 }
 
-impl crate::runtime::loose::Loose for GetResponseItemWelcomeFormDelay {
+impl ::bitrix24_runtime::loose::Loose for GetResponseItemWelcomeFormDelay {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -7773,7 +7776,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemWelcomeMessage {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -7784,11 +7787,11 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemWelcomeMessage {
     }
 }
 
-impl crate::runtime::loose::Loose for GetResponseItemWelcomeMessage {
+impl ::bitrix24_runtime::loose::Loose for GetResponseItemWelcomeMessage {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -7832,7 +7835,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemWorktimeEnable {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -7843,11 +7846,11 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemWorktimeEnable {
     }
 }
 
-impl crate::runtime::loose::Loose for GetResponseItemWorktimeEnable {
+impl ::bitrix24_runtime::loose::Loose for GetResponseItemWorktimeEnable {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -7891,7 +7894,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemXmlId {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "string" => Self::String,
@@ -7902,17 +7905,17 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemXmlId {
     }
 }
 
-impl crate::runtime::loose::Loose for GetResponseItemXmlId {
+impl ::bitrix24_runtime::loose::Loose for GetResponseItemXmlId {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
-impl crate::runtime::Method for GetRequest {
+impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "imopenlines.config.list.get";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["INVALID_FORMAT"];
     type Response = GetResponse;

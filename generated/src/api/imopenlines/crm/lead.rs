@@ -8,9 +8,9 @@
 ///
 /// Scope `imopenlines`; at most 2 calls per second.
 pub async fn create(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &CreateRequest,
-) -> Result<CreateResponse, crate::runtime::Error> {
+) -> Result<CreateResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -55,7 +55,7 @@ impl<'de> ::serde::Deserialize<'de> for CreateRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<i64>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
                                     )?,
                             );
                         }
@@ -76,20 +76,20 @@ impl<'de> ::serde::Deserialize<'de> for CreateRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for CreateRequest {
+impl ::bitrix24_runtime::loose::Loose for CreateRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `imopenlines.crm.lead.create`.
 pub type CreateResponse = bool;
 
-impl crate::runtime::Method for CreateRequest {
+impl ::bitrix24_runtime::Method for CreateRequest {
     const NAME: &'static str = "imopenlines.crm.lead.create";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "CHAT_ID",

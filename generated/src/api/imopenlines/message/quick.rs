@@ -8,9 +8,9 @@
 ///
 /// Scope `imopenlines`; at most 2 calls per second.
 pub async fn save(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &SaveRequest,
-) -> Result<SaveResponse, crate::runtime::Error> {
+) -> Result<SaveResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -58,7 +58,7 @@ impl<'de> ::serde::Deserialize<'de> for SaveRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<i64>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
                                     )?,
                             );
                         }
@@ -71,7 +71,7 @@ impl<'de> ::serde::Deserialize<'de> for SaveRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<i64>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
                                     )?,
                             );
                         }
@@ -94,20 +94,20 @@ impl<'de> ::serde::Deserialize<'de> for SaveRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for SaveRequest {
+impl ::bitrix24_runtime::loose::Loose for SaveRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `imopenlines.message.quick.save`.
 pub type SaveResponse = bool;
 
-impl crate::runtime::Method for SaveRequest {
+impl ::bitrix24_runtime::Method for SaveRequest {
     const NAME: &'static str = "imopenlines.message.quick.save";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "CHAT_ID",

@@ -8,9 +8,9 @@
 ///
 /// Scope `imopenlines`; at most 2 calls per second.
 pub async fn finish(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &FinishRequest,
-) -> Result<FinishResponse, crate::runtime::Error> {
+) -> Result<FinishResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -55,7 +55,7 @@ impl<'de> ::serde::Deserialize<'de> for FinishRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<i64>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
                                     )?,
                             );
                         }
@@ -76,20 +76,20 @@ impl<'de> ::serde::Deserialize<'de> for FinishRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for FinishRequest {
+impl ::bitrix24_runtime::loose::Loose for FinishRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `imopenlines.operator.another.finish`.
 pub type FinishResponse = bool;
 
-impl crate::runtime::Method for FinishRequest {
+impl ::bitrix24_runtime::Method for FinishRequest {
     const NAME: &'static str = "imopenlines.operator.another.finish";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "CHAT_ID",

@@ -8,9 +8,9 @@
 ///
 /// Scope `imopenlines`; at most 2 calls per second.
 pub async fn vote(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &VoteRequest,
-) -> Result<VoteResponse, crate::runtime::Error> {
+) -> Result<VoteResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -61,7 +61,7 @@ impl<'de> ::serde::Deserialize<'de> for VoteRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -72,7 +72,7 @@ impl<'de> ::serde::Deserialize<'de> for VoteRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -85,7 +85,7 @@ impl<'de> ::serde::Deserialize<'de> for VoteRequest {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<i64>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
                                     )?,
                             );
                         }
@@ -108,20 +108,20 @@ impl<'de> ::serde::Deserialize<'de> for VoteRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for VoteRequest {
+impl ::bitrix24_runtime::loose::Loose for VoteRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `imopenlines.session.head.vote`.
 pub type VoteResponse = bool;
 
-impl crate::runtime::Method for VoteRequest {
+impl ::bitrix24_runtime::Method for VoteRequest {
     const NAME: &'static str = "imopenlines.session.head.vote";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "EMPTY_SESSION_ID",

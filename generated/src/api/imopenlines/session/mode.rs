@@ -11,9 +11,9 @@
 ///
 /// Scope `imopenlines`; at most 2 calls per second.
 pub async fn pin(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &PinRequest,
-) -> Result<PinResponse, crate::runtime::Error> {
+) -> Result<PinResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -61,7 +61,7 @@ impl<'de> ::serde::Deserialize<'de> for PinRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<PinRequestActivate>,
                                         >::default(),
                                     )?,
@@ -74,7 +74,7 @@ impl<'de> ::serde::Deserialize<'de> for PinRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<i64>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
                                     )?,
                             );
                         }
@@ -96,11 +96,11 @@ impl<'de> ::serde::Deserialize<'de> for PinRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for PinRequest {
+impl ::bitrix24_runtime::loose::Loose for PinRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -144,7 +144,7 @@ impl<'de> ::serde::Deserialize<'de> for PinRequestActivate {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -155,20 +155,20 @@ impl<'de> ::serde::Deserialize<'de> for PinRequestActivate {
     }
 }
 
-impl crate::runtime::loose::Loose for PinRequestActivate {
+impl ::bitrix24_runtime::loose::Loose for PinRequestActivate {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
 /// The `result` of `imopenlines.session.mode.pin`.
 pub type PinResponse = bool;
 
-impl crate::runtime::Method for PinRequest {
+impl ::bitrix24_runtime::Method for PinRequest {
     const NAME: &'static str = "imopenlines.session.mode.pin";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "CHAT_ID_EMPTY",
@@ -184,9 +184,9 @@ impl crate::runtime::Method for PinRequest {
 ///
 /// Scope `imopenlines`; at most 2 calls per second.
 pub async fn pin_all(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &PinAllRequest,
-) -> Result<PinAllResponse, crate::runtime::Error> {
+) -> Result<PinAllResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -232,20 +232,20 @@ impl<'de> ::serde::Deserialize<'de> for PinAllRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for PinAllRequest {
+impl ::bitrix24_runtime::loose::Loose for PinAllRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `imopenlines.session.mode.pinAll`.
 pub type PinAllResponse = Vec<i64>;
 
-impl crate::runtime::Method for PinAllRequest {
+impl ::bitrix24_runtime::Method for PinAllRequest {
     const NAME: &'static str = "imopenlines.session.mode.pinAll";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = PinAllResponse;
 }
@@ -255,9 +255,9 @@ impl crate::runtime::Method for PinAllRequest {
 /// Scope `imopenlines`; at most 2 calls per second.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn silent(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &SilentRequest,
-) -> Result<SilentResponse, crate::runtime::Error> {
+) -> Result<SilentResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -305,7 +305,7 @@ impl<'de> ::serde::Deserialize<'de> for SilentRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -316,7 +316,7 @@ impl<'de> ::serde::Deserialize<'de> for SilentRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<i64>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
                                     )?,
                             );
                         }
@@ -338,20 +338,20 @@ impl<'de> ::serde::Deserialize<'de> for SilentRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for SilentRequest {
+impl ::bitrix24_runtime::loose::Loose for SilentRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `imopenlines.session.mode.silent`.
 pub type SilentResponse = bool;
 
-impl crate::runtime::Method for SilentRequest {
+impl ::bitrix24_runtime::Method for SilentRequest {
     const NAME: &'static str = "imopenlines.session.mode.silent";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "CHAT_ID",
@@ -366,9 +366,9 @@ impl crate::runtime::Method for SilentRequest {
 ///
 /// Scope `imopenlines`; at most 2 calls per second.
 pub async fn unpin_all(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &UnpinAllRequest,
-) -> Result<UnpinAllResponse, crate::runtime::Error> {
+) -> Result<UnpinAllResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -414,20 +414,20 @@ impl<'de> ::serde::Deserialize<'de> for UnpinAllRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for UnpinAllRequest {
+impl ::bitrix24_runtime::loose::Loose for UnpinAllRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `imopenlines.session.mode.unpinAll`.
 pub type UnpinAllResponse = Vec<i64>;
 
-impl crate::runtime::Method for UnpinAllRequest {
+impl ::bitrix24_runtime::Method for UnpinAllRequest {
     const NAME: &'static str = "imopenlines.session.mode.unpinAll";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = UnpinAllResponse;
 }

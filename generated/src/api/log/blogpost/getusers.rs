@@ -8,9 +8,9 @@
 ///
 /// Scope `log`; at most 2 calls per second.
 pub async fn important(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &ImportantRequest,
-) -> Result<ImportantResponse, crate::runtime::Error> {
+) -> Result<ImportantResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -55,7 +55,7 @@ impl<'de> ::serde::Deserialize<'de> for ImportantRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<i64>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
                                     )?,
                             );
                         }
@@ -76,20 +76,20 @@ impl<'de> ::serde::Deserialize<'de> for ImportantRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for ImportantRequest {
+impl ::bitrix24_runtime::loose::Loose for ImportantRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `log.blogpost.getusers.important`.
 pub type ImportantResponse = ::serde_json::Value;
 
-impl crate::runtime::Method for ImportantRequest {
+impl ::bitrix24_runtime::Method for ImportantRequest {
     const NAME: &'static str = "log.blogpost.getusers.important";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = ImportantResponse;
 }

@@ -8,9 +8,9 @@
 ///
 /// Scope `cashbox`; at most 2 calls per second.
 pub async fn apply(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &ApplyRequest,
-) -> Result<ApplyResponse, crate::runtime::Error> {
+) -> Result<ApplyResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -78,7 +78,7 @@ impl<'de> ::serde::Deserialize<'de> for ApplyRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -91,7 +91,7 @@ impl<'de> ::serde::Deserialize<'de> for ApplyRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -104,7 +104,7 @@ impl<'de> ::serde::Deserialize<'de> for ApplyRequest {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -117,7 +117,7 @@ impl<'de> ::serde::Deserialize<'de> for ApplyRequest {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -130,7 +130,7 @@ impl<'de> ::serde::Deserialize<'de> for ApplyRequest {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -143,7 +143,7 @@ impl<'de> ::serde::Deserialize<'de> for ApplyRequest {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -156,7 +156,7 @@ impl<'de> ::serde::Deserialize<'de> for ApplyRequest {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -167,7 +167,7 @@ impl<'de> ::serde::Deserialize<'de> for ApplyRequest {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -194,20 +194,20 @@ impl<'de> ::serde::Deserialize<'de> for ApplyRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for ApplyRequest {
+impl ::bitrix24_runtime::loose::Loose for ApplyRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `sale.cashbox.check.apply`.
 pub type ApplyResponse = bool;
 
-impl crate::runtime::Method for ApplyRequest {
+impl ::bitrix24_runtime::Method for ApplyRequest {
     const NAME: &'static str = "sale.cashbox.check.apply";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "ACCESS_DENIED",

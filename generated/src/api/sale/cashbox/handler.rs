@@ -11,9 +11,9 @@
 ///
 /// Scope `cashbox`; at most 2 calls per second.
 pub async fn add(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &AddRequest,
-) -> Result<AddResponse, crate::runtime::Error> {
+) -> Result<AddResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -70,7 +70,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -81,7 +81,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -92,7 +92,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             AddRequestSettings,
                                         >::default(),
                                     )?,
@@ -105,7 +105,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -118,7 +118,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<AddRequestSupportsFfd105>,
                                         >::default(),
                                     )?,
@@ -145,11 +145,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequest {
+impl ::bitrix24_runtime::loose::Loose for AddRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -204,7 +204,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestSettings {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -215,7 +215,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestSettings {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             AddRequestSettingsConfig,
                                         >::default(),
                                     )?,
@@ -230,7 +230,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestSettings {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -243,7 +243,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestSettings {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -269,11 +269,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestSettings {
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequestSettings {
+impl ::bitrix24_runtime::loose::Loose for AddRequestSettings {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -320,7 +320,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestSettingsConfig {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             AddRequestSettingsConfigItems,
                                         >::default(),
                                     )?,
@@ -333,7 +333,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestSettingsConfig {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -356,11 +356,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestSettingsConfig {
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequestSettingsConfig {
+impl ::bitrix24_runtime::loose::Loose for AddRequestSettingsConfig {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -425,7 +425,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestSettingsConfigItems {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<AddRequestSettingsConfigItemsDisabled>,
                                         >::default(),
                                     )?,
@@ -438,7 +438,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestSettingsConfigItems {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -451,7 +451,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestSettingsConfigItems {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<AddRequestSettingsConfigItemsMultiline>,
                                         >::default(),
                                     )?,
@@ -464,7 +464,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestSettingsConfigItems {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<AddRequestSettingsConfigItemsMultiple>,
                                         >::default(),
                                     )?,
@@ -483,7 +483,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestSettingsConfigItems {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             AddRequestSettingsConfigItemsRequired,
                                         >::default(),
                                     )?,
@@ -496,7 +496,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestSettingsConfigItems {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<AddRequestSettingsConfigItemsTime>,
                                         >::default(),
                                     )?,
@@ -509,7 +509,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestSettingsConfigItems {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             AddRequestSettingsConfigItemsType,
                                         >::default(),
                                     )?,
@@ -542,11 +542,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestSettingsConfigItems {
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequestSettingsConfigItems {
+impl ::bitrix24_runtime::loose::Loose for AddRequestSettingsConfigItems {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -590,7 +590,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestSettingsConfigItemsDisabled {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -601,11 +601,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestSettingsConfigItemsDisabled {
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequestSettingsConfigItemsDisabled {
+impl ::bitrix24_runtime::loose::Loose for AddRequestSettingsConfigItemsDisabled {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -649,7 +649,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestSettingsConfigItemsMultiline {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -660,11 +660,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestSettingsConfigItemsMultiline {
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequestSettingsConfigItemsMultiline {
+impl ::bitrix24_runtime::loose::Loose for AddRequestSettingsConfigItemsMultiline {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -708,7 +708,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestSettingsConfigItemsMultiple {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -719,11 +719,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestSettingsConfigItemsMultiple {
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequestSettingsConfigItemsMultiple {
+impl ::bitrix24_runtime::loose::Loose for AddRequestSettingsConfigItemsMultiple {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -767,7 +767,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestSettingsConfigItemsRequired {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -778,11 +778,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestSettingsConfigItemsRequired {
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequestSettingsConfigItemsRequired {
+impl ::bitrix24_runtime::loose::Loose for AddRequestSettingsConfigItemsRequired {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -826,7 +826,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestSettingsConfigItemsTime {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -837,11 +837,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestSettingsConfigItemsTime {
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequestSettingsConfigItemsTime {
+impl ::bitrix24_runtime::loose::Loose for AddRequestSettingsConfigItemsTime {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -894,7 +894,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestSettingsConfigItemsType {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "STRING" => Self::String,
@@ -908,11 +908,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestSettingsConfigItemsType {
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequestSettingsConfigItemsType {
+impl ::bitrix24_runtime::loose::Loose for AddRequestSettingsConfigItemsType {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -956,7 +956,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestSupportsFfd105 {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -967,20 +967,20 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestSupportsFfd105 {
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequestSupportsFfd105 {
+impl ::bitrix24_runtime::loose::Loose for AddRequestSupportsFfd105 {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
 /// The `result` of `sale.cashbox.handler.add`.
 pub type AddResponse = ::serde_json::Value;
 
-impl crate::runtime::Method for AddRequest {
+impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "sale.cashbox.handler.add";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "ACCESS_DENIED",
@@ -995,9 +995,9 @@ impl crate::runtime::Method for AddRequest {
 ///
 /// Scope `cashbox`; at most 2 calls per second.
 pub async fn delete(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &DeleteRequest,
-) -> Result<DeleteResponse, crate::runtime::Error> {
+) -> Result<DeleteResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -1057,20 +1057,20 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for DeleteRequest {
+impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `sale.cashbox.handler.delete`.
 pub type DeleteResponse = bool;
 
-impl crate::runtime::Method for DeleteRequest {
+impl ::bitrix24_runtime::Method for DeleteRequest {
     const NAME: &'static str = "sale.cashbox.handler.delete";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "ACCESS_DENIED",
@@ -1085,9 +1085,9 @@ impl crate::runtime::Method for DeleteRequest {
 ///
 /// Scope `cashbox`; at most 2 calls per second.
 pub async fn list(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &ListRequest,
-) -> Result<ListResponse, crate::runtime::Error> {
+) -> Result<ListResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -1131,20 +1131,20 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for ListRequest {
+impl ::bitrix24_runtime::loose::Loose for ListRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `sale.cashbox.handler.list`.
 pub type ListResponse = Vec<::serde_json::Value>;
 
-impl crate::runtime::Method for ListRequest {
+impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "sale.cashbox.handler.list";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["ACCESS_DENIED"];
     type Response = ListResponse;
@@ -1154,9 +1154,9 @@ impl crate::runtime::Method for ListRequest {
 ///
 /// Scope `cashbox`; at most 2 calls per second.
 pub async fn update(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &UpdateRequest,
-) -> Result<UpdateResponse, crate::runtime::Error> {
+) -> Result<UpdateResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -1227,20 +1227,20 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for UpdateRequest {
+impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `sale.cashbox.handler.update`.
 pub type UpdateResponse = bool;
 
-impl crate::runtime::Method for UpdateRequest {
+impl ::bitrix24_runtime::Method for UpdateRequest {
     const NAME: &'static str = "sale.cashbox.handler.update";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "ACCESS_DENIED",

@@ -11,9 +11,9 @@
 ///
 /// Scope `delivery`; at most 2 calls per second.
 pub async fn add(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &AddRequest,
-) -> Result<AddResponse, crate::runtime::Error> {
+) -> Result<AddResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -73,7 +73,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -86,7 +86,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -97,7 +97,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -108,7 +108,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Vec<AddRequestProfilesItem>,
                                         >::default(),
                                     )?,
@@ -121,7 +121,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             AddRequestSettings,
                                         >::default(),
                                     )?,
@@ -134,7 +134,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -161,11 +161,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequest {
+impl ::bitrix24_runtime::loose::Loose for AddRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -215,7 +215,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestProfilesItem {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -228,7 +228,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestProfilesItem {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -239,7 +239,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestProfilesItem {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -261,11 +261,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestProfilesItem {
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequestProfilesItem {
+impl ::bitrix24_runtime::loose::Loose for AddRequestProfilesItem {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -336,7 +336,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestSettings {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -351,7 +351,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestSettings {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -362,7 +362,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestSettings {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<Vec<AddRequestSettingsConfigItem>>,
                                         >::default(),
                                     )?,
@@ -379,7 +379,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestSettings {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -394,7 +394,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestSettings {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<AddRequestSettingsHasCallbackTrackingSupport>,
                                         >::default(),
                                     )?,
@@ -423,11 +423,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestSettings {
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequestSettings {
+impl ::bitrix24_runtime::loose::Loose for AddRequestSettings {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -480,7 +480,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestSettingsConfigItem {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -491,7 +491,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestSettingsConfigItem {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -508,7 +508,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestSettingsConfigItem {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             AddRequestSettingsConfigItemType,
                                         >::default(),
                                     )?,
@@ -534,11 +534,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestSettingsConfigItem {
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequestSettingsConfigItem {
+impl ::bitrix24_runtime::loose::Loose for AddRequestSettingsConfigItem {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -594,7 +594,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestSettingsConfigItemType {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "STRING" => Self::String,
@@ -609,11 +609,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestSettingsConfigItemType {
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequestSettingsConfigItemType {
+impl ::bitrix24_runtime::loose::Loose for AddRequestSettingsConfigItemType {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -657,7 +657,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestSettingsHasCallbackTrackingSup
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -668,20 +668,20 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestSettingsHasCallbackTrackingSup
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequestSettingsHasCallbackTrackingSupport {
+impl ::bitrix24_runtime::loose::Loose for AddRequestSettingsHasCallbackTrackingSupport {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
 /// The `result` of `sale.delivery.handler.add`.
 pub type AddResponse = ::serde_json::Value;
 
-impl crate::runtime::Method for AddRequest {
+impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "sale.delivery.handler.add";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "ERROR_CHECK_FAILURE",
@@ -696,9 +696,9 @@ impl crate::runtime::Method for AddRequest {
 ///
 /// Scope `delivery`; at most 2 calls per second.
 pub async fn delete(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &DeleteRequest,
-) -> Result<DeleteResponse, crate::runtime::Error> {
+) -> Result<DeleteResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -758,20 +758,20 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for DeleteRequest {
+impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `sale.delivery.handler.delete`.
 pub type DeleteResponse = bool;
 
-impl crate::runtime::Method for DeleteRequest {
+impl ::bitrix24_runtime::Method for DeleteRequest {
     const NAME: &'static str = "sale.delivery.handler.delete";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "ERROR_HANDLER_NOT_FOUND",
@@ -786,9 +786,9 @@ impl crate::runtime::Method for DeleteRequest {
 ///
 /// Scope `delivery`; at most 2 calls per second.
 pub async fn list(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &ListRequest,
-) -> Result<ListResponse, crate::runtime::Error> {
+) -> Result<ListResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -832,20 +832,20 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for ListRequest {
+impl ::bitrix24_runtime::loose::Loose for ListRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `sale.delivery.handler.list`.
 pub type ListResponse = Vec<::serde_json::Value>;
 
-impl crate::runtime::Method for ListRequest {
+impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "sale.delivery.handler.list";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["ACCESS_DENIED"];
     type Response = ListResponse;
@@ -855,9 +855,9 @@ impl crate::runtime::Method for ListRequest {
 ///
 /// Scope `delivery`; at most 2 calls per second.
 pub async fn update(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &UpdateRequest,
-) -> Result<UpdateResponse, crate::runtime::Error> {
+) -> Result<UpdateResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -920,7 +920,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -933,7 +933,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -950,7 +950,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -961,7 +961,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<Vec<UpdateRequestProfilesItem>>,
                                         >::default(),
                                     )?,
@@ -974,7 +974,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<UpdateRequestSettings>,
                                         >::default(),
                                     )?,
@@ -987,7 +987,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1013,11 +1013,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for UpdateRequest {
+impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -1067,7 +1067,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestProfilesItem {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -1080,7 +1080,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestProfilesItem {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1091,7 +1091,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestProfilesItem {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -1113,11 +1113,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestProfilesItem {
     }
 }
 
-impl crate::runtime::loose::Loose for UpdateRequestProfilesItem {
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestProfilesItem {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -1188,7 +1188,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestSettings {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -1203,7 +1203,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestSettings {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1214,7 +1214,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestSettings {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<UpdateRequestSettingsConfig>,
                                         >::default(),
                                     )?,
@@ -1231,7 +1231,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestSettings {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1246,7 +1246,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestSettings {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<UpdateRequestSettingsHasCallbackTrackingSupport>,
                                         >::default(),
                                     )?,
@@ -1275,11 +1275,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestSettings {
     }
 }
 
-impl crate::runtime::loose::Loose for UpdateRequestSettings {
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestSettings {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -1332,7 +1332,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestSettingsConfig {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -1343,7 +1343,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestSettingsConfig {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -1360,7 +1360,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestSettingsConfig {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             UpdateRequestSettingsConfigType,
                                         >::default(),
                                     )?,
@@ -1386,11 +1386,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestSettingsConfig {
     }
 }
 
-impl crate::runtime::loose::Loose for UpdateRequestSettingsConfig {
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestSettingsConfig {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -1446,7 +1446,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestSettingsConfigType {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "STRING" => Self::String,
@@ -1461,11 +1461,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestSettingsConfigType {
     }
 }
 
-impl crate::runtime::loose::Loose for UpdateRequestSettingsConfigType {
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestSettingsConfigType {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -1509,7 +1509,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestSettingsHasCallbackTracking
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -1520,20 +1520,21 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestSettingsHasCallbackTracking
     }
 }
 
-impl crate::runtime::loose::Loose for UpdateRequestSettingsHasCallbackTrackingSupport {
+impl ::bitrix24_runtime::loose::Loose
+for UpdateRequestSettingsHasCallbackTrackingSupport {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
 /// The `result` of `sale.delivery.handler.update`.
 pub type UpdateResponse = bool;
 
-impl crate::runtime::Method for UpdateRequest {
+impl ::bitrix24_runtime::Method for UpdateRequest {
     const NAME: &'static str = "sale.delivery.handler.update";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "ERROR_HANDLER_NOT_FOUND",

@@ -10,9 +10,9 @@
 ///
 /// Scope `delivery`; at most 2 calls per second.
 pub async fn delete(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &DeleteRequest,
-) -> Result<DeleteResponse, crate::runtime::Error> {
+) -> Result<DeleteResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -70,7 +70,7 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -95,20 +95,20 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for DeleteRequest {
+impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `sale.delivery.request.delete`.
 pub type DeleteResponse = bool;
 
-impl crate::runtime::Method for DeleteRequest {
+impl ::bitrix24_runtime::Method for DeleteRequest {
     const NAME: &'static str = "sale.delivery.request.delete";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "DELIVERY_ID_NOT_SPECIFIED",
@@ -125,9 +125,9 @@ impl crate::runtime::Method for DeleteRequest {
 ///
 /// Scope `delivery`; at most 2 calls per second.
 pub async fn sendmessage(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &SendmessageRequest,
-) -> Result<SendmessageResponse, crate::runtime::Error> {
+) -> Result<SendmessageResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -183,7 +183,7 @@ impl<'de> ::serde::Deserialize<'de> for SendmessageRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             SendmessageRequestAddressee,
                                         >::default(),
                                     )?,
@@ -204,7 +204,7 @@ impl<'de> ::serde::Deserialize<'de> for SendmessageRequest {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             SendmessageRequestMessage,
                                         >::default(),
                                     )?,
@@ -219,7 +219,7 @@ impl<'de> ::serde::Deserialize<'de> for SendmessageRequest {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -248,11 +248,11 @@ impl<'de> ::serde::Deserialize<'de> for SendmessageRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for SendmessageRequest {
+impl ::bitrix24_runtime::loose::Loose for SendmessageRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -296,7 +296,7 @@ impl<'de> ::serde::Deserialize<'de> for SendmessageRequestAddressee {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "MANAGER" => Self::Manager,
@@ -307,11 +307,11 @@ impl<'de> ::serde::Deserialize<'de> for SendmessageRequestAddressee {
     }
 }
 
-impl crate::runtime::loose::Loose for SendmessageRequestAddressee {
+impl ::bitrix24_runtime::loose::Loose for SendmessageRequestAddressee {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -367,7 +367,7 @@ impl<'de> ::serde::Deserialize<'de> for SendmessageRequestMessage {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -386,7 +386,7 @@ impl<'de> ::serde::Deserialize<'de> for SendmessageRequestMessage {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<SendmessageRequestMessageStatus>,
                                         >::default(),
                                     )?,
@@ -399,7 +399,7 @@ impl<'de> ::serde::Deserialize<'de> for SendmessageRequestMessage {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -423,11 +423,11 @@ impl<'de> ::serde::Deserialize<'de> for SendmessageRequestMessage {
     }
 }
 
-impl crate::runtime::loose::Loose for SendmessageRequestMessage {
+impl ::bitrix24_runtime::loose::Loose for SendmessageRequestMessage {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -474,7 +474,7 @@ impl<'de> ::serde::Deserialize<'de> for SendmessageRequestMessageStatus {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -485,7 +485,7 @@ impl<'de> ::serde::Deserialize<'de> for SendmessageRequestMessageStatus {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             SendmessageRequestMessageStatusSemantic,
                                         >::default(),
                                     )?,
@@ -510,11 +510,11 @@ impl<'de> ::serde::Deserialize<'de> for SendmessageRequestMessageStatus {
     }
 }
 
-impl crate::runtime::loose::Loose for SendmessageRequestMessageStatus {
+impl ::bitrix24_runtime::loose::Loose for SendmessageRequestMessageStatus {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -561,7 +561,7 @@ impl<'de> ::serde::Deserialize<'de> for SendmessageRequestMessageStatusSemantic 
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "success" => Self::Success,
@@ -573,20 +573,20 @@ impl<'de> ::serde::Deserialize<'de> for SendmessageRequestMessageStatusSemantic 
     }
 }
 
-impl crate::runtime::loose::Loose for SendmessageRequestMessageStatusSemantic {
+impl ::bitrix24_runtime::loose::Loose for SendmessageRequestMessageStatusSemantic {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
 /// The `result` of `sale.delivery.request.sendmessage`.
 pub type SendmessageResponse = bool;
 
-impl crate::runtime::Method for SendmessageRequest {
+impl ::bitrix24_runtime::Method for SendmessageRequest {
     const NAME: &'static str = "sale.delivery.request.sendmessage";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "DELIVERY_ID_NOT_SPECIFIED",
@@ -609,9 +609,9 @@ impl crate::runtime::Method for SendmessageRequest {
 ///
 /// Scope `delivery`; at most 2 calls per second.
 pub async fn update(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &UpdateRequest,
-) -> Result<UpdateResponse, crate::runtime::Error> {
+) -> Result<UpdateResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -679,7 +679,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<UpdateRequestFinalize>,
                                         >::default(),
                                     )?,
@@ -694,7 +694,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<UpdateRequestOverwriteProperties>,
                                         >::default(),
                                     )?,
@@ -709,7 +709,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<Vec<UpdateRequestPropertiesItem>>,
                                         >::default(),
                                     )?,
@@ -724,7 +724,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -735,7 +735,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<UpdateRequestStatus>,
                                         >::default(),
                                     )?,
@@ -766,11 +766,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for UpdateRequest {
+impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -814,7 +814,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFinalize {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -825,11 +825,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFinalize {
     }
 }
 
-impl crate::runtime::loose::Loose for UpdateRequestFinalize {
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFinalize {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -873,7 +873,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestOverwriteProperties {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -884,11 +884,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestOverwriteProperties {
     }
 }
 
-impl crate::runtime::loose::Loose for UpdateRequestOverwriteProperties {
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestOverwriteProperties {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -938,7 +938,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestPropertiesItem {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -949,7 +949,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestPropertiesItem {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<Vec<String>>,
                                         >::default(),
                                     )?,
@@ -962,7 +962,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestPropertiesItem {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -985,11 +985,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestPropertiesItem {
     }
 }
 
-impl crate::runtime::loose::Loose for UpdateRequestPropertiesItem {
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestPropertiesItem {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -1036,7 +1036,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestStatus {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             UpdateRequestStatusSemantic,
                                         >::default(),
                                     )?,
@@ -1049,7 +1049,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestStatus {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -1071,11 +1071,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestStatus {
     }
 }
 
-impl crate::runtime::loose::Loose for UpdateRequestStatus {
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestStatus {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -1119,7 +1119,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestStatusSemantic {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "process" => Self::Process,
@@ -1130,20 +1130,20 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestStatusSemantic {
     }
 }
 
-impl crate::runtime::loose::Loose for UpdateRequestStatusSemantic {
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestStatusSemantic {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
 /// The `result` of `sale.delivery.request.update`.
 pub type UpdateResponse = bool;
 
-impl crate::runtime::Method for UpdateRequest {
+impl ::bitrix24_runtime::Method for UpdateRequest {
     const NAME: &'static str = "sale.delivery.request.update";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "DELIVERY_ID_NOT_SPECIFIED",

@@ -9,9 +9,9 @@
 ///
 /// Scope `pay_system`; at most 2 calls per second.
 pub async fn invoice(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &InvoiceRequest,
-) -> Result<InvoiceResponse, crate::runtime::Error> {
+) -> Result<InvoiceResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -67,7 +67,7 @@ impl<'de> ::serde::Deserialize<'de> for InvoiceRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -80,7 +80,7 @@ impl<'de> ::serde::Deserialize<'de> for InvoiceRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<i64>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
                                     )?,
                             );
                         }
@@ -111,20 +111,20 @@ impl<'de> ::serde::Deserialize<'de> for InvoiceRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for InvoiceRequest {
+impl ::bitrix24_runtime::loose::Loose for InvoiceRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `sale.paysystem.pay.invoice`.
 pub type InvoiceResponse = bool;
 
-impl crate::runtime::Method for InvoiceRequest {
+impl ::bitrix24_runtime::Method for InvoiceRequest {
     const NAME: &'static str = "sale.paysystem.pay.invoice";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "ACCESS_DENIED",
@@ -140,9 +140,9 @@ impl crate::runtime::Method for InvoiceRequest {
 ///
 /// Scope `pay_system`; at most 2 calls per second.
 pub async fn payment(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &PaymentRequest,
-) -> Result<PaymentResponse, crate::runtime::Error> {
+) -> Result<PaymentResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -220,20 +220,20 @@ impl<'de> ::serde::Deserialize<'de> for PaymentRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for PaymentRequest {
+impl ::bitrix24_runtime::loose::Loose for PaymentRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `sale.paysystem.pay.payment`.
 pub type PaymentResponse = bool;
 
-impl crate::runtime::Method for PaymentRequest {
+impl ::bitrix24_runtime::Method for PaymentRequest {
     const NAME: &'static str = "sale.paysystem.pay.payment";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "ACCESS_DENIED",

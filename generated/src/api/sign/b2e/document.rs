@@ -9,9 +9,9 @@
 ///
 /// Scope `sign.b2e`; at most 2 calls per second.
 pub async fn get(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &GetRequest,
-) -> Result<GetResponse, crate::runtime::Error> {
+) -> Result<GetResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -59,7 +59,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -70,7 +70,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -91,11 +91,11 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for GetRequest {
+impl ::bitrix24_runtime::loose::Loose for GetRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -146,7 +146,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<Vec<GetResponseMembersItem>>,
                                         >::default(),
                                     )?,
@@ -159,7 +159,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetResponseState>,
                                         >::default(),
                                     )?,
@@ -172,7 +172,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -194,11 +194,11 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
     }
 }
 
-impl crate::runtime::loose::Loose for GetResponse {
+impl ::bitrix24_runtime::loose::Loose for GetResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -254,7 +254,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseMembersItem {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -265,7 +265,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseMembersItem {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -276,7 +276,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseMembersItem {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetResponseMembersItemState>,
                                         >::default(),
                                     )?,
@@ -289,7 +289,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseMembersItem {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -300,7 +300,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseMembersItem {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetResponseMembersItemUser>,
                                         >::default(),
                                     )?,
@@ -326,11 +326,11 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseMembersItem {
     }
 }
 
-impl crate::runtime::loose::Loose for GetResponseMembersItem {
+impl ::bitrix24_runtime::loose::Loose for GetResponseMembersItem {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -377,7 +377,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseMembersItemState {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -388,7 +388,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseMembersItemState {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -409,11 +409,11 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseMembersItemState {
     }
 }
 
-impl crate::runtime::loose::Loose for GetResponseMembersItemState {
+impl ::bitrix24_runtime::loose::Loose for GetResponseMembersItemState {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -465,7 +465,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseMembersItemUser {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -478,7 +478,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseMembersItemUser {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -489,7 +489,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseMembersItemUser {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -511,11 +511,11 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseMembersItemUser {
     }
 }
 
-impl crate::runtime::loose::Loose for GetResponseMembersItemUser {
+impl ::bitrix24_runtime::loose::Loose for GetResponseMembersItemUser {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -562,7 +562,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseState {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -573,7 +573,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseState {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -594,17 +594,17 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseState {
     }
 }
 
-impl crate::runtime::loose::Loose for GetResponseState {
+impl ::bitrix24_runtime::loose::Loose for GetResponseState {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl crate::runtime::Method for GetRequest {
+impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "sign.b2e.document.get";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "ACCESS_DENIED",
@@ -619,9 +619,9 @@ impl crate::runtime::Method for GetRequest {
 ///
 /// Scope `sign.b2e`; at most 2 calls per second.
 pub async fn send(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &SendRequest,
-) -> Result<SendResponse, crate::runtime::Error> {
+) -> Result<SendResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -668,7 +668,7 @@ impl<'de> ::serde::Deserialize<'de> for SendRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             SendRequestFields,
                                         >::default(),
                                     )?,
@@ -681,7 +681,7 @@ impl<'de> ::serde::Deserialize<'de> for SendRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -703,11 +703,11 @@ impl<'de> ::serde::Deserialize<'de> for SendRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for SendRequest {
+impl ::bitrix24_runtime::loose::Loose for SendRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -768,7 +768,7 @@ impl<'de> ::serde::Deserialize<'de> for SendRequestFields {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             SendRequestFieldsCompany,
                                         >::default(),
                                     )?,
@@ -783,7 +783,7 @@ impl<'de> ::serde::Deserialize<'de> for SendRequestFields {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -796,7 +796,7 @@ impl<'de> ::serde::Deserialize<'de> for SendRequestFields {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             SendRequestFieldsExternalSettings,
                                         >::default(),
                                     )?,
@@ -809,7 +809,7 @@ impl<'de> ::serde::Deserialize<'de> for SendRequestFields {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Vec<SendRequestFieldsFilesItem>,
                                         >::default(),
                                     )?,
@@ -822,7 +822,7 @@ impl<'de> ::serde::Deserialize<'de> for SendRequestFields {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -833,7 +833,7 @@ impl<'de> ::serde::Deserialize<'de> for SendRequestFields {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Vec<SendRequestFieldsMembersItem>,
                                         >::default(),
                                     )?,
@@ -848,7 +848,7 @@ impl<'de> ::serde::Deserialize<'de> for SendRequestFields {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -861,7 +861,7 @@ impl<'de> ::serde::Deserialize<'de> for SendRequestFields {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             SendRequestFieldsResponsible,
                                         >::default(),
                                     )?,
@@ -905,11 +905,11 @@ impl<'de> ::serde::Deserialize<'de> for SendRequestFields {
     }
 }
 
-impl crate::runtime::loose::Loose for SendRequestFields {
+impl ::bitrix24_runtime::loose::Loose for SendRequestFields {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -955,7 +955,7 @@ impl<'de> ::serde::Deserialize<'de> for SendRequestFieldsCompany {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<i64>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
                                     )?,
                             );
                         }
@@ -966,7 +966,7 @@ impl<'de> ::serde::Deserialize<'de> for SendRequestFieldsCompany {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -988,11 +988,11 @@ impl<'de> ::serde::Deserialize<'de> for SendRequestFieldsCompany {
     }
 }
 
-impl crate::runtime::loose::Loose for SendRequestFieldsCompany {
+impl ::bitrix24_runtime::loose::Loose for SendRequestFieldsCompany {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -1041,7 +1041,7 @@ impl<'de> ::serde::Deserialize<'de> for SendRequestFieldsExternalSettings {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -1054,7 +1054,7 @@ impl<'de> ::serde::Deserialize<'de> for SendRequestFieldsExternalSettings {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -1079,11 +1079,11 @@ impl<'de> ::serde::Deserialize<'de> for SendRequestFieldsExternalSettings {
     }
 }
 
-impl crate::runtime::loose::Loose for SendRequestFieldsExternalSettings {
+impl ::bitrix24_runtime::loose::Loose for SendRequestFieldsExternalSettings {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -1135,7 +1135,7 @@ impl<'de> ::serde::Deserialize<'de> for SendRequestFieldsFilesItem {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -1146,7 +1146,7 @@ impl<'de> ::serde::Deserialize<'de> for SendRequestFieldsFilesItem {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -1157,7 +1157,7 @@ impl<'de> ::serde::Deserialize<'de> for SendRequestFieldsFilesItem {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -1184,11 +1184,11 @@ impl<'de> ::serde::Deserialize<'de> for SendRequestFieldsFilesItem {
     }
 }
 
-impl crate::runtime::loose::Loose for SendRequestFieldsFilesItem {
+impl ::bitrix24_runtime::loose::Loose for SendRequestFieldsFilesItem {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -1242,7 +1242,7 @@ impl<'de> ::serde::Deserialize<'de> for SendRequestFieldsMembersItem {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -1255,7 +1255,7 @@ impl<'de> ::serde::Deserialize<'de> for SendRequestFieldsMembersItem {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<i64>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
                                     )?,
                             );
                         }
@@ -1266,7 +1266,7 @@ impl<'de> ::serde::Deserialize<'de> for SendRequestFieldsMembersItem {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             SendRequestFieldsMembersItemRole,
                                         >::default(),
                                     )?,
@@ -1279,7 +1279,7 @@ impl<'de> ::serde::Deserialize<'de> for SendRequestFieldsMembersItem {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<i64>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
                                     )?,
                             );
                         }
@@ -1307,11 +1307,11 @@ impl<'de> ::serde::Deserialize<'de> for SendRequestFieldsMembersItem {
     }
 }
 
-impl crate::runtime::loose::Loose for SendRequestFieldsMembersItem {
+impl ::bitrix24_runtime::loose::Loose for SendRequestFieldsMembersItem {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -1361,7 +1361,7 @@ impl<'de> ::serde::Deserialize<'de> for SendRequestFieldsMembersItemRole {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "signer" => Self::Signer,
@@ -1374,11 +1374,11 @@ impl<'de> ::serde::Deserialize<'de> for SendRequestFieldsMembersItemRole {
     }
 }
 
-impl crate::runtime::loose::Loose for SendRequestFieldsMembersItemRole {
+impl ::bitrix24_runtime::loose::Loose for SendRequestFieldsMembersItemRole {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -1433,7 +1433,7 @@ impl<'de> ::serde::Deserialize<'de> for SendRequestFieldsResponsible {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -1446,7 +1446,7 @@ impl<'de> ::serde::Deserialize<'de> for SendRequestFieldsResponsible {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<i64>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
                                     )?,
                             );
                         }
@@ -1457,7 +1457,7 @@ impl<'de> ::serde::Deserialize<'de> for SendRequestFieldsResponsible {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<SendRequestFieldsResponsibleRole>,
                                         >::default(),
                                     )?,
@@ -1470,7 +1470,7 @@ impl<'de> ::serde::Deserialize<'de> for SendRequestFieldsResponsible {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<i64>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
                                     )?,
                             );
                         }
@@ -1498,11 +1498,11 @@ impl<'de> ::serde::Deserialize<'de> for SendRequestFieldsResponsible {
     }
 }
 
-impl crate::runtime::loose::Loose for SendRequestFieldsResponsible {
+impl ::bitrix24_runtime::loose::Loose for SendRequestFieldsResponsible {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -1552,7 +1552,7 @@ impl<'de> ::serde::Deserialize<'de> for SendRequestFieldsResponsibleRole {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "signer" => Self::Signer,
@@ -1565,11 +1565,11 @@ impl<'de> ::serde::Deserialize<'de> for SendRequestFieldsResponsibleRole {
     }
 }
 
-impl crate::runtime::loose::Loose for SendRequestFieldsResponsibleRole {
+impl ::bitrix24_runtime::loose::Loose for SendRequestFieldsResponsibleRole {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -1620,7 +1620,7 @@ impl<'de> ::serde::Deserialize<'de> for SendResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<Vec<SendResponseMembersItem>>,
                                         >::default(),
                                     )?,
@@ -1633,7 +1633,7 @@ impl<'de> ::serde::Deserialize<'de> for SendResponse {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<SendResponseState>,
                                         >::default(),
                                     )?,
@@ -1646,7 +1646,7 @@ impl<'de> ::serde::Deserialize<'de> for SendResponse {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1668,11 +1668,11 @@ impl<'de> ::serde::Deserialize<'de> for SendResponse {
     }
 }
 
-impl crate::runtime::loose::Loose for SendResponse {
+impl ::bitrix24_runtime::loose::Loose for SendResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -1728,7 +1728,7 @@ impl<'de> ::serde::Deserialize<'de> for SendResponseMembersItem {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1739,7 +1739,7 @@ impl<'de> ::serde::Deserialize<'de> for SendResponseMembersItem {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1750,7 +1750,7 @@ impl<'de> ::serde::Deserialize<'de> for SendResponseMembersItem {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<SendResponseMembersItemState>,
                                         >::default(),
                                     )?,
@@ -1763,7 +1763,7 @@ impl<'de> ::serde::Deserialize<'de> for SendResponseMembersItem {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1774,7 +1774,7 @@ impl<'de> ::serde::Deserialize<'de> for SendResponseMembersItem {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<SendResponseMembersItemUser>,
                                         >::default(),
                                     )?,
@@ -1800,11 +1800,11 @@ impl<'de> ::serde::Deserialize<'de> for SendResponseMembersItem {
     }
 }
 
-impl crate::runtime::loose::Loose for SendResponseMembersItem {
+impl ::bitrix24_runtime::loose::Loose for SendResponseMembersItem {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -1851,7 +1851,7 @@ impl<'de> ::serde::Deserialize<'de> for SendResponseMembersItemState {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1862,7 +1862,7 @@ impl<'de> ::serde::Deserialize<'de> for SendResponseMembersItemState {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1883,11 +1883,11 @@ impl<'de> ::serde::Deserialize<'de> for SendResponseMembersItemState {
     }
 }
 
-impl crate::runtime::loose::Loose for SendResponseMembersItemState {
+impl ::bitrix24_runtime::loose::Loose for SendResponseMembersItemState {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -1939,7 +1939,7 @@ impl<'de> ::serde::Deserialize<'de> for SendResponseMembersItemUser {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1952,7 +1952,7 @@ impl<'de> ::serde::Deserialize<'de> for SendResponseMembersItemUser {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1963,7 +1963,7 @@ impl<'de> ::serde::Deserialize<'de> for SendResponseMembersItemUser {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1985,11 +1985,11 @@ impl<'de> ::serde::Deserialize<'de> for SendResponseMembersItemUser {
     }
 }
 
-impl crate::runtime::loose::Loose for SendResponseMembersItemUser {
+impl ::bitrix24_runtime::loose::Loose for SendResponseMembersItemUser {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -2036,7 +2036,7 @@ impl<'de> ::serde::Deserialize<'de> for SendResponseState {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2047,7 +2047,7 @@ impl<'de> ::serde::Deserialize<'de> for SendResponseState {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2068,17 +2068,17 @@ impl<'de> ::serde::Deserialize<'de> for SendResponseState {
     }
 }
 
-impl crate::runtime::loose::Loose for SendResponseState {
+impl ::bitrix24_runtime::loose::Loose for SendResponseState {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl crate::runtime::Method for SendRequest {
+impl ::bitrix24_runtime::Method for SendRequest {
     const NAME: &'static str = "sign.b2e.document.send";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "ACCESS_DENIED",

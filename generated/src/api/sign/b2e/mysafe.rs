@@ -8,9 +8,9 @@
 ///
 /// Scope `sign.b2e`; at most 2 calls per second.
 pub async fn tail(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &TailRequest,
-) -> Result<TailResponse, crate::runtime::Error> {
+) -> Result<TailResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -58,7 +58,7 @@ impl<'de> ::serde::Deserialize<'de> for TailRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -69,7 +69,7 @@ impl<'de> ::serde::Deserialize<'de> for TailRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -90,11 +90,11 @@ impl<'de> ::serde::Deserialize<'de> for TailRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for TailRequest {
+impl ::bitrix24_runtime::loose::Loose for TailRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -167,7 +167,7 @@ impl<'de> ::serde::Deserialize<'de> for TailResponseItem {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -180,7 +180,7 @@ impl<'de> ::serde::Deserialize<'de> for TailResponseItem {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -191,7 +191,7 @@ impl<'de> ::serde::Deserialize<'de> for TailResponseItem {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -204,7 +204,7 @@ impl<'de> ::serde::Deserialize<'de> for TailResponseItem {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -215,7 +215,7 @@ impl<'de> ::serde::Deserialize<'de> for TailResponseItem {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -228,7 +228,7 @@ impl<'de> ::serde::Deserialize<'de> for TailResponseItem {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -239,7 +239,7 @@ impl<'de> ::serde::Deserialize<'de> for TailResponseItem {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<TailResponseItemRole>,
                                         >::default(),
                                     )?,
@@ -254,7 +254,7 @@ impl<'de> ::serde::Deserialize<'de> for TailResponseItem {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -265,7 +265,7 @@ impl<'de> ::serde::Deserialize<'de> for TailResponseItem {
                             __f8 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -293,11 +293,11 @@ impl<'de> ::serde::Deserialize<'de> for TailResponseItem {
     }
 }
 
-impl crate::runtime::loose::Loose for TailResponseItem {
+impl ::bitrix24_runtime::loose::Loose for TailResponseItem {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -347,7 +347,7 @@ impl<'de> ::serde::Deserialize<'de> for TailResponseItemRole {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "editor" => Self::Editor,
@@ -360,17 +360,17 @@ impl<'de> ::serde::Deserialize<'de> for TailResponseItemRole {
     }
 }
 
-impl crate::runtime::loose::Loose for TailResponseItemRole {
+impl ::bitrix24_runtime::loose::Loose for TailResponseItemRole {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
-impl crate::runtime::Method for TailRequest {
+impl ::bitrix24_runtime::Method for TailRequest {
     const NAME: &'static str = "sign.b2e.mysafe.tail";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = TailResponse;
 }

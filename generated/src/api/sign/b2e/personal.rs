@@ -8,9 +8,9 @@
 ///
 /// Scope `sign.b2e`; at most 2 calls per second.
 pub async fn tail(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &TailRequest,
-) -> Result<TailResponse, crate::runtime::Error> {
+) -> Result<TailResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -58,7 +58,7 @@ impl<'de> ::serde::Deserialize<'de> for TailRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -69,7 +69,7 @@ impl<'de> ::serde::Deserialize<'de> for TailRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -90,11 +90,11 @@ impl<'de> ::serde::Deserialize<'de> for TailRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for TailRequest {
+impl ::bitrix24_runtime::loose::Loose for TailRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -150,7 +150,7 @@ impl<'de> ::serde::Deserialize<'de> for TailResponseItem {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -161,7 +161,7 @@ impl<'de> ::serde::Deserialize<'de> for TailResponseItem {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -174,7 +174,7 @@ impl<'de> ::serde::Deserialize<'de> for TailResponseItem {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -185,7 +185,7 @@ impl<'de> ::serde::Deserialize<'de> for TailResponseItem {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -208,17 +208,17 @@ impl<'de> ::serde::Deserialize<'de> for TailResponseItem {
     }
 }
 
-impl crate::runtime::loose::Loose for TailResponseItem {
+impl ::bitrix24_runtime::loose::Loose for TailResponseItem {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl crate::runtime::Method for TailRequest {
+impl ::bitrix24_runtime::Method for TailRequest {
     const NAME: &'static str = "sign.b2e.personal.tail";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = TailResponse;
 }

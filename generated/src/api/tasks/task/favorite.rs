@@ -9,9 +9,9 @@
 ///
 /// Scope `task`; at most 2 calls per second.
 pub async fn add(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &AddRequest,
-) -> Result<AddResponse, crate::runtime::Error> {
+) -> Result<AddResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -56,7 +56,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<i64>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
                                     )?,
                             );
                         }
@@ -77,20 +77,20 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequest {
+impl ::bitrix24_runtime::loose::Loose for AddRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `tasks.task.favorite.add`.
 pub type AddResponse = bool;
 
-impl crate::runtime::Method for AddRequest {
+impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "tasks.task.favorite.add";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["0", "1", "100"];
     type Response = AddResponse;
@@ -100,9 +100,9 @@ impl crate::runtime::Method for AddRequest {
 ///
 /// Scope `task`; at most 2 calls per second.
 pub async fn remove(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &RemoveRequest,
-) -> Result<RemoveResponse, crate::runtime::Error> {
+) -> Result<RemoveResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -147,7 +147,7 @@ impl<'de> ::serde::Deserialize<'de> for RemoveRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<i64>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
                                     )?,
                             );
                         }
@@ -168,20 +168,20 @@ impl<'de> ::serde::Deserialize<'de> for RemoveRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for RemoveRequest {
+impl ::bitrix24_runtime::loose::Loose for RemoveRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `tasks.task.favorite.remove`.
 pub type RemoveResponse = bool;
 
-impl crate::runtime::Method for RemoveRequest {
+impl ::bitrix24_runtime::Method for RemoveRequest {
     const NAME: &'static str = "tasks.task.favorite.remove";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["0", "1", "100"];
     type Response = RemoveResponse;

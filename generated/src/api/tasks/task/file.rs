@@ -11,9 +11,9 @@ pub mod field;
 ///
 /// Scope `tasks`; at most 2 calls per second.
 pub async fn attach(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &AttachRequest,
-) -> Result<AttachResponse, crate::runtime::Error> {
+) -> Result<AttachResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -61,7 +61,7 @@ impl<'de> ::serde::Deserialize<'de> for AttachRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Vec<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Vec<i64>>::default(),
                                     )?,
                             );
                         }
@@ -72,7 +72,7 @@ impl<'de> ::serde::Deserialize<'de> for AttachRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<i64>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
                                     )?,
                             );
                         }
@@ -95,20 +95,20 @@ impl<'de> ::serde::Deserialize<'de> for AttachRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for AttachRequest {
+impl ::bitrix24_runtime::loose::Loose for AttachRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `tasks.task.file.attach`.
 pub type AttachResponse = bool;
 
-impl crate::runtime::Method for AttachRequest {
+impl ::bitrix24_runtime::Method for AttachRequest {
     const NAME: &'static str = "tasks.task.file.attach";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = AttachResponse;
 }

@@ -8,9 +8,9 @@
 ///
 /// Scope `task`; at most 2 calls per second.
 pub async fn attach(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &AttachRequest,
-) -> Result<AttachResponse, crate::runtime::Error> {
+) -> Result<AttachResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -58,7 +58,7 @@ impl<'de> ::serde::Deserialize<'de> for AttachRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<i64>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
                                     )?,
                             );
                         }
@@ -69,7 +69,7 @@ impl<'de> ::serde::Deserialize<'de> for AttachRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<i64>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
                                     )?,
                             );
                         }
@@ -92,11 +92,11 @@ impl<'de> ::serde::Deserialize<'de> for AttachRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for AttachRequest {
+impl ::bitrix24_runtime::loose::Loose for AttachRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -143,7 +143,7 @@ impl<'de> ::serde::Deserialize<'de> for AttachResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -163,17 +163,17 @@ impl<'de> ::serde::Deserialize<'de> for AttachResponse {
     }
 }
 
-impl crate::runtime::loose::Loose for AttachResponse {
+impl ::bitrix24_runtime::loose::Loose for AttachResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl crate::runtime::Method for AttachRequest {
+impl ::bitrix24_runtime::Method for AttachRequest {
     const NAME: &'static str = "tasks.task.files.attach";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["100", "0", "ERROR_CORE"];
     type Response = AttachResponse;

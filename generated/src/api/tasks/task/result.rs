@@ -15,9 +15,9 @@
 /// Scope `tasks`; at most 2 calls per second.
 #[cfg(feature = "tasks")]
 pub async fn add(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &AddRequest,
-) -> Result<AddResponse, crate::runtime::Error> {
+) -> Result<AddResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -63,7 +63,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             AddRequestFields,
                                         >::default(),
                                     )?,
@@ -87,11 +87,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
 }
 
 #[cfg(feature = "tasks")]
-impl crate::runtime::loose::Loose for AddRequest {
+impl ::bitrix24_runtime::loose::Loose for AddRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -139,7 +139,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<i64>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
                                     )?,
                             );
                         }
@@ -150,7 +150,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -173,11 +173,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
 }
 
 #[cfg(feature = "tasks")]
-impl crate::runtime::loose::Loose for AddRequestFields {
+impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -224,7 +224,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<AddResponseItem>,
                                         >::default(),
                                     )?,
@@ -247,11 +247,11 @@ impl<'de> ::serde::Deserialize<'de> for AddResponse {
 }
 
 #[cfg(feature = "tasks")]
-impl crate::runtime::loose::Loose for AddResponse {
+impl ::bitrix24_runtime::loose::Loose for AddResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -326,7 +326,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseItem {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -339,7 +339,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseItem {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -350,7 +350,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseItem {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<Vec<::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -363,7 +363,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseItem {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -382,7 +382,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseItem {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -395,7 +395,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseItem {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -406,7 +406,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseItem {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -417,7 +417,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseItem {
                             __f8 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -455,18 +455,18 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseItem {
 }
 
 #[cfg(feature = "tasks")]
-impl crate::runtime::loose::Loose for AddResponseItem {
+impl ::bitrix24_runtime::loose::Loose for AddResponseItem {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 #[cfg(feature = "tasks")]
-impl crate::runtime::Method for AddRequest {
+impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "tasks.task.result.add";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = AddResponse;
 }
@@ -476,9 +476,9 @@ impl crate::runtime::Method for AddRequest {
 /// Scope `task`; at most 2 calls per second.
 #[cfg(feature = "task")]
 pub async fn add_from_comment(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &AddFromCommentRequest,
-) -> Result<AddFromCommentResponse, crate::runtime::Error> {
+) -> Result<AddFromCommentResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -527,7 +527,7 @@ impl<'de> ::serde::Deserialize<'de> for AddFromCommentRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<i64>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
                                     )?,
                             );
                         }
@@ -549,11 +549,11 @@ impl<'de> ::serde::Deserialize<'de> for AddFromCommentRequest {
 }
 
 #[cfg(feature = "task")]
-impl crate::runtime::loose::Loose for AddFromCommentRequest {
+impl ::bitrix24_runtime::loose::Loose for AddFromCommentRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -629,7 +629,7 @@ impl<'de> ::serde::Deserialize<'de> for AddFromCommentResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -642,7 +642,7 @@ impl<'de> ::serde::Deserialize<'de> for AddFromCommentResponse {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -655,7 +655,7 @@ impl<'de> ::serde::Deserialize<'de> for AddFromCommentResponse {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -674,7 +674,7 @@ impl<'de> ::serde::Deserialize<'de> for AddFromCommentResponse {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -685,7 +685,7 @@ impl<'de> ::serde::Deserialize<'de> for AddFromCommentResponse {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -696,7 +696,7 @@ impl<'de> ::serde::Deserialize<'de> for AddFromCommentResponse {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -707,7 +707,7 @@ impl<'de> ::serde::Deserialize<'de> for AddFromCommentResponse {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -718,7 +718,7 @@ impl<'de> ::serde::Deserialize<'de> for AddFromCommentResponse {
                             __f8 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -731,7 +731,7 @@ impl<'de> ::serde::Deserialize<'de> for AddFromCommentResponse {
                             __f9 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -761,18 +761,18 @@ impl<'de> ::serde::Deserialize<'de> for AddFromCommentResponse {
 }
 
 #[cfg(feature = "task")]
-impl crate::runtime::loose::Loose for AddFromCommentResponse {
+impl ::bitrix24_runtime::loose::Loose for AddFromCommentResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 #[cfg(feature = "task")]
-impl crate::runtime::Method for AddFromCommentRequest {
+impl ::bitrix24_runtime::Method for AddFromCommentRequest {
     const NAME: &'static str = "tasks.task.result.addFromComment";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["0", "100"];
     type Response = AddFromCommentResponse;
@@ -783,9 +783,9 @@ impl crate::runtime::Method for AddFromCommentRequest {
 /// Scope `tasks`; at most 2 calls per second.
 #[cfg(feature = "tasks")]
 pub async fn addfromchatmessage(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &AddfromchatmessageRequest,
-) -> Result<AddfromchatmessageResponse, crate::runtime::Error> {
+) -> Result<AddfromchatmessageResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -831,7 +831,7 @@ impl<'de> ::serde::Deserialize<'de> for AddfromchatmessageRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             AddfromchatmessageRequestFields,
                                         >::default(),
                                     )?,
@@ -855,11 +855,11 @@ impl<'de> ::serde::Deserialize<'de> for AddfromchatmessageRequest {
 }
 
 #[cfg(feature = "tasks")]
-impl crate::runtime::loose::Loose for AddfromchatmessageRequest {
+impl ::bitrix24_runtime::loose::Loose for AddfromchatmessageRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -907,7 +907,7 @@ impl<'de> ::serde::Deserialize<'de> for AddfromchatmessageRequestFields {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<i64>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
                                     )?,
                             );
                         }
@@ -929,11 +929,11 @@ impl<'de> ::serde::Deserialize<'de> for AddfromchatmessageRequestFields {
 }
 
 #[cfg(feature = "tasks")]
-impl crate::runtime::loose::Loose for AddfromchatmessageRequestFields {
+impl ::bitrix24_runtime::loose::Loose for AddfromchatmessageRequestFields {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -980,7 +980,7 @@ impl<'de> ::serde::Deserialize<'de> for AddfromchatmessageResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<AddfromchatmessageResponseItem>,
                                         >::default(),
                                     )?,
@@ -1003,11 +1003,11 @@ impl<'de> ::serde::Deserialize<'de> for AddfromchatmessageResponse {
 }
 
 #[cfg(feature = "tasks")]
-impl crate::runtime::loose::Loose for AddfromchatmessageResponse {
+impl ::bitrix24_runtime::loose::Loose for AddfromchatmessageResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -1082,7 +1082,7 @@ impl<'de> ::serde::Deserialize<'de> for AddfromchatmessageResponseItem {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1095,7 +1095,7 @@ impl<'de> ::serde::Deserialize<'de> for AddfromchatmessageResponseItem {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1106,7 +1106,7 @@ impl<'de> ::serde::Deserialize<'de> for AddfromchatmessageResponseItem {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<Vec<::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -1119,7 +1119,7 @@ impl<'de> ::serde::Deserialize<'de> for AddfromchatmessageResponseItem {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1132,7 +1132,7 @@ impl<'de> ::serde::Deserialize<'de> for AddfromchatmessageResponseItem {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1143,7 +1143,7 @@ impl<'de> ::serde::Deserialize<'de> for AddfromchatmessageResponseItem {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -1156,7 +1156,7 @@ impl<'de> ::serde::Deserialize<'de> for AddfromchatmessageResponseItem {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1167,7 +1167,7 @@ impl<'de> ::serde::Deserialize<'de> for AddfromchatmessageResponseItem {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1178,7 +1178,7 @@ impl<'de> ::serde::Deserialize<'de> for AddfromchatmessageResponseItem {
                             __f8 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1216,18 +1216,18 @@ impl<'de> ::serde::Deserialize<'de> for AddfromchatmessageResponseItem {
 }
 
 #[cfg(feature = "tasks")]
-impl crate::runtime::loose::Loose for AddfromchatmessageResponseItem {
+impl ::bitrix24_runtime::loose::Loose for AddfromchatmessageResponseItem {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 #[cfg(feature = "tasks")]
-impl crate::runtime::Method for AddfromchatmessageRequest {
+impl ::bitrix24_runtime::Method for AddfromchatmessageRequest {
     const NAME: &'static str = "tasks.task.result.addfromchatmessage";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = AddfromchatmessageResponse;
 }
@@ -1237,9 +1237,9 @@ impl crate::runtime::Method for AddfromchatmessageRequest {
 /// Scope `tasks`; at most 2 calls per second.
 #[cfg(feature = "tasks")]
 pub async fn delete(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &DeleteRequest,
-) -> Result<DeleteResponse, crate::runtime::Error> {
+) -> Result<DeleteResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -1285,7 +1285,7 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<i64>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
                                     )?,
                             );
                         }
@@ -1306,11 +1306,11 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
 }
 
 #[cfg(feature = "tasks")]
-impl crate::runtime::loose::Loose for DeleteRequest {
+impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -1357,7 +1357,7 @@ impl<'de> ::serde::Deserialize<'de> for DeleteResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -1378,18 +1378,18 @@ impl<'de> ::serde::Deserialize<'de> for DeleteResponse {
 }
 
 #[cfg(feature = "tasks")]
-impl crate::runtime::loose::Loose for DeleteResponse {
+impl ::bitrix24_runtime::loose::Loose for DeleteResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 #[cfg(feature = "tasks")]
-impl crate::runtime::Method for DeleteRequest {
+impl ::bitrix24_runtime::Method for DeleteRequest {
     const NAME: &'static str = "tasks.task.result.delete";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = DeleteResponse;
 }
@@ -1399,9 +1399,9 @@ impl crate::runtime::Method for DeleteRequest {
 /// Scope `task`; at most 2 calls per second.
 #[cfg(feature = "task")]
 pub async fn delete_from_comment(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &DeleteFromCommentRequest,
-) -> Result<DeleteFromCommentResponse, crate::runtime::Error> {
+) -> Result<DeleteFromCommentResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -1450,7 +1450,7 @@ impl<'de> ::serde::Deserialize<'de> for DeleteFromCommentRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<i64>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
                                     )?,
                             );
                         }
@@ -1472,11 +1472,11 @@ impl<'de> ::serde::Deserialize<'de> for DeleteFromCommentRequest {
 }
 
 #[cfg(feature = "task")]
-impl crate::runtime::loose::Loose for DeleteFromCommentRequest {
+impl ::bitrix24_runtime::loose::Loose for DeleteFromCommentRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -1485,9 +1485,9 @@ impl crate::runtime::loose::Loose for DeleteFromCommentRequest {
 pub type DeleteFromCommentResponse = ::serde_json::Value;
 
 #[cfg(feature = "task")]
-impl crate::runtime::Method for DeleteFromCommentRequest {
+impl ::bitrix24_runtime::Method for DeleteFromCommentRequest {
     const NAME: &'static str = "tasks.task.result.deleteFromComment";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["0", "100"];
     type Response = DeleteFromCommentResponse;
@@ -1498,9 +1498,9 @@ impl crate::runtime::Method for DeleteFromCommentRequest {
 /// Scope `task`; at most 2 calls per second.
 #[cfg(feature = "task")]
 pub async fn list(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &ListRequest,
-) -> Result<ListResponse, crate::runtime::Error> {
+) -> Result<ListResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -1547,7 +1547,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<i64>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
                                     )?,
                             );
                         }
@@ -1569,11 +1569,11 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
 }
 
 #[cfg(feature = "task")]
-impl crate::runtime::loose::Loose for ListRequest {
+impl ::bitrix24_runtime::loose::Loose for ListRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -1582,9 +1582,9 @@ impl crate::runtime::loose::Loose for ListRequest {
 pub type ListResponse = ::serde_json::Value;
 
 #[cfg(feature = "task")]
-impl crate::runtime::Method for ListRequest {
+impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "tasks.task.result.list";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["0", "100"];
     type Response = ListResponse;
@@ -1595,9 +1595,9 @@ impl crate::runtime::Method for ListRequest {
 /// Scope `tasks`; at most 2 calls per second.
 #[cfg(feature = "tasks")]
 pub async fn update(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &UpdateRequest,
-) -> Result<UpdateResponse, crate::runtime::Error> {
+) -> Result<UpdateResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -1645,7 +1645,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             UpdateRequestFields,
                                         >::default(),
                                     )?,
@@ -1658,7 +1658,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<i64>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
                                     )?,
                             );
                         }
@@ -1681,11 +1681,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
 }
 
 #[cfg(feature = "tasks")]
-impl crate::runtime::loose::Loose for UpdateRequest {
+impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -1730,7 +1730,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -1751,11 +1751,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
 }
 
 #[cfg(feature = "tasks")]
-impl crate::runtime::loose::Loose for UpdateRequestFields {
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -1802,7 +1802,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<UpdateResponseItem>,
                                         >::default(),
                                     )?,
@@ -1825,11 +1825,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponse {
 }
 
 #[cfg(feature = "tasks")]
-impl crate::runtime::loose::Loose for UpdateResponse {
+impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -1904,7 +1904,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseItem {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1917,7 +1917,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseItem {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1928,7 +1928,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseItem {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<Vec<::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -1941,7 +1941,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseItem {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1960,7 +1960,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseItem {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -1973,7 +1973,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseItem {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1984,7 +1984,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseItem {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1995,7 +1995,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseItem {
                             __f8 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2008,7 +2008,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseItem {
                             __f9 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2038,18 +2038,18 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseItem {
 }
 
 #[cfg(feature = "tasks")]
-impl crate::runtime::loose::Loose for UpdateResponseItem {
+impl ::bitrix24_runtime::loose::Loose for UpdateResponseItem {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 #[cfg(feature = "tasks")]
-impl crate::runtime::Method for UpdateRequest {
+impl ::bitrix24_runtime::Method for UpdateRequest {
     const NAME: &'static str = "tasks.task.result.update";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = UpdateResponse;
 }

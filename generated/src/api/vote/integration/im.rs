@@ -8,9 +8,9 @@
 ///
 /// Scope `vote`; at most 2 calls per second.
 pub async fn send(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &SendRequest,
-) -> Result<SendResponse, crate::runtime::Error> {
+) -> Result<SendResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -63,7 +63,7 @@ impl<'de> ::serde::Deserialize<'de> for SendRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             SendRequestImMessageVoteData,
                                         >::default(),
                                     )?,
@@ -76,7 +76,7 @@ impl<'de> ::serde::Deserialize<'de> for SendRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<i64>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
                                     )?,
                             );
                         }
@@ -89,7 +89,7 @@ impl<'de> ::serde::Deserialize<'de> for SendRequest {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -115,11 +115,11 @@ impl<'de> ::serde::Deserialize<'de> for SendRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for SendRequest {
+impl ::bitrix24_runtime::loose::Loose for SendRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -171,7 +171,7 @@ impl<'de> ::serde::Deserialize<'de> for SendRequestImMessageVoteData {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<SendRequestImMessageVoteDataAnonymity>,
                                         >::default(),
                                     )?,
@@ -184,7 +184,7 @@ impl<'de> ::serde::Deserialize<'de> for SendRequestImMessageVoteData {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<SendRequestImMessageVoteDataOptions>,
                                         >::default(),
                                     )?,
@@ -199,7 +199,7 @@ impl<'de> ::serde::Deserialize<'de> for SendRequestImMessageVoteData {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Vec<SendRequestImMessageVoteDataQuestionsItem>,
                                         >::default(),
                                     )?,
@@ -224,11 +224,11 @@ impl<'de> ::serde::Deserialize<'de> for SendRequestImMessageVoteData {
     }
 }
 
-impl crate::runtime::loose::Loose for SendRequestImMessageVoteData {
+impl ::bitrix24_runtime::loose::Loose for SendRequestImMessageVoteData {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -266,7 +266,7 @@ impl<'de> ::serde::Deserialize<'de> for SendRequestImMessageVoteDataAnonymity {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: i64 = crate::runtime::loose::de(deserializer)?;
+        let value: i64 = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value {
                 0 => Self::V0,
@@ -277,11 +277,11 @@ impl<'de> ::serde::Deserialize<'de> for SendRequestImMessageVoteDataAnonymity {
     }
 }
 
-impl crate::runtime::loose::Loose for SendRequestImMessageVoteDataAnonymity {
+impl ::bitrix24_runtime::loose::Loose for SendRequestImMessageVoteDataAnonymity {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -319,7 +319,7 @@ impl<'de> ::serde::Deserialize<'de> for SendRequestImMessageVoteDataOptions {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: i64 = crate::runtime::loose::de(deserializer)?;
+        let value: i64 = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value {
                 0 => Self::V0,
@@ -330,11 +330,11 @@ impl<'de> ::serde::Deserialize<'de> for SendRequestImMessageVoteDataOptions {
     }
 }
 
-impl crate::runtime::loose::Loose for SendRequestImMessageVoteDataOptions {
+impl ::bitrix24_runtime::loose::Loose for SendRequestImMessageVoteDataOptions {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -388,7 +388,7 @@ impl<'de> ::serde::Deserialize<'de> for SendRequestImMessageVoteDataQuestionsIte
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<
                                                 Vec<SendRequestImMessageVoteDataQuestionsItemAnswersItem>,
                                             >,
@@ -405,7 +405,7 @@ impl<'de> ::serde::Deserialize<'de> for SendRequestImMessageVoteDataQuestionsIte
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<SendRequestImMessageVoteDataQuestionsItemFieldType>,
                                         >::default(),
                                     )?,
@@ -418,7 +418,7 @@ impl<'de> ::serde::Deserialize<'de> for SendRequestImMessageVoteDataQuestionsIte
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -440,11 +440,11 @@ impl<'de> ::serde::Deserialize<'de> for SendRequestImMessageVoteDataQuestionsIte
     }
 }
 
-impl crate::runtime::loose::Loose for SendRequestImMessageVoteDataQuestionsItem {
+impl ::bitrix24_runtime::loose::Loose for SendRequestImMessageVoteDataQuestionsItem {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -491,7 +491,7 @@ for SendRequestImMessageVoteDataQuestionsItemAnswersItem {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -511,12 +511,12 @@ for SendRequestImMessageVoteDataQuestionsItemAnswersItem {
     }
 }
 
-impl crate::runtime::loose::Loose
+impl ::bitrix24_runtime::loose::Loose
 for SendRequestImMessageVoteDataQuestionsItemAnswersItem {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -555,7 +555,7 @@ for SendRequestImMessageVoteDataQuestionsItemFieldType {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: i64 = crate::runtime::loose::de(deserializer)?;
+        let value: i64 = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value {
                 0 => Self::V0,
@@ -566,12 +566,12 @@ for SendRequestImMessageVoteDataQuestionsItemFieldType {
     }
 }
 
-impl crate::runtime::loose::Loose
+impl ::bitrix24_runtime::loose::Loose
 for SendRequestImMessageVoteDataQuestionsItemFieldType {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -621,7 +621,7 @@ impl<'de> ::serde::Deserialize<'de> for SendResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -632,7 +632,7 @@ impl<'de> ::serde::Deserialize<'de> for SendResponse {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -653,17 +653,17 @@ impl<'de> ::serde::Deserialize<'de> for SendResponse {
     }
 }
 
-impl crate::runtime::loose::Loose for SendResponse {
+impl ::bitrix24_runtime::loose::Loose for SendResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl crate::runtime::Method for SendRequest {
+impl ::bitrix24_runtime::Method for SendRequest {
     const NAME: &'static str = "vote.Integration.Im.send";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["403", "400"];
     type Response = SendResponse;

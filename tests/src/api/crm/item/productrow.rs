@@ -10,9 +10,9 @@
 ///
 /// Scope `crm`; at most 2 calls per second.
 pub async fn fields(
-    client: &::bitrix24::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &FieldsRequest,
-) -> Result<FieldsResponse, ::bitrix24::runtime::Error> {
+) -> Result<FieldsResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -48,11 +48,11 @@ impl<'de> ::serde::Deserialize<'de> for FieldsRequest {
     }
 }
 
-impl ::bitrix24::runtime::loose::Loose for FieldsRequest {
+impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        ::bitrix24::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -92,7 +92,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<
                                                 ::std::collections::BTreeMap<
                                                     String,
@@ -117,11 +117,11 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
     }
 }
 
-impl ::bitrix24::runtime::loose::Loose for FieldsResponse {
+impl ::bitrix24_runtime::loose::Loose for FieldsResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        ::bitrix24::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -173,7 +173,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseFieldInfo {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -186,7 +186,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseFieldInfo {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -199,7 +199,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseFieldInfo {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -212,7 +212,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseFieldInfo {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -225,7 +225,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseFieldInfo {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<bool>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -236,7 +236,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseFieldInfo {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -259,17 +259,17 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseFieldInfo {
     }
 }
 
-impl ::bitrix24::runtime::loose::Loose for FieldsResponseFieldInfo {
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseFieldInfo {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        ::bitrix24::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl ::bitrix24::runtime::Method for FieldsRequest {
+impl ::bitrix24_runtime::Method for FieldsRequest {
     const NAME: &'static str = "crm.item.productrow.fields";
-    const PAGINATION: ::bitrix24::runtime::Pagination = ::bitrix24::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = FieldsResponse;
 }
@@ -278,9 +278,9 @@ impl ::bitrix24::runtime::Method for FieldsRequest {
 ///
 /// Scope `crm`; at most 2 calls per second.
 pub async fn get_available_for_payment(
-    client: &::bitrix24::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &GetAvailableForPaymentRequest,
-) -> Result<GetAvailableForPaymentResponse, ::bitrix24::runtime::Error> {
+) -> Result<GetAvailableForPaymentResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -323,7 +323,7 @@ impl<'de> ::serde::Deserialize<'de> for GetAvailableForPaymentRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             GetAvailableForPaymentRequestOwnerType,
                                         >::default(),
                                     )?,
@@ -336,7 +336,7 @@ impl<'de> ::serde::Deserialize<'de> for GetAvailableForPaymentRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<i64>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
                                     )?,
                             );
                         }
@@ -357,11 +357,11 @@ impl<'de> ::serde::Deserialize<'de> for GetAvailableForPaymentRequest {
     }
 }
 
-impl ::bitrix24::runtime::loose::Loose for GetAvailableForPaymentRequest {
+impl ::bitrix24_runtime::loose::Loose for GetAvailableForPaymentRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        ::bitrix24::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -402,7 +402,7 @@ impl<'de> ::serde::Deserialize<'de> for GetAvailableForPaymentRequestOwnerType {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "D" => Self::D,
@@ -412,11 +412,11 @@ impl<'de> ::serde::Deserialize<'de> for GetAvailableForPaymentRequestOwnerType {
     }
 }
 
-impl ::bitrix24::runtime::loose::Loose for GetAvailableForPaymentRequestOwnerType {
+impl ::bitrix24_runtime::loose::Loose for GetAvailableForPaymentRequestOwnerType {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        ::bitrix24::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -458,7 +458,7 @@ impl<'de> ::serde::Deserialize<'de> for GetAvailableForPaymentResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<Vec<GetAvailableForPaymentResponseProductRowsItem>>,
                                         >::default(),
                                     )?,
@@ -478,11 +478,11 @@ impl<'de> ::serde::Deserialize<'de> for GetAvailableForPaymentResponse {
     }
 }
 
-impl ::bitrix24::runtime::loose::Loose for GetAvailableForPaymentResponse {
+impl ::bitrix24_runtime::loose::Loose for GetAvailableForPaymentResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        ::bitrix24::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -525,7 +525,7 @@ impl<'de> ::serde::Deserialize<'de> for GetAvailableForPaymentResponseProductRow
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -538,7 +538,7 @@ impl<'de> ::serde::Deserialize<'de> for GetAvailableForPaymentResponseProductRow
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -549,7 +549,7 @@ impl<'de> ::serde::Deserialize<'de> for GetAvailableForPaymentResponseProductRow
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<f64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<f64>>::default(),
                                     )?,
                             );
                         }
@@ -569,18 +569,17 @@ impl<'de> ::serde::Deserialize<'de> for GetAvailableForPaymentResponseProductRow
     }
 }
 
-impl ::bitrix24::runtime::loose::Loose
-for GetAvailableForPaymentResponseProductRowsItem {
+impl ::bitrix24_runtime::loose::Loose for GetAvailableForPaymentResponseProductRowsItem {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        ::bitrix24::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl ::bitrix24::runtime::Method for GetAvailableForPaymentRequest {
+impl ::bitrix24_runtime::Method for GetAvailableForPaymentRequest {
     const NAME: &'static str = "crm.item.productrow.getAvailableForPayment";
-    const PAGINATION: ::bitrix24::runtime::Pagination = ::bitrix24::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = GetAvailableForPaymentResponse;
 }
@@ -591,9 +590,9 @@ impl ::bitrix24::runtime::Method for GetAvailableForPaymentRequest {
 ///
 /// Pages of 50 rows: set `start` to the offset; the envelope's `next` and `total` say what is left.
 pub async fn list(
-    client: &::bitrix24::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &ListRequest,
-) -> Result<::bitrix24::runtime::Envelope<ListResponse>, ::bitrix24::runtime::Error> {
+) -> Result<::bitrix24_runtime::Envelope<ListResponse>, ::bitrix24_runtime::Error> {
     client.call_envelope(request).await
 }
 
@@ -638,7 +637,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             ListRequestFilter,
                                         >::default(),
                                     )?,
@@ -651,7 +650,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::std::collections::BTreeMap<String, String>>,
                                         >::default(),
                                     )?,
@@ -664,7 +663,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -685,11 +684,11 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
     }
 }
 
-impl ::bitrix24::runtime::loose::Loose for ListRequest {
+impl ::bitrix24_runtime::loose::Loose for ListRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        ::bitrix24::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -731,7 +730,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestFilter {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             ListRequestFilterOwnerType,
                                         >::default(),
                                     )?,
@@ -744,7 +743,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestFilter {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<i64>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
                                     )?,
                             );
                         }
@@ -770,11 +769,11 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestFilter {
     }
 }
 
-impl ::bitrix24::runtime::loose::Loose for ListRequestFilter {
+impl ::bitrix24_runtime::loose::Loose for ListRequestFilter {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        ::bitrix24::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -830,7 +829,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestFilterOwnerType {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "L" => Self::L,
@@ -845,11 +844,11 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestFilterOwnerType {
     }
 }
 
-impl ::bitrix24::runtime::loose::Loose for ListRequestFilterOwnerType {
+impl ::bitrix24_runtime::loose::Loose for ListRequestFilterOwnerType {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        ::bitrix24::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -889,7 +888,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<Vec<ListResponseProductRow>>,
                                         >::default(),
                                     )?,
@@ -909,11 +908,11 @@ impl<'de> ::serde::Deserialize<'de> for ListResponse {
     }
 }
 
-impl ::bitrix24::runtime::loose::Loose for ListResponse {
+impl ::bitrix24_runtime::loose::Loose for ListResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        ::bitrix24::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -975,7 +974,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseProductRow {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -986,7 +985,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseProductRow {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -999,7 +998,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseProductRow {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1012,7 +1011,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseProductRow {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1025,7 +1024,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseProductRow {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1036,7 +1035,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseProductRow {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<f64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<f64>>::default(),
                                     )?,
                             );
                         }
@@ -1047,7 +1046,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseProductRow {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<f64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<f64>>::default(),
                                     )?,
                             );
                         }
@@ -1060,7 +1059,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseProductRow {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<ListResponseProductRowTaxIncluded>,
                                         >::default(),
                                     )?,
@@ -1075,7 +1074,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseProductRow {
                             __f8 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1101,11 +1100,11 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseProductRow {
     }
 }
 
-impl ::bitrix24::runtime::loose::Loose for ListResponseProductRow {
+impl ::bitrix24_runtime::loose::Loose for ListResponseProductRow {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        ::bitrix24::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -1149,7 +1148,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseProductRowTaxIncluded {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -1160,17 +1159,17 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseProductRowTaxIncluded {
     }
 }
 
-impl ::bitrix24::runtime::loose::Loose for ListResponseProductRowTaxIncluded {
+impl ::bitrix24_runtime::loose::Loose for ListResponseProductRowTaxIncluded {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        ::bitrix24::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
-impl ::bitrix24::runtime::Method for ListRequest {
+impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "crm.item.productrow.list";
-    const PAGINATION: ::bitrix24::runtime::Pagination = ::bitrix24::runtime::Pagination::Start;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::Start;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = ListResponse;
 }

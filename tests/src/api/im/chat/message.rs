@@ -8,8 +8,8 @@
 ///
 /// Same parameters and result as `im.message.add`.
 pub async fn add(
-    client: &::bitrix24::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &super::super::super::im::message::AddRequest,
-) -> Result<super::super::super::im::message::AddResponse, ::bitrix24::runtime::Error> {
+) -> Result<super::super::super::im::message::AddResponse, ::bitrix24_runtime::Error> {
     client.call_as("im.chat.message.add", request).await
 }

@@ -8,9 +8,9 @@
 ///
 /// Scope `im`; at most 2 calls per second.
 pub async fn get(
-    client: &::bitrix24::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &GetRequest,
-) -> Result<GetResponse, ::bitrix24::runtime::Error> {
+) -> Result<GetResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -60,7 +60,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             GetRequestDialogId,
                                         >::default(),
                                     )?,
@@ -73,7 +73,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -84,7 +84,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -95,7 +95,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -117,11 +117,11 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
     }
 }
 
-impl ::bitrix24::runtime::loose::Loose for GetRequest {
+impl ::bitrix24_runtime::loose::Loose for GetRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        ::bitrix24::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -130,15 +130,15 @@ impl ::bitrix24::runtime::loose::Loose for GetRequest {
 #[serde(untagged)]
 pub enum GetRequestDialogId {
     String(String),
-    Integer(#[serde(deserialize_with = "::bitrix24::runtime::loose::de")] i64),
+    Integer(#[serde(deserialize_with = "::bitrix24_runtime::loose::de")] i64),
 }
 
-impl ::bitrix24::runtime::loose::Loose for GetRequestDialogId {
+impl ::bitrix24_runtime::loose::Loose for GetRequestDialogId {
     const EMPTY_STRING_IS_VALUE: bool = true;
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        ::bitrix24::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -187,7 +187,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -198,7 +198,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<Vec<GetResponseMessagesItem>>,
                                         >::default(),
                                     )?,
@@ -211,7 +211,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<Vec<GetResponseUsersItem>>,
                                         >::default(),
                                     )?,
@@ -224,7 +224,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<
                                                 ::std::collections::BTreeMap<String, GetResponseFilesValue>,
                                             >,
@@ -249,11 +249,11 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
     }
 }
 
-impl ::bitrix24::runtime::loose::Loose for GetResponse {
+impl ::bitrix24_runtime::loose::Loose for GetResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        ::bitrix24::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -307,7 +307,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseMessagesItem {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -318,7 +318,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseMessagesItem {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -331,7 +331,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseMessagesItem {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -342,7 +342,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseMessagesItem {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -353,7 +353,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseMessagesItem {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -364,7 +364,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseMessagesItem {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetResponseMessagesItemParams>,
                                         >::default(),
                                     )?,
@@ -389,11 +389,11 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseMessagesItem {
     }
 }
 
-impl ::bitrix24::runtime::loose::Loose for GetResponseMessagesItem {
+impl ::bitrix24_runtime::loose::Loose for GetResponseMessagesItem {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        ::bitrix24::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -402,21 +402,21 @@ impl ::bitrix24::runtime::loose::Loose for GetResponseMessagesItem {
 #[serde(untagged)]
 pub enum GetResponseMessagesItemParams {
     Object(
-        #[serde(deserialize_with = "::bitrix24::runtime::loose::de")]
+        #[serde(deserialize_with = "::bitrix24_runtime::loose::de")]
         ::serde_json::Map<String, ::serde_json::Value>,
     ),
     Array(
-        #[serde(deserialize_with = "::bitrix24::runtime::loose::de")]
+        #[serde(deserialize_with = "::bitrix24_runtime::loose::de")]
         Vec<::serde_json::Value>,
     ),
 }
 
-impl ::bitrix24::runtime::loose::Loose for GetResponseMessagesItemParams {
+impl ::bitrix24_runtime::loose::Loose for GetResponseMessagesItemParams {
     const EMPTY_ARRAY_IS_VALUE: bool = true;
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        ::bitrix24::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -460,7 +460,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseUsersItem {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -471,7 +471,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseUsersItem {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -482,7 +482,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseUsersItem {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -502,11 +502,11 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseUsersItem {
     }
 }
 
-impl ::bitrix24::runtime::loose::Loose for GetResponseUsersItem {
+impl ::bitrix24_runtime::loose::Loose for GetResponseUsersItem {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        ::bitrix24::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -549,7 +549,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseFilesValue {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -560,7 +560,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseFilesValue {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -571,7 +571,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseFilesValue {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -591,17 +591,17 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseFilesValue {
     }
 }
 
-impl ::bitrix24::runtime::loose::Loose for GetResponseFilesValue {
+impl ::bitrix24_runtime::loose::Loose for GetResponseFilesValue {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        ::bitrix24::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl ::bitrix24::runtime::Method for GetRequest {
+impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "im.dialog.messages.get";
-    const PAGINATION: ::bitrix24::runtime::Pagination = ::bitrix24::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = GetResponse;
 }

@@ -10,9 +10,9 @@
 ///
 /// Scope `booking`; at most 2 calls per second.
 pub async fn list(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &ListRequest,
-) -> Result<ListResponse, crate::runtime::Error> {
+) -> Result<ListResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -59,7 +59,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<i64>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
                                     )?,
                             );
                         }
@@ -80,11 +80,11 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for ListRequest {
+impl ::bitrix24_runtime::loose::Loose for ListRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -132,9 +132,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<
-                                            Option<i64>,
-                                        >::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -161,17 +159,17 @@ impl<'de> ::serde::Deserialize<'de> for ListResponse {
     }
 }
 
-impl crate::runtime::loose::Loose for ListResponse {
+impl ::bitrix24_runtime::loose::Loose for ListResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl crate::runtime::Method for ListRequest {
+impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "booking.v1.booking.client.list";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["1021", "100"];
     type Response = ListResponse;
@@ -181,9 +179,9 @@ impl crate::runtime::Method for ListRequest {
 ///
 /// Scope `booking`; at most 2 calls per second.
 pub async fn set(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &SetRequest,
-) -> Result<SetResponse, crate::runtime::Error> {
+) -> Result<SetResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -232,7 +230,7 @@ impl<'de> ::serde::Deserialize<'de> for SetRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<i64>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
                                     )?,
                             );
                         }
@@ -243,7 +241,7 @@ impl<'de> ::serde::Deserialize<'de> for SetRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Vec<SetRequestClientsItem>,
                                         >::default(),
                                     )?,
@@ -268,11 +266,11 @@ impl<'de> ::serde::Deserialize<'de> for SetRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for SetRequest {
+impl ::bitrix24_runtime::loose::Loose for SetRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -318,7 +316,7 @@ impl<'de> ::serde::Deserialize<'de> for SetRequestClientsItem {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<i64>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
                                     )?,
                             );
                         }
@@ -346,20 +344,20 @@ impl<'de> ::serde::Deserialize<'de> for SetRequestClientsItem {
     }
 }
 
-impl crate::runtime::loose::Loose for SetRequestClientsItem {
+impl ::bitrix24_runtime::loose::Loose for SetRequestClientsItem {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `booking.v1.booking.client.set`.
 pub type SetResponse = bool;
 
-impl crate::runtime::Method for SetRequest {
+impl ::bitrix24_runtime::Method for SetRequest {
     const NAME: &'static str = "booking.v1.booking.client.set";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["0", "1021", "100"];
     type Response = SetResponse;
@@ -369,9 +367,9 @@ impl crate::runtime::Method for SetRequest {
 ///
 /// Scope `booking`; at most 2 calls per second.
 pub async fn unset(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &UnsetRequest,
-) -> Result<UnsetResponse, crate::runtime::Error> {
+) -> Result<UnsetResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -418,7 +416,7 @@ impl<'de> ::serde::Deserialize<'de> for UnsetRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<i64>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
                                     )?,
                             );
                         }
@@ -439,20 +437,20 @@ impl<'de> ::serde::Deserialize<'de> for UnsetRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for UnsetRequest {
+impl ::bitrix24_runtime::loose::Loose for UnsetRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `booking.v1.booking.client.unset`.
 pub type UnsetResponse = bool;
 
-impl crate::runtime::Method for UnsetRequest {
+impl ::bitrix24_runtime::Method for UnsetRequest {
     const NAME: &'static str = "booking.v1.booking.client.unset";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["1021", "100"];
     type Response = UnsetResponse;

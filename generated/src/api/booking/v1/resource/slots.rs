@@ -10,9 +10,9 @@
 ///
 /// Scope `booking`; at most 2 calls per second.
 pub async fn list(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &ListRequest,
-) -> Result<ListResponse, crate::runtime::Error> {
+) -> Result<ListResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -59,7 +59,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<i64>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
                                     )?,
                             );
                         }
@@ -80,11 +80,11 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for ListRequest {
+impl ::bitrix24_runtime::loose::Loose for ListRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -144,9 +144,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<
-                                            Option<i64>,
-                                        >::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -157,9 +155,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponse {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<
-                                            Option<i64>,
-                                        >::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -170,9 +166,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponse {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<
-                                            Option<i64>,
-                                        >::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -183,9 +177,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponse {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<
-                                            Option<String>,
-                                        >::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -196,9 +188,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponse {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<
-                                            Option<i64>,
-                                        >::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -229,17 +219,17 @@ impl<'de> ::serde::Deserialize<'de> for ListResponse {
     }
 }
 
-impl crate::runtime::loose::Loose for ListResponse {
+impl ::bitrix24_runtime::loose::Loose for ListResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl crate::runtime::Method for ListRequest {
+impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "booking.v1.resource.slots.list";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["1009", "100"];
     type Response = ListResponse;
@@ -249,9 +239,9 @@ impl crate::runtime::Method for ListRequest {
 ///
 /// Scope `booking`; at most 2 calls per second.
 pub async fn set(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &SetRequest,
-) -> Result<SetResponse, crate::runtime::Error> {
+) -> Result<SetResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -300,7 +290,7 @@ impl<'de> ::serde::Deserialize<'de> for SetRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<i64>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
                                     )?,
                             );
                         }
@@ -311,7 +301,7 @@ impl<'de> ::serde::Deserialize<'de> for SetRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Vec<SetRequestSlotsItem>,
                                         >::default(),
                                     )?,
@@ -336,11 +326,11 @@ impl<'de> ::serde::Deserialize<'de> for SetRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for SetRequest {
+impl ::bitrix24_runtime::loose::Loose for SetRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -393,7 +383,7 @@ impl<'de> ::serde::Deserialize<'de> for SetRequestSlotsItem {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<i64>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
                                     )?,
                             );
                         }
@@ -404,7 +394,7 @@ impl<'de> ::serde::Deserialize<'de> for SetRequestSlotsItem {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<i64>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
                                     )?,
                             );
                         }
@@ -415,7 +405,7 @@ impl<'de> ::serde::Deserialize<'de> for SetRequestSlotsItem {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -426,7 +416,7 @@ impl<'de> ::serde::Deserialize<'de> for SetRequestSlotsItem {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<i64>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
                                     )?,
                             );
                         }
@@ -459,20 +449,20 @@ impl<'de> ::serde::Deserialize<'de> for SetRequestSlotsItem {
     }
 }
 
-impl crate::runtime::loose::Loose for SetRequestSlotsItem {
+impl ::bitrix24_runtime::loose::Loose for SetRequestSlotsItem {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `booking.v1.resource.slots.set`.
 pub type SetResponse = bool;
 
-impl crate::runtime::Method for SetRequest {
+impl ::bitrix24_runtime::Method for SetRequest {
     const NAME: &'static str = "booking.v1.resource.slots.set";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["1009", "0", "100"];
     type Response = SetResponse;
@@ -482,9 +472,9 @@ impl crate::runtime::Method for SetRequest {
 ///
 /// Scope `booking`; at most 2 calls per second.
 pub async fn unset(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &UnsetRequest,
-) -> Result<UnsetResponse, crate::runtime::Error> {
+) -> Result<UnsetResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -531,7 +521,7 @@ impl<'de> ::serde::Deserialize<'de> for UnsetRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<i64>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
                                     )?,
                             );
                         }
@@ -552,20 +542,20 @@ impl<'de> ::serde::Deserialize<'de> for UnsetRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for UnsetRequest {
+impl ::bitrix24_runtime::loose::Loose for UnsetRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `booking.v1.resource.slots.unset`.
 pub type UnsetResponse = bool;
 
-impl crate::runtime::Method for UnsetRequest {
+impl ::bitrix24_runtime::Method for UnsetRequest {
     const NAME: &'static str = "booking.v1.resource.slots.unset";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["1009", "100"];
     type Response = UnsetResponse;

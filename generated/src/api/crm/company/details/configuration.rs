@@ -12,9 +12,9 @@
 /// Scope `crm`; at most 2 calls per second.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn force_common_scope_for_all(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &ForceCommonScopeForAllRequest,
-) -> Result<ForceCommonScopeForAllResponse, crate::runtime::Error> {
+) -> Result<ForceCommonScopeForAllResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -60,20 +60,20 @@ impl<'de> ::serde::Deserialize<'de> for ForceCommonScopeForAllRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for ForceCommonScopeForAllRequest {
+impl ::bitrix24_runtime::loose::Loose for ForceCommonScopeForAllRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `crm.company.details.configuration.forceCommonScopeForAll`.
 pub type ForceCommonScopeForAllResponse = bool;
 
-impl crate::runtime::Method for ForceCommonScopeForAllRequest {
+impl ::bitrix24_runtime::Method for ForceCommonScopeForAllRequest {
     const NAME: &'static str = "crm.company.details.configuration.forceCommonScopeForAll";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = ForceCommonScopeForAllResponse;
 }
@@ -83,9 +83,9 @@ impl crate::runtime::Method for ForceCommonScopeForAllRequest {
 /// Scope `crm`; at most 2 calls per second.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn get(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &GetRequest,
-) -> Result<GetResponse, crate::runtime::Error> {
+) -> Result<GetResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -133,7 +133,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetRequestScope>,
                                         >::default(),
                                     )?,
@@ -162,11 +162,11 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for GetRequest {
+impl ::bitrix24_runtime::loose::Loose for GetRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -210,7 +210,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestScope {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "P" => Self::P,
@@ -221,20 +221,20 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestScope {
     }
 }
 
-impl crate::runtime::loose::Loose for GetRequestScope {
+impl ::bitrix24_runtime::loose::Loose for GetRequestScope {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
 /// The `result` of `crm.company.details.configuration.get`.
 pub type GetResponse = Vec<::serde_json::Value>;
 
-impl crate::runtime::Method for GetRequest {
+impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "crm.company.details.configuration.get";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = GetResponse;
 }
@@ -244,9 +244,9 @@ impl crate::runtime::Method for GetRequest {
 /// Scope `crm`; at most 2 calls per second.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn reset(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &ResetRequest,
-) -> Result<ResetResponse, crate::runtime::Error> {
+) -> Result<ResetResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -294,7 +294,7 @@ impl<'de> ::serde::Deserialize<'de> for ResetRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<ResetRequestScope>,
                                         >::default(),
                                     )?,
@@ -323,11 +323,11 @@ impl<'de> ::serde::Deserialize<'de> for ResetRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for ResetRequest {
+impl ::bitrix24_runtime::loose::Loose for ResetRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -371,7 +371,7 @@ impl<'de> ::serde::Deserialize<'de> for ResetRequestScope {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "P" => Self::P,
@@ -382,20 +382,20 @@ impl<'de> ::serde::Deserialize<'de> for ResetRequestScope {
     }
 }
 
-impl crate::runtime::loose::Loose for ResetRequestScope {
+impl ::bitrix24_runtime::loose::Loose for ResetRequestScope {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
 /// The `result` of `crm.company.details.configuration.reset`.
 pub type ResetResponse = bool;
 
-impl crate::runtime::Method for ResetRequest {
+impl ::bitrix24_runtime::Method for ResetRequest {
     const NAME: &'static str = "crm.company.details.configuration.reset";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = ResetResponse;
 }
@@ -405,9 +405,9 @@ impl crate::runtime::Method for ResetRequest {
 /// Scope `crm`; at most 2 calls per second.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn set(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &SetRequest,
-) -> Result<SetResponse, crate::runtime::Error> {
+) -> Result<SetResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -457,7 +457,7 @@ impl<'de> ::serde::Deserialize<'de> for SetRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Vec<::serde_json::Value>,
                                         >::default(),
                                     )?,
@@ -470,7 +470,7 @@ impl<'de> ::serde::Deserialize<'de> for SetRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<SetRequestScope>,
                                         >::default(),
                                     )?,
@@ -500,11 +500,11 @@ impl<'de> ::serde::Deserialize<'de> for SetRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for SetRequest {
+impl ::bitrix24_runtime::loose::Loose for SetRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -548,7 +548,7 @@ impl<'de> ::serde::Deserialize<'de> for SetRequestScope {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "P" => Self::P,
@@ -559,20 +559,20 @@ impl<'de> ::serde::Deserialize<'de> for SetRequestScope {
     }
 }
 
-impl crate::runtime::loose::Loose for SetRequestScope {
+impl ::bitrix24_runtime::loose::Loose for SetRequestScope {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
 /// The `result` of `crm.company.details.configuration.set`.
 pub type SetResponse = bool;
 
-impl crate::runtime::Method for SetRequest {
+impl ::bitrix24_runtime::Method for SetRequest {
     const NAME: &'static str = "crm.company.details.configuration.set";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = SetResponse;
 }

@@ -12,9 +12,9 @@
 /// Scope `crm`; at most 2 calls per second.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn force_common_scope_for_all(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &ForceCommonScopeForAllRequest,
-) -> Result<ForceCommonScopeForAllResponse, crate::runtime::Error> {
+) -> Result<ForceCommonScopeForAllResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -59,7 +59,7 @@ impl<'de> ::serde::Deserialize<'de> for ForceCommonScopeForAllRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<ForceCommonScopeForAllRequestExtras>,
                                         >::default(),
                                     )?,
@@ -81,11 +81,11 @@ impl<'de> ::serde::Deserialize<'de> for ForceCommonScopeForAllRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for ForceCommonScopeForAllRequest {
+impl ::bitrix24_runtime::loose::Loose for ForceCommonScopeForAllRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -131,9 +131,7 @@ impl<'de> ::serde::Deserialize<'de> for ForceCommonScopeForAllRequestExtras {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<
-                                            Option<i64>,
-                                        >::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -153,20 +151,20 @@ impl<'de> ::serde::Deserialize<'de> for ForceCommonScopeForAllRequestExtras {
     }
 }
 
-impl crate::runtime::loose::Loose for ForceCommonScopeForAllRequestExtras {
+impl ::bitrix24_runtime::loose::Loose for ForceCommonScopeForAllRequestExtras {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `crm.deal.details.configuration.forceCommonScopeForAll`.
 pub type ForceCommonScopeForAllResponse = bool;
 
-impl crate::runtime::Method for ForceCommonScopeForAllRequest {
+impl ::bitrix24_runtime::Method for ForceCommonScopeForAllRequest {
     const NAME: &'static str = "crm.deal.details.configuration.forceCommonScopeForAll";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = ForceCommonScopeForAllResponse;
 }
@@ -176,9 +174,9 @@ impl crate::runtime::Method for ForceCommonScopeForAllRequest {
 /// Scope `crm`; at most 2 calls per second.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn get(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &GetRequest,
-) -> Result<GetResponse, crate::runtime::Error> {
+) -> Result<GetResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -229,7 +227,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetRequestExtras>,
                                         >::default(),
                                     )?,
@@ -242,7 +240,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetRequestScope>,
                                         >::default(),
                                     )?,
@@ -272,11 +270,11 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for GetRequest {
+impl ::bitrix24_runtime::loose::Loose for GetRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -322,9 +320,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestExtras {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<
-                                            Option<i64>,
-                                        >::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -344,11 +340,11 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestExtras {
     }
 }
 
-impl crate::runtime::loose::Loose for GetRequestExtras {
+impl ::bitrix24_runtime::loose::Loose for GetRequestExtras {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -392,7 +388,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestScope {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "P" => Self::P,
@@ -403,20 +399,20 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestScope {
     }
 }
 
-impl crate::runtime::loose::Loose for GetRequestScope {
+impl ::bitrix24_runtime::loose::Loose for GetRequestScope {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
 /// The `result` of `crm.deal.details.configuration.get`.
 pub type GetResponse = Vec<::serde_json::Value>;
 
-impl crate::runtime::Method for GetRequest {
+impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "crm.deal.details.configuration.get";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = GetResponse;
 }
@@ -426,9 +422,9 @@ impl crate::runtime::Method for GetRequest {
 /// Scope `crm`; at most 2 calls per second.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn reset(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &ResetRequest,
-) -> Result<ResetResponse, crate::runtime::Error> {
+) -> Result<ResetResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -479,7 +475,7 @@ impl<'de> ::serde::Deserialize<'de> for ResetRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<ResetRequestExtras>,
                                         >::default(),
                                     )?,
@@ -492,7 +488,7 @@ impl<'de> ::serde::Deserialize<'de> for ResetRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<ResetRequestScope>,
                                         >::default(),
                                     )?,
@@ -522,11 +518,11 @@ impl<'de> ::serde::Deserialize<'de> for ResetRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for ResetRequest {
+impl ::bitrix24_runtime::loose::Loose for ResetRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -572,9 +568,7 @@ impl<'de> ::serde::Deserialize<'de> for ResetRequestExtras {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<
-                                            Option<i64>,
-                                        >::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -594,11 +588,11 @@ impl<'de> ::serde::Deserialize<'de> for ResetRequestExtras {
     }
 }
 
-impl crate::runtime::loose::Loose for ResetRequestExtras {
+impl ::bitrix24_runtime::loose::Loose for ResetRequestExtras {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -642,7 +636,7 @@ impl<'de> ::serde::Deserialize<'de> for ResetRequestScope {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "P" => Self::P,
@@ -653,20 +647,20 @@ impl<'de> ::serde::Deserialize<'de> for ResetRequestScope {
     }
 }
 
-impl crate::runtime::loose::Loose for ResetRequestScope {
+impl ::bitrix24_runtime::loose::Loose for ResetRequestScope {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
 /// The `result` of `crm.deal.details.configuration.reset`.
 pub type ResetResponse = bool;
 
-impl crate::runtime::Method for ResetRequest {
+impl ::bitrix24_runtime::Method for ResetRequest {
     const NAME: &'static str = "crm.deal.details.configuration.reset";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = ResetResponse;
 }
@@ -676,9 +670,9 @@ impl crate::runtime::Method for ResetRequest {
 /// Scope `crm`; at most 2 calls per second.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn set(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &SetRequest,
-) -> Result<SetResponse, crate::runtime::Error> {
+) -> Result<SetResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -731,7 +725,7 @@ impl<'de> ::serde::Deserialize<'de> for SetRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Vec<::serde_json::Value>,
                                         >::default(),
                                     )?,
@@ -744,7 +738,7 @@ impl<'de> ::serde::Deserialize<'de> for SetRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<SetRequestExtras>,
                                         >::default(),
                                     )?,
@@ -757,7 +751,7 @@ impl<'de> ::serde::Deserialize<'de> for SetRequest {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<SetRequestScope>,
                                         >::default(),
                                     )?,
@@ -788,11 +782,11 @@ impl<'de> ::serde::Deserialize<'de> for SetRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for SetRequest {
+impl ::bitrix24_runtime::loose::Loose for SetRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -838,9 +832,7 @@ impl<'de> ::serde::Deserialize<'de> for SetRequestExtras {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<
-                                            Option<i64>,
-                                        >::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -860,11 +852,11 @@ impl<'de> ::serde::Deserialize<'de> for SetRequestExtras {
     }
 }
 
-impl crate::runtime::loose::Loose for SetRequestExtras {
+impl ::bitrix24_runtime::loose::Loose for SetRequestExtras {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -908,7 +900,7 @@ impl<'de> ::serde::Deserialize<'de> for SetRequestScope {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "P" => Self::P,
@@ -919,20 +911,20 @@ impl<'de> ::serde::Deserialize<'de> for SetRequestScope {
     }
 }
 
-impl crate::runtime::loose::Loose for SetRequestScope {
+impl ::bitrix24_runtime::loose::Loose for SetRequestScope {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
 /// The `result` of `crm.deal.details.configuration.set`.
 pub type SetResponse = bool;
 
-impl crate::runtime::Method for SetRequest {
+impl ::bitrix24_runtime::Method for SetRequest {
     const NAME: &'static str = "crm.deal.details.configuration.set";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = SetResponse;
 }

@@ -11,9 +11,9 @@
 ///
 /// Scope `crm`; at most 2 calls per second.
 pub async fn force_common_scope_for_all(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &ForceCommonScopeForAllRequest,
-) -> Result<ForceCommonScopeForAllResponse, crate::runtime::Error> {
+) -> Result<ForceCommonScopeForAllResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -63,7 +63,7 @@ impl<'de> ::serde::Deserialize<'de> for ForceCommonScopeForAllRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<i64>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
                                     )?,
                             );
                         }
@@ -93,20 +93,20 @@ impl<'de> ::serde::Deserialize<'de> for ForceCommonScopeForAllRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for ForceCommonScopeForAllRequest {
+impl ::bitrix24_runtime::loose::Loose for ForceCommonScopeForAllRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `crm.item.details.configuration.forceCommonScopeForAll`.
 pub type ForceCommonScopeForAllResponse = bool;
 
-impl crate::runtime::Method for ForceCommonScopeForAllRequest {
+impl ::bitrix24_runtime::Method for ForceCommonScopeForAllRequest {
     const NAME: &'static str = "crm.item.details.configuration.forceCommonScopeForAll";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = ForceCommonScopeForAllResponse;
 }
@@ -115,9 +115,9 @@ impl crate::runtime::Method for ForceCommonScopeForAllRequest {
 ///
 /// Scope `crm`; at most 2 calls per second.
 pub async fn get(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &GetRequest,
-) -> Result<GetResponse, crate::runtime::Error> {
+) -> Result<GetResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -173,7 +173,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<i64>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
                                     )?,
                             );
                         }
@@ -190,7 +190,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetRequestScope>,
                                         >::default(),
                                     )?,
@@ -224,11 +224,11 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for GetRequest {
+impl ::bitrix24_runtime::loose::Loose for GetRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -272,7 +272,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestScope {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "P" => Self::P,
@@ -283,20 +283,20 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestScope {
     }
 }
 
-impl crate::runtime::loose::Loose for GetRequestScope {
+impl ::bitrix24_runtime::loose::Loose for GetRequestScope {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
 /// The `result` of `crm.item.details.configuration.get`.
 pub type GetResponse = Vec<::serde_json::Value>;
 
-impl crate::runtime::Method for GetRequest {
+impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "crm.item.details.configuration.get";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = GetResponse;
 }
@@ -305,9 +305,9 @@ impl crate::runtime::Method for GetRequest {
 ///
 /// Scope `crm`; at most 2 calls per second.
 pub async fn reset(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &ResetRequest,
-) -> Result<ResetResponse, crate::runtime::Error> {
+) -> Result<ResetResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -363,7 +363,7 @@ impl<'de> ::serde::Deserialize<'de> for ResetRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<i64>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
                                     )?,
                             );
                         }
@@ -380,7 +380,7 @@ impl<'de> ::serde::Deserialize<'de> for ResetRequest {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<ResetRequestScope>,
                                         >::default(),
                                     )?,
@@ -414,11 +414,11 @@ impl<'de> ::serde::Deserialize<'de> for ResetRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for ResetRequest {
+impl ::bitrix24_runtime::loose::Loose for ResetRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -462,7 +462,7 @@ impl<'de> ::serde::Deserialize<'de> for ResetRequestScope {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "P" => Self::P,
@@ -473,20 +473,20 @@ impl<'de> ::serde::Deserialize<'de> for ResetRequestScope {
     }
 }
 
-impl crate::runtime::loose::Loose for ResetRequestScope {
+impl ::bitrix24_runtime::loose::Loose for ResetRequestScope {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
 /// The `result` of `crm.item.details.configuration.reset`.
 pub type ResetResponse = bool;
 
-impl crate::runtime::Method for ResetRequest {
+impl ::bitrix24_runtime::Method for ResetRequest {
     const NAME: &'static str = "crm.item.details.configuration.reset";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = ResetResponse;
 }
@@ -495,9 +495,9 @@ impl crate::runtime::Method for ResetRequest {
 ///
 /// Scope `crm`; at most 2 calls per second.
 pub async fn set(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &SetRequest,
-) -> Result<SetResponse, crate::runtime::Error> {
+) -> Result<SetResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -553,7 +553,7 @@ impl<'de> ::serde::Deserialize<'de> for SetRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Vec<::serde_json::Value>,
                                         >::default(),
                                     )?,
@@ -568,7 +568,7 @@ impl<'de> ::serde::Deserialize<'de> for SetRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<i64>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
                                     )?,
                             );
                         }
@@ -585,7 +585,7 @@ impl<'de> ::serde::Deserialize<'de> for SetRequest {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<SetRequestScope>,
                                         >::default(),
                                     )?,
@@ -620,11 +620,11 @@ impl<'de> ::serde::Deserialize<'de> for SetRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for SetRequest {
+impl ::bitrix24_runtime::loose::Loose for SetRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -668,7 +668,7 @@ impl<'de> ::serde::Deserialize<'de> for SetRequestScope {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "P" => Self::P,
@@ -679,20 +679,20 @@ impl<'de> ::serde::Deserialize<'de> for SetRequestScope {
     }
 }
 
-impl crate::runtime::loose::Loose for SetRequestScope {
+impl ::bitrix24_runtime::loose::Loose for SetRequestScope {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
 /// The `result` of `crm.item.details.configuration.set`.
 pub type SetResponse = bool;
 
-impl crate::runtime::Method for SetRequest {
+impl ::bitrix24_runtime::Method for SetRequest {
     const NAME: &'static str = "crm.item.details.configuration.set";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = SetResponse;
 }

@@ -12,9 +12,9 @@
 /// Scope `crm`; at most 2 calls per second.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn force_common_scope_for_all(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &ForceCommonScopeForAllRequest,
-) -> Result<ForceCommonScopeForAllResponse, crate::runtime::Error> {
+) -> Result<ForceCommonScopeForAllResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -59,7 +59,7 @@ impl<'de> ::serde::Deserialize<'de> for ForceCommonScopeForAllRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<ForceCommonScopeForAllRequestExtras>,
                                         >::default(),
                                     )?,
@@ -81,11 +81,11 @@ impl<'de> ::serde::Deserialize<'de> for ForceCommonScopeForAllRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for ForceCommonScopeForAllRequest {
+impl ::bitrix24_runtime::loose::Loose for ForceCommonScopeForAllRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -133,7 +133,7 @@ impl<'de> ::serde::Deserialize<'de> for ForceCommonScopeForAllRequestExtras {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<ForceCommonScopeForAllRequestExtrasLeadCustomerType>,
                                         >::default(),
                                     )?,
@@ -155,11 +155,11 @@ impl<'de> ::serde::Deserialize<'de> for ForceCommonScopeForAllRequestExtras {
     }
 }
 
-impl crate::runtime::loose::Loose for ForceCommonScopeForAllRequestExtras {
+impl ::bitrix24_runtime::loose::Loose for ForceCommonScopeForAllRequestExtras {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -198,7 +198,7 @@ for ForceCommonScopeForAllRequestExtrasLeadCustomerType {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: i64 = crate::runtime::loose::de(deserializer)?;
+        let value: i64 = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value {
                 1 => Self::V1,
@@ -209,21 +209,21 @@ for ForceCommonScopeForAllRequestExtrasLeadCustomerType {
     }
 }
 
-impl crate::runtime::loose::Loose
+impl ::bitrix24_runtime::loose::Loose
 for ForceCommonScopeForAllRequestExtrasLeadCustomerType {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
 /// The `result` of `crm.lead.details.configuration.forceCommonScopeForAll`.
 pub type ForceCommonScopeForAllResponse = bool;
 
-impl crate::runtime::Method for ForceCommonScopeForAllRequest {
+impl ::bitrix24_runtime::Method for ForceCommonScopeForAllRequest {
     const NAME: &'static str = "crm.lead.details.configuration.forceCommonScopeForAll";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = ForceCommonScopeForAllResponse;
 }
@@ -233,9 +233,9 @@ impl crate::runtime::Method for ForceCommonScopeForAllRequest {
 /// Scope `crm`; at most 2 calls per second.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn get(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &GetRequest,
-) -> Result<GetResponse, crate::runtime::Error> {
+) -> Result<GetResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -286,7 +286,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetRequestExtras>,
                                         >::default(),
                                     )?,
@@ -299,7 +299,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetRequestScope>,
                                         >::default(),
                                     )?,
@@ -329,11 +329,11 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for GetRequest {
+impl ::bitrix24_runtime::loose::Loose for GetRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -379,7 +379,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestExtras {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetRequestExtrasLeadCustomerType>,
                                         >::default(),
                                     )?,
@@ -401,11 +401,11 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestExtras {
     }
 }
 
-impl crate::runtime::loose::Loose for GetRequestExtras {
+impl ::bitrix24_runtime::loose::Loose for GetRequestExtras {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -443,7 +443,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestExtrasLeadCustomerType {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: i64 = crate::runtime::loose::de(deserializer)?;
+        let value: i64 = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value {
                 1 => Self::V1,
@@ -454,11 +454,11 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestExtrasLeadCustomerType {
     }
 }
 
-impl crate::runtime::loose::Loose for GetRequestExtrasLeadCustomerType {
+impl ::bitrix24_runtime::loose::Loose for GetRequestExtrasLeadCustomerType {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -502,7 +502,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestScope {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "P" => Self::P,
@@ -513,20 +513,20 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestScope {
     }
 }
 
-impl crate::runtime::loose::Loose for GetRequestScope {
+impl ::bitrix24_runtime::loose::Loose for GetRequestScope {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
 /// The `result` of `crm.lead.details.configuration.get`.
 pub type GetResponse = Vec<::serde_json::Value>;
 
-impl crate::runtime::Method for GetRequest {
+impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "crm.lead.details.configuration.get";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = GetResponse;
 }
@@ -536,9 +536,9 @@ impl crate::runtime::Method for GetRequest {
 /// Scope `crm`; at most 2 calls per second.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn reset(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &ResetRequest,
-) -> Result<ResetResponse, crate::runtime::Error> {
+) -> Result<ResetResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -589,7 +589,7 @@ impl<'de> ::serde::Deserialize<'de> for ResetRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<ResetRequestExtras>,
                                         >::default(),
                                     )?,
@@ -602,7 +602,7 @@ impl<'de> ::serde::Deserialize<'de> for ResetRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<ResetRequestScope>,
                                         >::default(),
                                     )?,
@@ -632,11 +632,11 @@ impl<'de> ::serde::Deserialize<'de> for ResetRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for ResetRequest {
+impl ::bitrix24_runtime::loose::Loose for ResetRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -682,7 +682,7 @@ impl<'de> ::serde::Deserialize<'de> for ResetRequestExtras {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<ResetRequestExtrasLeadCustomerType>,
                                         >::default(),
                                     )?,
@@ -704,11 +704,11 @@ impl<'de> ::serde::Deserialize<'de> for ResetRequestExtras {
     }
 }
 
-impl crate::runtime::loose::Loose for ResetRequestExtras {
+impl ::bitrix24_runtime::loose::Loose for ResetRequestExtras {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -746,7 +746,7 @@ impl<'de> ::serde::Deserialize<'de> for ResetRequestExtrasLeadCustomerType {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: i64 = crate::runtime::loose::de(deserializer)?;
+        let value: i64 = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value {
                 1 => Self::V1,
@@ -757,11 +757,11 @@ impl<'de> ::serde::Deserialize<'de> for ResetRequestExtrasLeadCustomerType {
     }
 }
 
-impl crate::runtime::loose::Loose for ResetRequestExtrasLeadCustomerType {
+impl ::bitrix24_runtime::loose::Loose for ResetRequestExtrasLeadCustomerType {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -805,7 +805,7 @@ impl<'de> ::serde::Deserialize<'de> for ResetRequestScope {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "P" => Self::P,
@@ -816,20 +816,20 @@ impl<'de> ::serde::Deserialize<'de> for ResetRequestScope {
     }
 }
 
-impl crate::runtime::loose::Loose for ResetRequestScope {
+impl ::bitrix24_runtime::loose::Loose for ResetRequestScope {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
 /// The `result` of `crm.lead.details.configuration.reset`.
 pub type ResetResponse = bool;
 
-impl crate::runtime::Method for ResetRequest {
+impl ::bitrix24_runtime::Method for ResetRequest {
     const NAME: &'static str = "crm.lead.details.configuration.reset";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = ResetResponse;
 }
@@ -839,9 +839,9 @@ impl crate::runtime::Method for ResetRequest {
 /// Scope `crm`; at most 2 calls per second.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn set(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &SetRequest,
-) -> Result<SetResponse, crate::runtime::Error> {
+) -> Result<SetResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -894,7 +894,7 @@ impl<'de> ::serde::Deserialize<'de> for SetRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Vec<::serde_json::Value>,
                                         >::default(),
                                     )?,
@@ -907,7 +907,7 @@ impl<'de> ::serde::Deserialize<'de> for SetRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<SetRequestExtras>,
                                         >::default(),
                                     )?,
@@ -920,7 +920,7 @@ impl<'de> ::serde::Deserialize<'de> for SetRequest {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<SetRequestScope>,
                                         >::default(),
                                     )?,
@@ -951,11 +951,11 @@ impl<'de> ::serde::Deserialize<'de> for SetRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for SetRequest {
+impl ::bitrix24_runtime::loose::Loose for SetRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -1001,7 +1001,7 @@ impl<'de> ::serde::Deserialize<'de> for SetRequestExtras {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<SetRequestExtrasLeadCustomerType>,
                                         >::default(),
                                     )?,
@@ -1023,11 +1023,11 @@ impl<'de> ::serde::Deserialize<'de> for SetRequestExtras {
     }
 }
 
-impl crate::runtime::loose::Loose for SetRequestExtras {
+impl ::bitrix24_runtime::loose::Loose for SetRequestExtras {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -1065,7 +1065,7 @@ impl<'de> ::serde::Deserialize<'de> for SetRequestExtrasLeadCustomerType {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: i64 = crate::runtime::loose::de(deserializer)?;
+        let value: i64 = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value {
                 1 => Self::V1,
@@ -1076,11 +1076,11 @@ impl<'de> ::serde::Deserialize<'de> for SetRequestExtrasLeadCustomerType {
     }
 }
 
-impl crate::runtime::loose::Loose for SetRequestExtrasLeadCustomerType {
+impl ::bitrix24_runtime::loose::Loose for SetRequestExtrasLeadCustomerType {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -1124,7 +1124,7 @@ impl<'de> ::serde::Deserialize<'de> for SetRequestScope {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "P" => Self::P,
@@ -1135,20 +1135,20 @@ impl<'de> ::serde::Deserialize<'de> for SetRequestScope {
     }
 }
 
-impl crate::runtime::loose::Loose for SetRequestScope {
+impl ::bitrix24_runtime::loose::Loose for SetRequestScope {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
 /// The `result` of `crm.lead.details.configuration.set`.
 pub type SetResponse = bool;
 
-impl crate::runtime::Method for SetRequest {
+impl ::bitrix24_runtime::Method for SetRequest {
     const NAME: &'static str = "crm.lead.details.configuration.set";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = SetResponse;
 }

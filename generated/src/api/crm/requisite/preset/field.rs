@@ -14,9 +14,9 @@
 ///
 /// Scope `crm`; at most 2 calls per second.
 pub async fn add(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &AddRequest,
-) -> Result<AddResponse, crate::runtime::Error> {
+) -> Result<AddResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -62,7 +62,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             AddRequestFields,
                                         >::default(),
                                     )?,
@@ -93,11 +93,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequest {
+impl ::bitrix24_runtime::loose::Loose for AddRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -152,7 +152,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -165,9 +165,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<
-                                            Option<String>,
-                                        >::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -180,9 +178,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<
-                                            Option<String>,
-                                        >::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -193,9 +189,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<
-                                            Option<i64>,
-                                        >::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -219,20 +213,20 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequestFields {
+impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `crm.requisite.preset.field.add`.
 pub type AddResponse = i64;
 
-impl crate::runtime::Method for AddRequest {
+impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "crm.requisite.preset.field.add";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = AddResponse;
 }
@@ -241,9 +235,9 @@ impl crate::runtime::Method for AddRequest {
 ///
 /// Scope `crm`; at most 2 calls per second.
 pub async fn availabletoadd(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &AvailabletoaddRequest,
-) -> Result<AvailabletoaddResponse, crate::runtime::Error> {
+) -> Result<AvailabletoaddResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -303,20 +297,20 @@ impl<'de> ::serde::Deserialize<'de> for AvailabletoaddRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for AvailabletoaddRequest {
+impl ::bitrix24_runtime::loose::Loose for AvailabletoaddRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `crm.requisite.preset.field.availabletoadd`.
 pub type AvailabletoaddResponse = ::serde_json::Value;
 
-impl crate::runtime::Method for AvailabletoaddRequest {
+impl ::bitrix24_runtime::Method for AvailabletoaddRequest {
     const NAME: &'static str = "crm.requisite.preset.field.availabletoadd";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = AvailabletoaddResponse;
 }
@@ -325,9 +319,9 @@ impl crate::runtime::Method for AvailabletoaddRequest {
 ///
 /// Scope `crm`; at most 2 calls per second.
 pub async fn delete(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &DeleteRequest,
-) -> Result<DeleteResponse, crate::runtime::Error> {
+) -> Result<DeleteResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -373,7 +367,7 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<i64>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
                                     )?,
                             );
                         }
@@ -401,20 +395,20 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for DeleteRequest {
+impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `crm.requisite.preset.field.delete`.
 pub type DeleteResponse = bool;
 
-impl crate::runtime::Method for DeleteRequest {
+impl ::bitrix24_runtime::Method for DeleteRequest {
     const NAME: &'static str = "crm.requisite.preset.field.delete";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = DeleteResponse;
 }
@@ -423,9 +417,9 @@ impl crate::runtime::Method for DeleteRequest {
 ///
 /// Scope `crm`; at most 2 calls per second.
 pub async fn fields(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &FieldsRequest,
-) -> Result<FieldsResponse, crate::runtime::Error> {
+) -> Result<FieldsResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -471,11 +465,11 @@ impl<'de> ::serde::Deserialize<'de> for FieldsRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for FieldsRequest {
+impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -540,9 +534,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<
-                                            Option<bool>,
-                                        >::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -555,9 +547,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<
-                                            Option<bool>,
-                                        >::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -570,9 +560,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<
-                                            Option<bool>,
-                                        >::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -585,9 +573,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<
-                                            Option<bool>,
-                                        >::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -600,9 +586,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<
-                                            Option<bool>,
-                                        >::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -613,9 +597,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<
-                                            Option<String>,
-                                        >::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -626,9 +608,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<
-                                            Option<String>,
-                                        >::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -654,17 +634,17 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
     }
 }
 
-impl crate::runtime::loose::Loose for FieldsResponse {
+impl ::bitrix24_runtime::loose::Loose for FieldsResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl crate::runtime::Method for FieldsRequest {
+impl ::bitrix24_runtime::Method for FieldsRequest {
     const NAME: &'static str = "crm.requisite.preset.field.fields";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = FieldsResponse;
 }
@@ -673,9 +653,9 @@ impl crate::runtime::Method for FieldsRequest {
 ///
 /// Scope `crm`; at most 2 calls per second.
 pub async fn get(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &GetRequest,
-) -> Result<GetResponse, crate::runtime::Error> {
+) -> Result<GetResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -721,7 +701,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<i64>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
                                     )?,
                             );
                         }
@@ -749,11 +729,11 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for GetRequest {
+impl ::bitrix24_runtime::loose::Loose for GetRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -812,9 +792,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<
-                                            Option<String>,
-                                        >::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -827,9 +805,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<
-                                            Option<String>,
-                                        >::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -840,9 +816,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<
-                                            Option<i64>,
-                                        >::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -855,9 +829,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<
-                                            Option<String>,
-                                        >::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -868,9 +840,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<
-                                            Option<i64>,
-                                        >::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -894,17 +864,17 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
     }
 }
 
-impl crate::runtime::loose::Loose for GetResponse {
+impl ::bitrix24_runtime::loose::Loose for GetResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl crate::runtime::Method for GetRequest {
+impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "crm.requisite.preset.field.get";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = GetResponse;
 }
@@ -913,9 +883,9 @@ impl crate::runtime::Method for GetRequest {
 ///
 /// Scope `crm`; at most 2 calls per second.
 pub async fn list(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &ListRequest,
-) -> Result<ListResponse, crate::runtime::Error> {
+) -> Result<ListResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -975,11 +945,11 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for ListRequest {
+impl ::bitrix24_runtime::loose::Loose for ListRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -1040,9 +1010,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItem {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<
-                                            Option<String>,
-                                        >::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1055,9 +1023,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItem {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<
-                                            Option<String>,
-                                        >::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1068,9 +1034,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItem {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<
-                                            Option<i64>,
-                                        >::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1083,9 +1047,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItem {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<
-                                            Option<String>,
-                                        >::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1096,9 +1058,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItem {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<
-                                            Option<i64>,
-                                        >::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1122,17 +1082,17 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItem {
     }
 }
 
-impl crate::runtime::loose::Loose for ListResponseItem {
+impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl crate::runtime::Method for ListRequest {
+impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "crm.requisite.preset.field.list";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = ListResponse;
 }
@@ -1141,9 +1101,9 @@ impl crate::runtime::Method for ListRequest {
 ///
 /// Scope `crm`; at most 2 calls per second.
 pub async fn update(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &UpdateRequest,
-) -> Result<UpdateResponse, crate::runtime::Error> {
+) -> Result<UpdateResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -1191,7 +1151,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             UpdateRequestFields,
                                         >::default(),
                                     )?,
@@ -1204,7 +1164,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<i64>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
                                     )?,
                             );
                         }
@@ -1234,11 +1194,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for UpdateRequest {
+impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -1293,7 +1253,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -1306,9 +1266,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<
-                                            Option<String>,
-                                        >::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1321,9 +1279,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<
-                                            Option<String>,
-                                        >::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1334,9 +1290,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<
-                                            Option<i64>,
-                                        >::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1360,20 +1314,20 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
     }
 }
 
-impl crate::runtime::loose::Loose for UpdateRequestFields {
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `crm.requisite.preset.field.update`.
 pub type UpdateResponse = bool;
 
-impl crate::runtime::Method for UpdateRequest {
+impl ::bitrix24_runtime::Method for UpdateRequest {
     const NAME: &'static str = "crm.requisite.preset.field.update";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = UpdateResponse;
 }

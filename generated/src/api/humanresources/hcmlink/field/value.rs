@@ -8,9 +8,9 @@
 ///
 /// Scope `humanresources.hcmlink`; at most 2 calls per second.
 pub async fn set(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &SetRequest,
-) -> Result<SetResponse, crate::runtime::Error> {
+) -> Result<SetResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -59,7 +59,7 @@ impl<'de> ::serde::Deserialize<'de> for SetRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -70,7 +70,7 @@ impl<'de> ::serde::Deserialize<'de> for SetRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Vec<SetRequestDataItem>,
                                         >::default(),
                                     )?,
@@ -83,7 +83,7 @@ impl<'de> ::serde::Deserialize<'de> for SetRequest {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<SetRequestJob>,
                                         >::default(),
                                     )?,
@@ -108,11 +108,11 @@ impl<'de> ::serde::Deserialize<'de> for SetRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for SetRequest {
+impl ::bitrix24_runtime::loose::Loose for SetRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -159,7 +159,7 @@ impl<'de> ::serde::Deserialize<'de> for SetRequestDataItem {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -170,7 +170,7 @@ impl<'de> ::serde::Deserialize<'de> for SetRequestDataItem {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -181,7 +181,7 @@ impl<'de> ::serde::Deserialize<'de> for SetRequestDataItem {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -206,11 +206,11 @@ impl<'de> ::serde::Deserialize<'de> for SetRequestDataItem {
     }
 }
 
-impl crate::runtime::loose::Loose for SetRequestDataItem {
+impl ::bitrix24_runtime::loose::Loose for SetRequestDataItem {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -255,7 +255,7 @@ impl<'de> ::serde::Deserialize<'de> for SetRequestJob {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             SetRequestJobFields,
                                         >::default(),
                                     )?,
@@ -268,7 +268,7 @@ impl<'de> ::serde::Deserialize<'de> for SetRequestJob {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<i64>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
                                     )?,
                             );
                         }
@@ -290,11 +290,11 @@ impl<'de> ::serde::Deserialize<'de> for SetRequestJob {
     }
 }
 
-impl crate::runtime::loose::Loose for SetRequestJob {
+impl ::bitrix24_runtime::loose::Loose for SetRequestJob {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -352,9 +352,7 @@ impl<'de> ::serde::Deserialize<'de> for SetRequestJobFields {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<
-                                            Option<i64>,
-                                        >::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -365,7 +363,7 @@ impl<'de> ::serde::Deserialize<'de> for SetRequestJobFields {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             SetRequestJobFieldsStatus,
                                         >::default(),
                                     )?,
@@ -378,9 +376,7 @@ impl<'de> ::serde::Deserialize<'de> for SetRequestJobFields {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<
-                                            Option<i64>,
-                                        >::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -404,11 +400,11 @@ impl<'de> ::serde::Deserialize<'de> for SetRequestJobFields {
     }
 }
 
-impl crate::runtime::loose::Loose for SetRequestJobFields {
+impl ::bitrix24_runtime::loose::Loose for SetRequestJobFields {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -455,7 +451,7 @@ impl<'de> ::serde::Deserialize<'de> for SetRequestJobFieldsStatus {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "IN_PROGRESS" => Self::InProgress,
@@ -467,11 +463,11 @@ impl<'de> ::serde::Deserialize<'de> for SetRequestJobFieldsStatus {
     }
 }
 
-impl crate::runtime::loose::Loose for SetRequestJobFieldsStatus {
+impl ::bitrix24_runtime::loose::Loose for SetRequestJobFieldsStatus {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -525,7 +521,7 @@ impl<'de> ::serde::Deserialize<'de> for SetResponse {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<SetResponseStatus>,
                                         >::default(),
                                     )?,
@@ -548,11 +544,11 @@ impl<'de> ::serde::Deserialize<'de> for SetResponse {
     }
 }
 
-impl crate::runtime::loose::Loose for SetResponse {
+impl ::bitrix24_runtime::loose::Loose for SetResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -596,7 +592,7 @@ impl<'de> ::serde::Deserialize<'de> for SetResponseStatus {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "ok" => Self::Ok,
@@ -607,17 +603,17 @@ impl<'de> ::serde::Deserialize<'de> for SetResponseStatus {
     }
 }
 
-impl crate::runtime::loose::Loose for SetResponseStatus {
+impl ::bitrix24_runtime::loose::Loose for SetResponseStatus {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
-impl crate::runtime::Method for SetRequest {
+impl ::bitrix24_runtime::Method for SetRequest {
     const NAME: &'static str = "humanresources.hcmlink.field.value.set";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "0",

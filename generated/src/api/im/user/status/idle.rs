@@ -9,9 +9,9 @@
 ///
 /// Scope `im`; at most 2 calls per second.
 pub async fn end(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &EndRequest,
-) -> Result<EndResponse, crate::runtime::Error> {
+) -> Result<EndResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -55,20 +55,20 @@ impl<'de> ::serde::Deserialize<'de> for EndRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for EndRequest {
+impl ::bitrix24_runtime::loose::Loose for EndRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `im.user.status.idle.end`.
 pub type EndResponse = bool;
 
-impl crate::runtime::Method for EndRequest {
+impl ::bitrix24_runtime::Method for EndRequest {
     const NAME: &'static str = "im.user.status.idle.end";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = EndResponse;
 }
@@ -77,9 +77,9 @@ impl crate::runtime::Method for EndRequest {
 ///
 /// Scope `im`; at most 2 calls per second.
 pub async fn start(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &StartRequest,
-) -> Result<StartResponse, crate::runtime::Error> {
+) -> Result<StartResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -124,9 +124,7 @@ impl<'de> ::serde::Deserialize<'de> for StartRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<
-                                            Option<i64>,
-                                        >::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -146,20 +144,20 @@ impl<'de> ::serde::Deserialize<'de> for StartRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for StartRequest {
+impl ::bitrix24_runtime::loose::Loose for StartRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `im.user.status.idle.start`.
 pub type StartResponse = bool;
 
-impl crate::runtime::Method for StartRequest {
+impl ::bitrix24_runtime::Method for StartRequest {
     const NAME: &'static str = "im.user.status.idle.start";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = StartResponse;
 }

@@ -8,9 +8,9 @@
 ///
 /// Scope `imbot`; at most 2 calls per second.
 pub async fn notify(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &NotifyRequest,
-) -> Result<NotifyResponse, crate::runtime::Error> {
+) -> Result<NotifyResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -67,7 +67,7 @@ impl<'de> ::serde::Deserialize<'de> for NotifyRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<i64>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
                                     )?,
                             );
                         }
@@ -78,9 +78,7 @@ impl<'de> ::serde::Deserialize<'de> for NotifyRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<
-                                            Option<String>,
-                                        >::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -91,7 +89,7 @@ impl<'de> ::serde::Deserialize<'de> for NotifyRequest {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -102,9 +100,7 @@ impl<'de> ::serde::Deserialize<'de> for NotifyRequest {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<
-                                            Option<i64>,
-                                        >::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -117,9 +113,7 @@ impl<'de> ::serde::Deserialize<'de> for NotifyRequest {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<
-                                            Option<String>,
-                                        >::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -145,11 +139,11 @@ impl<'de> ::serde::Deserialize<'de> for NotifyRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for NotifyRequest {
+impl ::bitrix24_runtime::loose::Loose for NotifyRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -194,9 +188,7 @@ impl<'de> ::serde::Deserialize<'de> for NotifyResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<
-                                            Option<bool>,
-                                        >::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -216,17 +208,17 @@ impl<'de> ::serde::Deserialize<'de> for NotifyResponse {
     }
 }
 
-impl crate::runtime::loose::Loose for NotifyResponse {
+impl ::bitrix24_runtime::loose::Loose for NotifyResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl crate::runtime::Method for NotifyRequest {
+impl ::bitrix24_runtime::Method for NotifyRequest {
     const NAME: &'static str = "imbot.v2.Chat.InputAction.notify";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "BOT_TOKEN_NOT_SPECIFIED",

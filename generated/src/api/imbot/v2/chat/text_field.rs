@@ -8,9 +8,9 @@
 ///
 /// Scope `imbot`; at most 2 calls per second.
 pub async fn enabled(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &EnabledRequest,
-) -> Result<EnabledResponse, crate::runtime::Error> {
+) -> Result<EnabledResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -64,7 +64,7 @@ impl<'de> ::serde::Deserialize<'de> for EnabledRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<i64>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
                                     )?,
                             );
                         }
@@ -75,9 +75,7 @@ impl<'de> ::serde::Deserialize<'de> for EnabledRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<
-                                            Option<String>,
-                                        >::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -88,7 +86,7 @@ impl<'de> ::serde::Deserialize<'de> for EnabledRequest {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -99,9 +97,7 @@ impl<'de> ::serde::Deserialize<'de> for EnabledRequest {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<
-                                            Option<bool>,
-                                        >::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -126,11 +122,11 @@ impl<'de> ::serde::Deserialize<'de> for EnabledRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for EnabledRequest {
+impl ::bitrix24_runtime::loose::Loose for EnabledRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -175,9 +171,7 @@ impl<'de> ::serde::Deserialize<'de> for EnabledResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<
-                                            Option<bool>,
-                                        >::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -197,17 +191,17 @@ impl<'de> ::serde::Deserialize<'de> for EnabledResponse {
     }
 }
 
-impl crate::runtime::loose::Loose for EnabledResponse {
+impl ::bitrix24_runtime::loose::Loose for EnabledResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl crate::runtime::Method for EnabledRequest {
+impl ::bitrix24_runtime::Method for EnabledRequest {
     const NAME: &'static str = "imbot.v2.Chat.TextField.enabled";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "BOT_TOKEN_NOT_SPECIFIED",

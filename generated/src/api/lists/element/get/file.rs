@@ -8,9 +8,9 @@
 ///
 /// Scope `lists`; at most 2 calls per second.
 pub async fn url(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &UrlRequest,
-) -> Result<UrlResponse, crate::runtime::Error> {
+) -> Result<UrlResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -72,7 +72,7 @@ impl<'de> ::serde::Deserialize<'de> for UrlRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -85,7 +85,7 @@ impl<'de> ::serde::Deserialize<'de> for UrlRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<i64>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
                                     )?,
                             );
                         }
@@ -96,7 +96,7 @@ impl<'de> ::serde::Deserialize<'de> for UrlRequest {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<i64>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
                                     )?,
                             );
                         }
@@ -109,7 +109,7 @@ impl<'de> ::serde::Deserialize<'de> for UrlRequest {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -122,7 +122,7 @@ impl<'de> ::serde::Deserialize<'de> for UrlRequest {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<i64>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
                                     )?,
                             );
                         }
@@ -135,7 +135,7 @@ impl<'de> ::serde::Deserialize<'de> for UrlRequest {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             UrlRequestIblockTypeId,
                                         >::default(),
                                     )?,
@@ -174,11 +174,11 @@ impl<'de> ::serde::Deserialize<'de> for UrlRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for UrlRequest {
+impl ::bitrix24_runtime::loose::Loose for UrlRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -225,7 +225,7 @@ impl<'de> ::serde::Deserialize<'de> for UrlRequestIblockTypeId {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "lists" => Self::Lists,
@@ -237,20 +237,20 @@ impl<'de> ::serde::Deserialize<'de> for UrlRequestIblockTypeId {
     }
 }
 
-impl crate::runtime::loose::Loose for UrlRequestIblockTypeId {
+impl ::bitrix24_runtime::loose::Loose for UrlRequestIblockTypeId {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
 /// The `result` of `lists.element.get.file.url`.
 pub type UrlResponse = ::serde_json::Value;
 
-impl crate::runtime::Method for UrlRequest {
+impl ::bitrix24_runtime::Method for UrlRequest {
     const NAME: &'static str = "lists.element.get.file.url";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "ERROR_REQUIRED_PARAMETERS_MISSING",

@@ -8,9 +8,9 @@
 ///
 /// Scope `lists`; at most 2 calls per second.
 pub async fn id(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &IdRequest,
-) -> Result<IdResponse, crate::runtime::Error> {
+) -> Result<IdResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -60,7 +60,7 @@ impl<'de> ::serde::Deserialize<'de> for IdRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -73,7 +73,7 @@ impl<'de> ::serde::Deserialize<'de> for IdRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<i64>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
                                     )?,
                             );
                         }
@@ -98,20 +98,20 @@ impl<'de> ::serde::Deserialize<'de> for IdRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for IdRequest {
+impl ::bitrix24_runtime::loose::Loose for IdRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `lists.get.iblock.type.id`.
 pub type IdResponse = String;
 
-impl crate::runtime::Method for IdRequest {
+impl ::bitrix24_runtime::Method for IdRequest {
     const NAME: &'static str = "lists.get.iblock.type.id";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = IdResponse;
 }

@@ -11,9 +11,9 @@
 ///
 /// Scope `delivery`; at most 2 calls per second.
 pub async fn add(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &AddRequest,
-) -> Result<AddResponse, crate::runtime::Error> {
+) -> Result<AddResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -82,7 +82,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<AddRequestActive>,
                                         >::default(),
                                     )?,
@@ -95,9 +95,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<
-                                            Option<String>,
-                                        >::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -118,9 +116,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<
-                                            Option<String>,
-                                        >::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -131,7 +127,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Vec<AddRequestItemsItem>,
                                         >::default(),
                                     )?,
@@ -144,7 +140,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -155,9 +151,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<
-                                            Option<f64>,
-                                        >::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<f64>>::default(),
                                     )?,
                             );
                         }
@@ -168,9 +162,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<
-                                            Option<i64>,
-                                        >::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -181,9 +173,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             __f8 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<
-                                            AddRequestType,
-                                        >::default(),
+                                        ::bitrix24_runtime::loose::Seed::<AddRequestType>::default(),
                                     )?,
                             );
                         }
@@ -216,11 +206,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequest {
+impl ::bitrix24_runtime::loose::Loose for AddRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -264,7 +254,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestActive {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -275,11 +265,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestActive {
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequestActive {
+impl ::bitrix24_runtime::loose::Loose for AddRequestActive {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -329,7 +319,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestItemsItem {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -340,9 +330,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestItemsItem {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<
-                                            Option<f64>,
-                                        >::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<f64>>::default(),
                                     )?,
                             );
                         }
@@ -353,7 +341,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestItemsItem {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -376,11 +364,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestItemsItem {
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequestItemsItem {
+impl ::bitrix24_runtime::loose::Loose for AddRequestItemsItem {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -427,7 +415,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestType {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "enum" => Self::Enum,
@@ -439,20 +427,20 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestType {
     }
 }
 
-impl crate::runtime::loose::Loose for AddRequestType {
+impl ::bitrix24_runtime::loose::Loose for AddRequestType {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
 /// The `result` of `sale.delivery.extra.service.add`.
 pub type AddResponse = ::serde_json::Value;
 
-impl crate::runtime::Method for AddRequest {
+impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "sale.delivery.extra.service.add";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "ERROR_CHECK_FAILURE",
@@ -467,9 +455,9 @@ impl crate::runtime::Method for AddRequest {
 ///
 /// Scope `delivery`; at most 2 calls per second.
 pub async fn delete(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &DeleteRequest,
-) -> Result<DeleteResponse, crate::runtime::Error> {
+) -> Result<DeleteResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -529,20 +517,20 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for DeleteRequest {
+impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `sale.delivery.extra.service.delete`.
 pub type DeleteResponse = bool;
 
-impl crate::runtime::Method for DeleteRequest {
+impl ::bitrix24_runtime::Method for DeleteRequest {
     const NAME: &'static str = "sale.delivery.extra.service.delete";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "ERROR_EXTRA_SERVICE_NOT_FOUND",
@@ -557,9 +545,9 @@ impl crate::runtime::Method for DeleteRequest {
 ///
 /// Scope `delivery`; at most 2 calls per second.
 pub async fn get(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &GetRequest,
-) -> Result<GetResponse, crate::runtime::Error> {
+) -> Result<GetResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -624,20 +612,20 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for GetRequest {
+impl ::bitrix24_runtime::loose::Loose for GetRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `sale.delivery.extra.service.get`.
 pub type GetResponse = Vec<::serde_json::Value>;
 
-impl crate::runtime::Method for GetRequest {
+impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "sale.delivery.extra.service.get";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "ERROR_DELIVERY_NOT_FOUND",
@@ -651,9 +639,9 @@ impl crate::runtime::Method for GetRequest {
 ///
 /// Scope `delivery`; at most 2 calls per second.
 pub async fn update(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &UpdateRequest,
-) -> Result<UpdateResponse, crate::runtime::Error> {
+) -> Result<UpdateResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -719,7 +707,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<UpdateRequestActive>,
                                         >::default(),
                                     )?,
@@ -732,9 +720,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<
-                                            Option<String>,
-                                        >::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -747,9 +733,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<
-                                            Option<String>,
-                                        >::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -766,7 +750,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<Vec<UpdateRequestItemsItem>>,
                                         >::default(),
                                     )?,
@@ -779,9 +763,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<
-                                            Option<String>,
-                                        >::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -792,9 +774,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<
-                                            Option<f64>,
-                                        >::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<f64>>::default(),
                                     )?,
                             );
                         }
@@ -805,9 +785,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             __f7 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<
-                                            Option<i64>,
-                                        >::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -834,11 +812,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for UpdateRequest {
+impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -882,7 +860,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestActive {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
+        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
         Ok(
             match value.as_str() {
                 "Y" => Self::Y,
@@ -893,11 +871,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestActive {
     }
 }
 
-impl crate::runtime::loose::Loose for UpdateRequestActive {
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestActive {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
+        ::bitrix24_runtime::loose::plain(deserializer)
     }
 }
 
@@ -947,7 +925,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestItemsItem {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -958,9 +936,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestItemsItem {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<
-                                            Option<f64>,
-                                        >::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<f64>>::default(),
                                     )?,
                             );
                         }
@@ -971,7 +947,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestItemsItem {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -994,20 +970,20 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestItemsItem {
     }
 }
 
-impl crate::runtime::loose::Loose for UpdateRequestItemsItem {
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestItemsItem {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `sale.delivery.extra.service.update`.
 pub type UpdateResponse = bool;
 
-impl crate::runtime::Method for UpdateRequest {
+impl ::bitrix24_runtime::Method for UpdateRequest {
     const NAME: &'static str = "sale.delivery.extra.service.update";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &[
         "ERROR_CHECK_FAILURE",

@@ -14,9 +14,9 @@
 ///
 /// Scope `task`; at most 2 calls per second.
 pub async fn add_stage(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &AddStageRequest,
-) -> Result<AddStageResponse, crate::runtime::Error> {
+) -> Result<AddStageResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -60,7 +60,7 @@ impl<'de> ::serde::Deserialize<'de> for AddStageRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             AddStageRequestFields,
                                         >::default(),
                                     )?,
@@ -83,11 +83,11 @@ impl<'de> ::serde::Deserialize<'de> for AddStageRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for AddStageRequest {
+impl ::bitrix24_runtime::loose::Loose for AddStageRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -142,9 +142,7 @@ impl<'de> ::serde::Deserialize<'de> for AddStageRequestFields {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<
-                                            Option<String>,
-                                        >::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -155,7 +153,7 @@ impl<'de> ::serde::Deserialize<'de> for AddStageRequestFields {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -166,9 +164,7 @@ impl<'de> ::serde::Deserialize<'de> for AddStageRequestFields {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<
-                                            Option<i64>,
-                                        >::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -179,7 +175,7 @@ impl<'de> ::serde::Deserialize<'de> for AddStageRequestFields {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<i64>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
                                     )?,
                             );
                         }
@@ -190,9 +186,7 @@ impl<'de> ::serde::Deserialize<'de> for AddStageRequestFields {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<
-                                            Option<String>,
-                                        >::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -217,20 +211,20 @@ impl<'de> ::serde::Deserialize<'de> for AddStageRequestFields {
     }
 }
 
-impl crate::runtime::loose::Loose for AddStageRequestFields {
+impl ::bitrix24_runtime::loose::Loose for AddStageRequestFields {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `tasks.api.scrum.kanban.addStage`.
 pub type AddStageResponse = i64;
 
-impl crate::runtime::Method for AddStageRequest {
+impl ::bitrix24_runtime::Method for AddStageRequest {
     const NAME: &'static str = "tasks.api.scrum.kanban.addStage";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["0"];
     type Response = AddStageResponse;
@@ -240,9 +234,9 @@ impl crate::runtime::Method for AddStageRequest {
 ///
 /// Scope `task`; at most 2 calls per second.
 pub async fn add_task(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &AddTaskRequest,
-) -> Result<AddTaskResponse, crate::runtime::Error> {
+) -> Result<AddTaskResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -293,7 +287,7 @@ impl<'de> ::serde::Deserialize<'de> for AddTaskRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<i64>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
                                     )?,
                             );
                         }
@@ -304,7 +298,7 @@ impl<'de> ::serde::Deserialize<'de> for AddTaskRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<i64>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
                                     )?,
                             );
                         }
@@ -315,7 +309,7 @@ impl<'de> ::serde::Deserialize<'de> for AddTaskRequest {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<i64>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
                                     )?,
                             );
                         }
@@ -340,20 +334,20 @@ impl<'de> ::serde::Deserialize<'de> for AddTaskRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for AddTaskRequest {
+impl ::bitrix24_runtime::loose::Loose for AddTaskRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `tasks.api.scrum.kanban.addTask`.
 pub type AddTaskResponse = bool;
 
-impl crate::runtime::Method for AddTaskRequest {
+impl ::bitrix24_runtime::Method for AddTaskRequest {
     const NAME: &'static str = "tasks.api.scrum.kanban.addTask";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["0"];
     type Response = AddTaskResponse;
@@ -363,9 +357,9 @@ impl crate::runtime::Method for AddTaskRequest {
 ///
 /// Scope `task`; at most 2 calls per second.
 pub async fn delete_stage(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &DeleteStageRequest,
-) -> Result<DeleteStageResponse, crate::runtime::Error> {
+) -> Result<DeleteStageResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -410,7 +404,7 @@ impl<'de> ::serde::Deserialize<'de> for DeleteStageRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<i64>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
                                     )?,
                             );
                         }
@@ -431,20 +425,20 @@ impl<'de> ::serde::Deserialize<'de> for DeleteStageRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for DeleteStageRequest {
+impl ::bitrix24_runtime::loose::Loose for DeleteStageRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `tasks.api.scrum.kanban.deleteStage`.
 pub type DeleteStageResponse = bool;
 
-impl crate::runtime::Method for DeleteStageRequest {
+impl ::bitrix24_runtime::Method for DeleteStageRequest {
     const NAME: &'static str = "tasks.api.scrum.kanban.deleteStage";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["0"];
     type Response = DeleteStageResponse;
@@ -454,9 +448,9 @@ impl crate::runtime::Method for DeleteStageRequest {
 ///
 /// Scope `task`; at most 2 calls per second.
 pub async fn delete_task(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &DeleteTaskRequest,
-) -> Result<DeleteTaskResponse, crate::runtime::Error> {
+) -> Result<DeleteTaskResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -504,7 +498,7 @@ impl<'de> ::serde::Deserialize<'de> for DeleteTaskRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<i64>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
                                     )?,
                             );
                         }
@@ -515,7 +509,7 @@ impl<'de> ::serde::Deserialize<'de> for DeleteTaskRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<i64>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
                                     )?,
                             );
                         }
@@ -538,20 +532,20 @@ impl<'de> ::serde::Deserialize<'de> for DeleteTaskRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for DeleteTaskRequest {
+impl ::bitrix24_runtime::loose::Loose for DeleteTaskRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `tasks.api.scrum.kanban.deleteTask`.
 pub type DeleteTaskResponse = bool;
 
-impl crate::runtime::Method for DeleteTaskRequest {
+impl ::bitrix24_runtime::Method for DeleteTaskRequest {
     const NAME: &'static str = "tasks.api.scrum.kanban.deleteTask";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["0"];
     type Response = DeleteTaskResponse;
@@ -561,9 +555,9 @@ impl crate::runtime::Method for DeleteTaskRequest {
 ///
 /// Scope `task`; at most 2 calls per second.
 pub async fn get_fields(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &GetFieldsRequest,
-) -> Result<GetFieldsResponse, crate::runtime::Error> {
+) -> Result<GetFieldsResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -609,11 +603,11 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for GetFieldsRequest {
+impl ::bitrix24_runtime::loose::Loose for GetFieldsRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -658,7 +652,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<GetFieldsResponseFields>,
                                         >::default(),
                                     )?,
@@ -680,11 +674,11 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsResponse {
     }
 }
 
-impl crate::runtime::loose::Loose for GetFieldsResponse {
+impl ::bitrix24_runtime::loose::Loose for GetFieldsResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -750,7 +744,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsResponseFields {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -763,7 +757,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsResponseFields {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -776,7 +770,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsResponseFields {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -789,7 +783,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsResponseFields {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -802,7 +796,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsResponseFields {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             Option<::serde_json::Map<String, ::serde_json::Value>>,
                                         >::default(),
                                     )?,
@@ -828,17 +822,17 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsResponseFields {
     }
 }
 
-impl crate::runtime::loose::Loose for GetFieldsResponseFields {
+impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseFields {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl crate::runtime::Method for GetFieldsRequest {
+impl ::bitrix24_runtime::Method for GetFieldsRequest {
     const NAME: &'static str = "tasks.api.scrum.kanban.getFields";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = GetFieldsResponse;
 }
@@ -847,9 +841,9 @@ impl crate::runtime::Method for GetFieldsRequest {
 ///
 /// Scope `task`; at most 2 calls per second.
 pub async fn get_stages(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &GetStagesRequest,
-) -> Result<GetStagesResponse, crate::runtime::Error> {
+) -> Result<GetStagesResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -894,7 +888,7 @@ impl<'de> ::serde::Deserialize<'de> for GetStagesRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<i64>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
                                     )?,
                             );
                         }
@@ -915,11 +909,11 @@ impl<'de> ::serde::Deserialize<'de> for GetStagesRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for GetStagesRequest {
+impl ::bitrix24_runtime::loose::Loose for GetStagesRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -981,9 +975,7 @@ impl<'de> ::serde::Deserialize<'de> for GetStagesResponseItem {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<
-                                            Option<String>,
-                                        >::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -994,9 +986,7 @@ impl<'de> ::serde::Deserialize<'de> for GetStagesResponseItem {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<
-                                            Option<String>,
-                                        >::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1007,9 +997,7 @@ impl<'de> ::serde::Deserialize<'de> for GetStagesResponseItem {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<
-                                            Option<String>,
-                                        >::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1020,9 +1008,7 @@ impl<'de> ::serde::Deserialize<'de> for GetStagesResponseItem {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<
-                                            Option<String>,
-                                        >::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1033,9 +1019,7 @@ impl<'de> ::serde::Deserialize<'de> for GetStagesResponseItem {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<
-                                            Option<String>,
-                                        >::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1046,9 +1030,7 @@ impl<'de> ::serde::Deserialize<'de> for GetStagesResponseItem {
                             __f5 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<
-                                            Option<String>,
-                                        >::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1073,17 +1055,17 @@ impl<'de> ::serde::Deserialize<'de> for GetStagesResponseItem {
     }
 }
 
-impl crate::runtime::loose::Loose for GetStagesResponseItem {
+impl ::bitrix24_runtime::loose::Loose for GetStagesResponseItem {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl crate::runtime::Method for GetStagesRequest {
+impl ::bitrix24_runtime::Method for GetStagesRequest {
     const NAME: &'static str = "tasks.api.scrum.kanban.getStages";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["0"];
     type Response = GetStagesResponse;
@@ -1093,9 +1075,9 @@ impl crate::runtime::Method for GetStagesRequest {
 ///
 /// Scope `task`; at most 2 calls per second.
 pub async fn update_stage(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &UpdateStageRequest,
-) -> Result<UpdateStageResponse, crate::runtime::Error> {
+) -> Result<UpdateStageResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -1142,7 +1124,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateStageRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             UpdateStageRequestFields,
                                         >::default(),
                                     )?,
@@ -1155,7 +1137,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateStageRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<i64>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
                                     )?,
                             );
                         }
@@ -1178,11 +1160,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateStageRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for UpdateStageRequest {
+impl ::bitrix24_runtime::loose::Loose for UpdateStageRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -1238,9 +1220,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateStageRequestFields {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<
-                                            Option<String>,
-                                        >::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1251,9 +1231,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateStageRequestFields {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<
-                                            Option<String>,
-                                        >::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1264,9 +1242,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateStageRequestFields {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<
-                                            Option<i64>,
-                                        >::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1277,9 +1253,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateStageRequestFields {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<
-                                            Option<i64>,
-                                        >::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
                                     )?,
                             );
                         }
@@ -1290,9 +1264,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateStageRequestFields {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<
-                                            Option<String>,
-                                        >::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1316,20 +1288,20 @@ impl<'de> ::serde::Deserialize<'de> for UpdateStageRequestFields {
     }
 }
 
-impl crate::runtime::loose::Loose for UpdateStageRequestFields {
+impl ::bitrix24_runtime::loose::Loose for UpdateStageRequestFields {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
 /// The `result` of `tasks.api.scrum.kanban.updateStage`.
 pub type UpdateStageResponse = bool;
 
-impl crate::runtime::Method for UpdateStageRequest {
+impl ::bitrix24_runtime::Method for UpdateStageRequest {
     const NAME: &'static str = "tasks.api.scrum.kanban.updateStage";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["0"];
     type Response = UpdateStageResponse;

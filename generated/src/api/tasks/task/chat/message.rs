@@ -11,9 +11,9 @@ pub mod field;
 ///
 /// Scope `tasks`; at most 2 calls per second.
 pub async fn send(
-    client: &crate::runtime::Client,
+    client: &::bitrix24_runtime::Client,
     request: &SendRequest,
-) -> Result<SendResponse, crate::runtime::Error> {
+) -> Result<SendResponse, ::bitrix24_runtime::Error> {
     client.call(request).await
 }
 
@@ -57,7 +57,7 @@ impl<'de> ::serde::Deserialize<'de> for SendRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<
+                                        ::bitrix24_runtime::loose::Seed::<
                                             SendRequestFields,
                                         >::default(),
                                     )?,
@@ -80,11 +80,11 @@ impl<'de> ::serde::Deserialize<'de> for SendRequest {
     }
 }
 
-impl crate::runtime::loose::Loose for SendRequest {
+impl ::bitrix24_runtime::loose::Loose for SendRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -130,7 +130,7 @@ impl<'de> ::serde::Deserialize<'de> for SendRequestFields {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<i64>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
                                     )?,
                             );
                         }
@@ -141,7 +141,7 @@ impl<'de> ::serde::Deserialize<'de> for SendRequestFields {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<String>::default(),
+                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
                                     )?,
                             );
                         }
@@ -163,11 +163,11 @@ impl<'de> ::serde::Deserialize<'de> for SendRequestFields {
     }
 }
 
-impl crate::runtime::loose::Loose for SendRequestFields {
+impl ::bitrix24_runtime::loose::Loose for SendRequestFields {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
@@ -212,9 +212,7 @@ impl<'de> ::serde::Deserialize<'de> for SendResponse {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::super::LooseSeed::<
-                                            Option<bool>,
-                                        >::default(),
+                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
                                     )?,
                             );
                         }
@@ -234,17 +232,17 @@ impl<'de> ::serde::Deserialize<'de> for SendResponse {
     }
 }
 
-impl crate::runtime::loose::Loose for SendResponse {
+impl ::bitrix24_runtime::loose::Loose for SendResponse {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::runtime::loose::object(deserializer)
+        ::bitrix24_runtime::loose::object(deserializer)
     }
 }
 
-impl crate::runtime::Method for SendRequest {
+impl ::bitrix24_runtime::Method for SendRequest {
     const NAME: &'static str = "tasks.task.chat.message.send";
-    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = SendResponse;
 }

@@ -1,0 +1,576 @@
+//! One page read into a [`Page`]: title and method, scopes, deprecation, aliases, the
+//! parameter and returned-data tables with their nested tables, error codes, and the response
+//! and request examples.
+
+use super::literal::{parse_json_loose, request_examples};
+use super::scan::{Doc, Heading, Table, backtick_spans, plain, scan};
+use super::types::{is_object_doc_type, is_scalar_doc_type, type_parts};
+use super::{Example, Page, Param, Problem};
+use serde_json::{Value, json};
+use std::collections::BTreeSet;
+
+/// Reads one page (a doc page or a spec body). Never panics; irregularities become problems.
+pub fn read_page(text: &str) -> Page {
+    let doc = scan(text);
+    let mut page = Page::default();
+    let mut problems = Vec::new();
+
+    // Title and method.
+    if let Some(h) = doc.headings.iter().find(|h| h.level == 1) {
+        page.title = Some((h.line, h.text.clone()));
+        page.method = dotted_names(&h.text).pop();
+    }
+
+    // Scope line: `> Scope: [`crm`](…)`, possibly several scopes in one span or several spans.
+    for (i, l) in doc.lines.iter().enumerate() {
+        let t = l.trim_start_matches(['>', ' ']).trim_start();
+        if let Some(rest) = t.strip_prefix("Scope:") {
+            page.scope_line = i + 1;
+            let spans = backtick_spans(rest);
+            let raw: Vec<String> = if spans.is_empty() {
+                vec![plain(rest)]
+            } else {
+                spans
+            };
+            for s in raw {
+                for part in s.split(',') {
+                    let p = part.trim();
+                    let p = if p == "базовый" { "basic" } else { p };
+                    if crate::spec::is_scope(p) {
+                        if !page.scopes.iter().any(|x| x == p) {
+                            page.scopes.push(p.to_owned());
+                        }
+                    } else if !p.is_empty() {
+                        problems.push(Problem {
+                            line: i + 1,
+                            message: "a scope on the `Scope:` line is not a scope name".into(),
+                        });
+                    }
+                }
+            }
+            break;
+        }
+    }
+
+    // Deprecation notes.
+    for l in &doc.lines {
+        let low = l.to_lowercase();
+        if (low.contains("{% note") && low.contains("deprecated"))
+            || low.contains("развитие метода остановлено")
+            || low.contains("метод устарел")
+        {
+            page.deprecated = true;
+            break;
+        }
+    }
+
+    // Aliases: "`old` — алиас метода `new`" and "синоним `short`".
+    if let Some(m) = &page.method {
+        for l in &doc.lines {
+            let low = l.to_lowercase();
+            if !(low.contains("алиас") || low.contains("синоним")) {
+                continue;
+            }
+            let spans: Vec<String> = backtick_spans(l)
+                .into_iter()
+                .filter(|s| crate::spec::is_wire_name(s))
+                .collect();
+            if !spans.iter().any(|s| s == m) && !low.contains("синоним") {
+                continue;
+            }
+            for s in spans {
+                if &s != m && !page.aliases.contains(&s) && !s.contains("..") {
+                    page.aliases.push(s);
+                }
+            }
+        }
+    }
+
+    // Sections.
+    let section_of = |line: usize| -> Option<&Heading> {
+        doc.headings
+            .iter()
+            .rev()
+            .find(|h| h.line < line && h.level <= 2)
+    };
+    let sub_of =
+        |line: usize| -> Option<&Heading> { doc.headings.iter().rev().find(|h| h.line < line) };
+
+    // The parameter table: the first parameter-like table in a section about parameters.
+    let mut used_tables = BTreeSet::new();
+    for (ti, t) in doc.tables.iter().enumerate() {
+        let Some(sec) = section_of(t.line) else {
+            continue;
+        };
+        let low = sec.text.to_lowercase();
+        if !(low.contains("параметр") || low.contains("поля")) || low.contains("возвращ")
+        {
+            continue;
+        }
+        if is_param_table(t) {
+            page.params_line = t.line;
+            page.params = rows_to_params(&doc, ti, &mut used_tables, &mut problems, 0);
+            break;
+        }
+    }
+    if page.params_line == 0 {
+        // Irregular page: no heading before the table. Take the first parameter-like table
+        // before any response section.
+        for (ti, t) in doc.tables.iter().enumerate() {
+            let sec_h = section_of(t.line).filter(|h| h.level > 1);
+            let sec = sec_h.map(|h| h.text.to_lowercase());
+            let resp = sec
+                .as_deref()
+                .is_some_and(|s| s.contains("ответ") || s.contains("ошиб") || s.contains("пример"));
+            if !resp && is_param_table(t) && sec_h.is_none() {
+                problems.push(Problem {
+                    line: t.line,
+                    message: "the parameter table has no section heading before it".into(),
+                });
+                page.params_line = t.line;
+                page.params = rows_to_params(&doc, ti, &mut used_tables, &mut problems, 0);
+                break;
+            }
+        }
+    }
+
+    // The returned-data table.
+    for (ti, t) in doc.tables.iter().enumerate() {
+        let Some(h) = sub_of(t.line) else { continue };
+        if h.text.to_lowercase().contains("возвращаемые данные") && is_param_table(t)
+        {
+            page.returned = rows_to_params(&doc, ti, &mut BTreeSet::new(), &mut problems, 0);
+            break;
+        }
+    }
+
+    // Error codes: tables with a `Код` column in a section about errors.
+    let mut seen = BTreeSet::new();
+    for t in &doc.tables {
+        let Some(sec) = section_of(t.line) else {
+            continue;
+        };
+        let in_errors = sec.text.to_lowercase().contains("ошиб")
+            || sub_of(t.line).is_some_and(|h| h.text.to_lowercase().contains("ошиб"));
+        if !in_errors {
+            continue;
+        }
+        let Some(header) = t.rows.first() else {
+            continue;
+        };
+        let Some(col) = header
+            .cells
+            .iter()
+            .position(|c| plain(c).to_lowercase() == "код")
+        else {
+            continue;
+        };
+        if page.errors_line == 0 {
+            page.errors_line = t.line;
+        }
+        for r in t.rows.iter().skip(1) {
+            let Some(cell) = r.cells.get(col) else {
+                problems.push(Problem {
+                    line: r.line,
+                    message: "an error-table row has fewer cells than its header".into(),
+                });
+                continue;
+            };
+            let spans = backtick_spans(cell);
+            let code = spans.first().cloned().unwrap_or_else(|| plain(cell));
+            if is_code(&code) && seen.insert(code.clone()) {
+                page.errors.push(code);
+            }
+        }
+    }
+
+    // The success-response example: the first JSON block in a response section.
+    for b in &doc.code {
+        let Some(sec) = section_of(b.line) else {
+            continue;
+        };
+        let low = sec.text.to_lowercase();
+        let response = (low.contains("ответ") || low.contains("результат"))
+            && !low.contains("ошиб")
+            && !low.contains("пример");
+        if !response || !(b.lang.is_empty() || b.lang == "json") {
+            continue;
+        }
+        match parse_json_loose(&b.text) {
+            Ok(v) => {
+                page.response = Some(Example {
+                    line: b.line,
+                    kind: "response",
+                    value: v,
+                });
+            }
+            Err(e) => problems.push(Problem {
+                line: b.line,
+                message: format!("the response example is not JSON: {e}"),
+            }),
+        }
+        break;
+    }
+
+    // Request examples.
+    if let Some(m) = page.method.clone() {
+        for b in &doc.code {
+            let sec = section_of(b.line).map(|h| h.text.to_lowercase());
+            if !sec.as_deref().is_some_and(|s| s.contains("пример")) {
+                continue;
+            }
+            for (kind, found) in request_examples(&b.text, &b.lang, &m) {
+                match found {
+                    Ok(v) => page.requests.push(Example {
+                        line: b.line,
+                        kind,
+                        value: v,
+                    }),
+                    Err(e) => problems.push(Problem {
+                        line: b.line,
+                        message: format!("a {kind} request example was not read: {e}"),
+                    }),
+                }
+            }
+        }
+    }
+
+    problems.sort();
+    problems.dedup();
+    page.problems = problems;
+    page
+}
+
+fn is_param_table(t: &Table) -> bool {
+    let Some(h) = t.rows.first() else {
+        return false;
+    };
+    let Some(first) = h.cells.first() else {
+        return false;
+    };
+    let f = plain(first).to_lowercase();
+    let header_ok = f.starts_with("название")
+        || f.starts_with("параметр")
+        || f.starts_with("поле")
+        || f.starts_with("name")
+        || f.starts_with("field");
+    header_ok
+        && t.rows
+            .iter()
+            .skip(1)
+            .any(|r| r.cells.first().is_some_and(|c| c.trim().starts_with("**")))
+}
+
+/// Reads the rows of table `ti` as parameters and resolves their nested tables.
+fn rows_to_params(
+    doc: &Doc,
+    ti: usize,
+    used: &mut BTreeSet<usize>,
+    problems: &mut Vec<Problem>,
+    depth: usize,
+) -> Vec<Param> {
+    used.insert(ti);
+    let Some(t) = doc.tables.get(ti) else {
+        return Vec::new();
+    };
+    let mut out: Vec<Param> = Vec::new();
+    for r in t.rows.iter().skip(1) {
+        let Some(first) = r.cells.first() else {
+            continue;
+        };
+        if r.cells.len() < 2 {
+            problems.push(Problem {
+                line: r.line,
+                message: "a table row has a single cell".into(),
+            });
+        }
+        let Some((name, required, rest)) = name_cell(first) else {
+            problems.push(Problem {
+                line: r.line,
+                message: "a parameter row does not start with a bold name".into(),
+            });
+            continue;
+        };
+        if !is_param_name(&name) {
+            problems.push(Problem {
+                line: r.line,
+                message: "a parameter name contains characters a wire name cannot have".into(),
+            });
+            continue;
+        }
+        // The type: the first backtick span after the name, in the first cell; some pages put
+        // it in the second cell (an extra column).
+        let mut doc_type = backtick_spans(&rest).into_iter().next().unwrap_or_default();
+        if doc_type.is_empty() && r.cells.len() > 2 {
+            let second = r.cells.get(1).map(String::as_str).unwrap_or("");
+            if let Some(s) = backtick_spans(second).into_iter().next()
+                && s.len() < 40
+            {
+                doc_type = s;
+            }
+        }
+        let desc = r.cells.last().map(String::as_str).unwrap_or("");
+        let mut p = Param {
+            name,
+            line: r.line,
+            doc_type: doc_type.trim().to_owned(),
+            required,
+            enum_values: Vec::new(),
+            children: Vec::new(),
+        };
+        if is_scalar_doc_type(&p.doc_type) {
+            p.enum_values = enum_bullets(desc, &p.doc_type);
+        }
+        if depth < 4
+            && is_object_doc_type(&p.doc_type)
+            && let Some(nt) = nested_table(doc, t, desc, &p.name, used)
+        {
+            p.children = rows_to_params(doc, nt, used, problems, depth + 1);
+        }
+        if out.iter().any(|q| q.name == p.name) {
+            problems.push(Problem {
+                line: r.line,
+                message: format!("parameter `{}` is listed twice", p.name),
+            });
+            continue;
+        }
+        out.push(p);
+    }
+    out
+}
+
+/// Name, required mark and the rest of the first cell: `**NAME***`, `**NAME**\*`,
+/// `**NAME** *`, `**NAME**^*^`.
+fn name_cell(cell: &str) -> Option<(String, bool, String)> {
+    let cell = cell.trim_start();
+    let after = cell.strip_prefix("**")?;
+    let end = after.find("**")?;
+    let inner = after.get(..end)?;
+    let mut tail = after.get(end + 2..)?;
+    // `***` closes bold after a star that belongs to the name.
+    let mut required = inner.contains('*');
+    while let Some(t) = tail.strip_prefix('*') {
+        required = true;
+        tail = t;
+    }
+    let (first_line, rest) = match tail.split_once('\n') {
+        Some((a, b)) => (a, b),
+        None => (tail, ""),
+    };
+    let mark = first_line.trim_start();
+    let mark_part: String = mark
+        .chars()
+        .take_while(|c| matches!(c, '*' | '\\' | '^' | ' '))
+        .collect();
+    if mark_part.contains('*') {
+        required = true;
+    }
+    let name = inner
+        .replace(['*', '\\', '`'], "")
+        .trim()
+        .trim_end_matches(':')
+        .to_owned();
+    let rest = format!("{}\n{}", mark.get(mark_part.len()..).unwrap_or(""), rest);
+    Some((name, required, rest))
+}
+
+/// The nested table describing parameter `name`: the target of a `(#anchor)` link in its
+/// description, or the first table after a heading whose anchor or text names it.
+fn nested_table(
+    doc: &Doc,
+    parent: &Table,
+    desc: &str,
+    name: &str,
+    used: &BTreeSet<usize>,
+) -> Option<usize> {
+    let mut anchors: Vec<String> = Vec::new();
+    let mut rest = desc;
+    while let Some(p) = rest.find("](#") {
+        let after = rest.get(p + 3..).unwrap_or("");
+        let end = after.find(')').unwrap_or(after.len());
+        anchors.push(after.get(..end).unwrap_or("").to_lowercase());
+        rest = after;
+    }
+    let lname = name.to_lowercase();
+    let heading = doc
+        .headings
+        .iter()
+        .filter(|h| h.line > parent.line || !anchors.is_empty())
+        .find(|h| {
+            let a = h.anchor.as_deref().map(str::to_lowercase);
+            a.as_ref().is_some_and(|a| anchors.contains(a))
+                || a.as_deref() == Some(lname.as_str())
+                || (h.level >= 3
+                    && h.line > parent.line
+                    && h.text
+                        .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+                        .any(|w| w.eq_ignore_ascii_case(name)))
+        })?;
+    // The first table after the heading and before the next heading.
+    let next = doc
+        .headings
+        .iter()
+        .find(|h| h.line > heading.line)
+        .map_or(usize::MAX, |h| h.line);
+    doc.tables
+        .iter()
+        .enumerate()
+        .find(|(i, t)| t.line > heading.line && t.line < next && !used.contains(i))
+        .filter(|(_, t)| is_param_table(t))
+        .map(|(i, _)| i)
+}
+
+/// Values of a bullet list in a description: `- value — text`, `` - `value` — text ``. Only a
+/// list whose every bullet has this shape counts; integer types need integer values.
+fn enum_bullets(desc: &str, doc_type: &str) -> Vec<Value> {
+    let integer = type_parts(doc_type)
+        .iter()
+        .any(|p| p == "integer" || p == "int");
+    let mut values = Vec::new();
+    let mut in_list = false;
+    for line in desc.lines() {
+        let t = line.trim_start();
+        let Some(item) = t.strip_prefix("- ").or_else(|| t.strip_prefix("* ")) else {
+            if in_list && !t.is_empty() {
+                break;
+            }
+            continue;
+        };
+        if line.len() - t.len() > 1 {
+            continue; // a sub-bullet
+        }
+        in_list = true;
+        let item = item.trim();
+        let value = if item.starts_with('`') {
+            let spans = backtick_spans(item);
+            let Some(first) = spans.into_iter().next() else {
+                return Vec::new();
+            };
+            first
+        } else {
+            let cut = [" — ", " - ", " – ", ": "]
+                .iter()
+                .filter_map(|s| item.find(s))
+                .min();
+            match cut {
+                Some(c) => item.get(..c).unwrap_or("").trim().to_owned(),
+                None => return Vec::new(),
+            }
+        };
+        let value = value.trim_matches(['\'', '"']).to_owned();
+        // Wire values are codes: ASCII letters, digits and a few separators. Anything else
+        // (words, placeholders like `<ID>`) means the list is prose, not an enum.
+        let code_like = value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | ':' | '/' | '+'));
+        if value.is_empty() || !code_like || value.chars().count() > 40 {
+            return Vec::new();
+        }
+        if integer {
+            match value.parse::<i64>() {
+                Ok(n) => values.push(json!(n)),
+                Err(_) => return Vec::new(),
+            }
+        } else {
+            values.push(Value::String(value));
+        }
+    }
+    if values.len() < 2 {
+        return Vec::new();
+    }
+    let mut seen = BTreeSet::new();
+    values.retain(|v| seen.insert(v.to_string()));
+    values
+}
+
+/// A dotted wire name: segments `[A-Za-z][A-Za-z0-9_]*`, at least two.
+fn dotted_names(s: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    for c in s.chars().chain(std::iter::once(' ')) {
+        if c.is_ascii_alphanumeric() || c == '_' || c == '.' {
+            cur.push(c);
+        } else {
+            let t = cur.trim_matches('.');
+            if t.contains('.') && crate::spec::is_wire_name(t) {
+                out.push(t.to_owned());
+            }
+            cur.clear();
+        }
+    }
+    out
+}
+
+fn is_param_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.chars().count() <= 80
+        && s.chars().all(|c| {
+            c.is_alphanumeric() || matches!(c, '_' | '-' | '.' | '[' | ']' | '$' | ':' | '@')
+        })
+}
+
+fn is_code(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 120
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | ':'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prose_lists_are_not_enums() {
+        assert!(enum_bullets("x:\n- Тип — a\n- Размер — b", "string").is_empty());
+        assert!(enum_bullets("x:\n- `<ID>` — a\n- `<X>` — b", "string").is_empty());
+        assert!(enum_bullets("x:\n- `a` — a\n- some words here", "string").is_empty());
+        assert_eq!(
+            enum_bullets("x:\n- `Y` — a\n- `N` — b", "char"),
+            vec![json!("Y"), json!("N")]
+        );
+    }
+
+    #[test]
+    fn required_marks() {
+        for (cell, name, req) in [
+            ("**A***\n`x`", "A", true),
+            ("**A**\\*\n`x`", "A", true),
+            ("**A** *\n`x`", "A", true),
+            ("**A**^*^\n`x`", "A", true),
+            ("**A*** `x`", "A", true),
+            ("**A**\n`x`", "A", false),
+            ("**A** `x*`", "A", false),
+        ] {
+            let (n, r, _) = name_cell(cell).expect(cell);
+            assert_eq!((n.as_str(), r), (name, req), "{cell}");
+        }
+        assert!(name_cell("no bold").is_none());
+    }
+
+    #[test]
+    fn no_heading_before_the_table_is_reported() {
+        let p = read_page(
+            "# Get x.y.get\n\n#|\n|| **Название**\n`тип` | **Описание** ||\n|| **id***\n`integer` | x ||\n|#\n",
+        );
+        assert_eq!(p.params.len(), 1);
+        assert!(p.params[0].required);
+        assert!(p.problems.iter().any(|x| x.line == 3), "{:?}", p.problems);
+    }
+
+    #[test]
+    fn broken_response_example_is_reported() {
+        let p = read_page("# x.y\n## Обработка ответа\n```json\n{\"result\": \n```\n");
+        assert!(p.response.is_none());
+        assert_eq!(p.problems.len(), 1);
+        assert_eq!(p.problems[0].line, 4);
+    }
+
+    #[test]
+    fn title_method_is_the_last_dotted_name() {
+        let p = read_page("# Метод a.b.c (устаревший, см. x.y)\n");
+        assert_eq!(p.method.as_deref(), Some("x.y"));
+        let p = read_page("# Получить список crm.deal.list\n");
+        assert_eq!(p.method.as_deref(), Some("crm.deal.list"));
+    }
+}

@@ -1,0 +1,78 @@
+//! insta snapshots of the generated source: one per fixture in `tests/fixtures/specs/` and per
+//! spec of a fixed sample of the imported corpus in `specs/` (the module files that hold the
+//! spec's items), plus the fixture registry. Review a changed snapshot before accepting it.
+//!
+//! The corpus has ~1,700 specs; a snapshot of each would be ~1,700 files nobody reviews.
+//! `cargo xtask check` already fails on any drift of the committed generated code, so the
+//! snapshots cover the seed, one spec of each shape the importer produces, and every fixture.
+
+mod common;
+use common::*;
+
+/// The sample of `specs/` that is snapshotted: the seed and one spec per shape the importer
+/// produces (paged list, nested objects, enums, deprecated, arrays of objects).
+const SAMPLE: &[&str] = &[
+    "specs/imopenlines.crm.message.add.md",
+    "specs/crm.deal.list.md",
+    "specs/crm.deal.add.md",
+    "specs/crm.item.list.md",
+    "specs/tasks.task.add.md",
+    "specs/user.get.md",
+    "specs/disk.folder.getChildren.md",
+    "specs/catalog.product.add.md",
+    "specs/im.message.add.md",
+    "specs/sale.order.add.md",
+];
+
+fn snapshot_each(dir: &str, runtime: &str, prefix: &str) {
+    let mut specs = read_specs(dir);
+    if dir == "specs" {
+        for s in SAMPLE {
+            assert!(
+                specs.iter().any(|x| x.path == *s),
+                "{s}: in the snapshot sample but not in specs/"
+            );
+        }
+        specs.retain(|x| SAMPLE.contains(&x.path.as_str()));
+    }
+    assert!(!specs.is_empty(), "no specs in {dir}");
+    let opts = options(runtime, dir);
+    for spec in &specs {
+        let g = generate(std::slice::from_ref(spec), &opts);
+        let marker = format!("//   {}\n", spec.path);
+        let text = concat(&g, |_, text| text.contains(&marker));
+        assert!(
+            !text.is_empty(),
+            "{}: no module file names this spec",
+            spec.path
+        );
+        let stem = spec
+            .path
+            .rsplit('/')
+            .next()
+            .unwrap_or(&spec.path)
+            .trim_end_matches(".md")
+            .replace('.', "_");
+        insta::assert_snapshot!(format!("{prefix}__{stem}"), text);
+    }
+}
+
+#[test]
+fn sample_of_specs() {
+    snapshot_each("specs", "::bitrix24_runtime", "specs");
+}
+
+#[test]
+fn every_fixture_spec() {
+    snapshot_each("tests/fixtures/specs", "::bitrix24_runtime", "fixture");
+}
+
+#[test]
+fn fixture_registry() {
+    let dir = "tests/fixtures/specs";
+    let g = generate(&read_specs(dir), &options("::bitrix24_runtime", dir));
+    insta::assert_snapshot!(
+        "fixture_registry",
+        concat(&g, |p, _| p == "registry.rs" || p == "mod.rs")
+    );
+}

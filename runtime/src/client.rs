@@ -1,0 +1,477 @@
+//! The client: one portal, webhook or OAuth credentials, a shared limiter and retry policy.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use super::Method;
+use super::auth::{Auth, OAuthConfig, OAuthTokens};
+use super::error::TransportErrorKind;
+use super::error::{ApiError, DecodeError, Error, ErrorCode, ErrorKind, Part, cut, decode_value};
+use super::limiter::{Limiter, Limits};
+use super::loose::Loose;
+use super::registry::MethodInfo;
+use super::retry::{RetryPolicy, is_read};
+use super::transport::{ReqwestTransport, Transport};
+
+/// A connection to one Bitrix24 portal.
+///
+/// Cheap to clone; clones share the connection pool, the rate limiter and the OAuth
+/// tokens, so one client can serve many tasks. Its `Debug` output shows the portal's
+/// address but never a token or secret.
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    transport: Arc<dyn Transport>,
+    auth: Auth,
+    limiter: Arc<Limiter>,
+    retry: RetryPolicy,
+    /// `https://portal`: safe to print.
+    portal: String,
+    /// The method table [`Client::call_raw`] consults for spec rates.
+    methods: &'static [MethodInfo],
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("portal", &self.inner.portal)
+            .field("auth", &self.inner.auth.describe())
+            .field("limits", self.inner.limiter.limits())
+            .finish()
+    }
+}
+
+/// Builds a [`Client`]: credentials first, then optional transport, limits and retries.
+pub struct ClientBuilder {
+    auth: Result<(Auth, String), Error>,
+    transport: Option<Arc<dyn Transport>>,
+    limits: Limits,
+    retry: RetryPolicy,
+    timeouts: Option<(Duration, Duration)>,
+    methods: &'static [MethodInfo],
+}
+
+impl fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("limits", &self.limits)
+            .field("retry", &self.retry)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ClientBuilder {
+    /// Sends requests through `transport` instead of the default `reqwest` one.
+    pub fn transport(mut self, transport: impl Transport) -> ClientBuilder {
+        self.transport = Some(Arc::new(transport));
+        self
+    }
+
+    /// Sends requests through a shared transport.
+    pub fn shared_transport(mut self, transport: Arc<dyn Transport>) -> ClientBuilder {
+        self.transport = Some(transport);
+        self
+    }
+
+    /// Sets the connect and whole-request timeouts of the default transport.
+    pub fn timeouts(mut self, connect: Duration, request: Duration) -> ClientBuilder {
+        self.timeouts = Some((connect, request));
+        self
+    }
+
+    /// Paces requests by these figures (default: [`Limits::standard`]).
+    pub fn limits(mut self, limits: Limits) -> ClientBuilder {
+        self.limits = limits;
+        self
+    }
+
+    /// Repeats safe requests by this policy (default: [`RetryPolicy::default`]).
+    pub fn retry(mut self, retry: RetryPolicy) -> ClientBuilder {
+        self.retry = retry;
+        self
+    }
+
+    /// The method table [`Client::call_raw`] looks names (and aliases) up in, to apply a
+    /// method's spec rate to calls by name: `bitrix24::api::registry::METHODS`. Typed calls
+    /// do not need it; without it, calls by name are paced by the portal bucket alone.
+    pub fn methods(mut self, methods: &'static [MethodInfo]) -> ClientBuilder {
+        self.methods = methods;
+        self
+    }
+
+    /// The client, or why the credentials or transport are unusable.
+    pub fn build(self) -> Result<Client, Error> {
+        let (auth, portal) = self.auth?;
+        let transport: Arc<dyn Transport> = match (self.transport, self.timeouts) {
+            (Some(t), _) => t,
+            (None, Some((c, r))) => Arc::new(ReqwestTransport::with_timeouts(c, r)?),
+            (None, None) => Arc::new(ReqwestTransport::new()?),
+        };
+        Ok(Client {
+            inner: Arc::new(Inner {
+                transport,
+                auth,
+                limiter: Arc::new(Limiter::new(self.limits)),
+                retry: self.retry,
+                portal,
+                methods: self.methods,
+            }),
+        })
+    }
+}
+
+/// A whole success answer: the typed `result` and the envelope around it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Envelope<T> {
+    /// The `result` member.
+    pub result: T,
+    /// Where the next page starts, on paginated methods with more to come.
+    pub next: Option<i64>,
+    /// How many items the whole list holds, on paginated methods.
+    pub total: Option<i64>,
+    /// The portal's timing figures, when it sent them.
+    pub time: Option<Time>,
+}
+
+/// The `time` member of an answer: when the portal ran the method and for how long.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[non_exhaustive]
+pub struct Time {
+    /// Unix time the portal started the request, in seconds.
+    #[serde(default, deserialize_with = "crate::loose::de")]
+    pub start: Option<f64>,
+    /// Unix time the portal finished the request, in seconds.
+    #[serde(default, deserialize_with = "crate::loose::de")]
+    pub finish: Option<f64>,
+    /// `finish - start`, in seconds.
+    #[serde(default, deserialize_with = "crate::loose::de")]
+    pub duration: Option<f64>,
+    /// Seconds spent running the method itself.
+    #[serde(default, deserialize_with = "crate::loose::de")]
+    pub processing: Option<f64>,
+    /// Start time as an ISO 8601 string.
+    #[serde(default, deserialize_with = "crate::loose::de")]
+    pub date_start: Option<String>,
+    /// Finish time as an ISO 8601 string.
+    #[serde(default, deserialize_with = "crate::loose::de")]
+    pub date_finish: Option<String>,
+    /// Seconds of server time this method has used in the current window (the portal
+    /// blocks a method that uses too much).
+    #[serde(default, deserialize_with = "crate::loose::de")]
+    pub operating: Option<f64>,
+    /// Unix time at which `operating` starts again from zero.
+    #[serde(default, deserialize_with = "crate::loose::de")]
+    pub operating_reset_at: Option<f64>,
+}
+
+impl Loose for Time {
+    fn deserialize_loose<'de, D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        super::loose::object(deserializer)
+    }
+}
+
+impl Client {
+    /// A builder for an incoming-webhook URL, `https://<portal>/rest/<user id>/<token>/`.
+    /// A malformed URL is reported by [`ClientBuilder::build`], without repeating the URL.
+    pub fn webhook(url: &str) -> ClientBuilder {
+        ClientBuilder::new(Auth::webhook(url))
+    }
+
+    /// A builder for an OAuth 2 application.
+    pub fn oauth(config: OAuthConfig) -> ClientBuilder {
+        ClientBuilder::new(Auth::oauth(config))
+    }
+
+    /// A client for an incoming-webhook URL with the default transport, limits and retries.
+    ///
+    /// Fails with [`Error::InvalidConfig`] when the URL does not have that shape; the
+    /// message never repeats the URL, since it holds the token.
+    pub fn from_webhook(url: &str) -> Result<Client, Error> {
+        Client::webhook(url).build()
+    }
+
+    /// Like [`Client::from_webhook`], with an HTTP client of your own (proxies, timeouts,
+    /// a shared connection pool).
+    pub fn with_http_client(url: &str, http: reqwest::Client) -> Result<Client, Error> {
+        Client::webhook(url)
+            .transport(ReqwestTransport::from_client(http))
+            .build()
+    }
+
+    /// The OAuth tokens in use now (after any refresh); `None` for a webhook client.
+    pub fn oauth_tokens(&self) -> Option<OAuthTokens> {
+        self.inner.auth.tokens()
+    }
+
+    /// Calls a method and returns its typed `result`.
+    pub async fn call<M: Method>(&self, request: &M) -> Result<M::Response, Error> {
+        Ok(self.call_envelope(request).await?.result)
+    }
+
+    /// Calls a method under another wire name (an alias) with the same request type.
+    pub async fn call_as<M: Method>(&self, wire: &str, request: &M) -> Result<M::Response, Error> {
+        Ok(self.call_envelope_as(wire, request).await?.result)
+    }
+
+    /// Calls a method and returns the whole answer: the typed `result` and, on paginated
+    /// methods, `next` and `total`.
+    pub async fn call_envelope<M: Method>(
+        &self,
+        request: &M,
+    ) -> Result<Envelope<M::Response>, Error> {
+        self.call_envelope_as(M::NAME, request).await
+    }
+
+    /// [`Client::call_envelope`] under another wire name (an alias).
+    pub async fn call_envelope_as<M: Method>(
+        &self,
+        wire: &str,
+        request: &M,
+    ) -> Result<Envelope<M::Response>, Error> {
+        let params = to_params(wire, request)?;
+        let answer = self
+            .execute(wire, &params, is_read(wire), Some(M::RATE_LIMIT_PER_SEC))
+            .await?;
+        envelope(wire, answer)
+    }
+
+    /// Calls any method by wire name with untyped parameters; the `result` stays JSON.
+    /// The method's spec rate applies when the method table given to
+    /// [`ClientBuilder::methods`] knows the name (or alias).
+    pub async fn call_raw(
+        &self,
+        method: &str,
+        params: &serde_json::Value,
+    ) -> Result<Envelope<serde_json::Value>, Error> {
+        let rate = self
+            .inner
+            .methods
+            .iter()
+            .find(|m| m.name == method || m.aliases.contains(&method))
+            .map(|m| m.rate_limit_per_sec);
+        let answer = self.execute(method, params, is_read(method), rate).await?;
+        envelope(method, answer)
+    }
+
+    /// Sends one request through the limiter, the retry policy and the token refresh, and
+    /// returns the envelope object, or the error the answer carries.
+    pub(crate) async fn execute(
+        &self,
+        method: &str,
+        params: &serde_json::Value,
+        read: bool,
+        spec_rate: Option<f64>,
+    ) -> Result<serde_json::Map<String, serde_json::Value>, Error> {
+        check_method_name(method)?;
+        let inner = &self.inner;
+        let mut refreshed = false;
+        let mut attempt: u32 = 0;
+        // Bounded: every round either returns or counts an attempt, except the single
+        // round after a token refresh.
+        loop {
+            let permit = inner.limiter.acquire(method, spec_rate).await?;
+            let (request, generation) = inner.auth.request(method, params)?;
+            let error = match inner.transport.send(request).await {
+                Err(e) => {
+                    let message = inner.auth.scrub(&e.message);
+                    if e.kind != TransportErrorKind::Connect && !read {
+                        return Err(Error::OutcomeUnknown {
+                            method: method.to_owned(),
+                            message,
+                        });
+                    }
+                    Error::Transport {
+                        method: method.to_owned(),
+                        kind: e.kind,
+                        message,
+                    }
+                }
+                Ok(response) => match self.read_answer(method, response.status, &response.body) {
+                    // A write answered by something that is not the portal (a gateway's
+                    // error page, a cut body): it may have run.
+                    Err(Error::Http {
+                        status, excerpt, ..
+                    }) if !read && (status >= 500 || (200..300).contains(&status)) => {
+                        return Err(Error::OutcomeUnknown {
+                            method: method.to_owned(),
+                            message: format!(
+                                "HTTP {status} without a Bitrix24 envelope: {excerpt}"
+                            ),
+                        });
+                    }
+                    Ok(object) => {
+                        let time = object
+                            .get("time")
+                            .and_then(|t| {
+                                decode_value::<Option<Time>>(method, Part::Envelope, t).ok()
+                            })
+                            .flatten();
+                        permit.observe(time.as_ref());
+                        return Ok(object);
+                    }
+                    Err(e) => e,
+                },
+            };
+            drop(permit);
+            let kind = error.kind();
+            let expired = error.api().is_some_and(|a| a.code.is("expired_token"));
+            if expired && inner.auth.is_oauth() && !refreshed {
+                refreshed = true;
+                inner
+                    .auth
+                    .refresh(generation, inner.transport.as_ref())
+                    .await?;
+                continue;
+            }
+            let retry = match kind {
+                ErrorKind::RateLimited => {
+                    inner.limiter.bucket_full();
+                    true
+                }
+                ErrorKind::OperatingTimeLimit => {
+                    inner.limiter.method_blocked(method);
+                    true
+                }
+                ErrorKind::Transport => {
+                    read || matches!(
+                        &error,
+                        Error::Transport {
+                            kind: TransportErrorKind::Connect,
+                            ..
+                        }
+                    )
+                }
+                // A deleted portal or a manual block does not heal by asking again.
+                ErrorKind::Server => {
+                    read && !error
+                        .api()
+                        .is_some_and(|a| a.code.is("PORTAL_DELETED") || a.code.is("OVERLOAD_LIMIT"))
+                }
+                _ => false,
+            };
+            if !retry || attempt >= inner.retry.max_retries {
+                return Err(error);
+            }
+            attempt += 1;
+            // Exponential pause with jitter; after a limit error the limiter adds its own
+            // wait (a full bucket, or a blocked method) on the next round.
+            tokio::time::sleep(inner.retry.delay(attempt)).await;
+        }
+    }
+
+    /// Reads an answer: the envelope object of a success, or the error it carries.
+    fn read_answer(
+        &self,
+        method: &str,
+        status: u16,
+        bytes: &[u8],
+    ) -> Result<serde_json::Map<String, serde_json::Value>, Error> {
+        let not_envelope = |bytes: &[u8]| Error::Http {
+            method: method.to_owned(),
+            status,
+            excerpt: self
+                .inner
+                .auth
+                .scrub(&cut(&String::from_utf8_lossy(bytes), 200)),
+        };
+        let Ok(serde_json::Value::Object(mut object)) =
+            serde_json::from_slice::<serde_json::Value>(bytes)
+        else {
+            return Err(not_envelope(bytes));
+        };
+        let error = object.get("error").filter(|e| !e.is_null());
+        let empty_error = error.is_some_and(|e| e.as_str() == Some(""));
+        if let Some(code) = error.filter(|_| !(empty_error && object.contains_key("result"))) {
+            let code = ErrorCode::from_json(code);
+            let description = match object.remove("error_description") {
+                Some(serde_json::Value::String(s)) => s,
+                None | Some(serde_json::Value::Null) => String::new(),
+                Some(other) => other.to_string(),
+            };
+            return Err(Error::Api(Box::new(ApiError {
+                method: method.to_owned(),
+                status,
+                code,
+                description: self.inner.auth.scrub(&cut(&description, 500)),
+            })));
+        }
+        if !object.contains_key("result") || !(200..300).contains(&status) {
+            return Err(not_envelope(bytes));
+        }
+        Ok(object)
+    }
+}
+
+impl ClientBuilder {
+    fn new(auth: Result<(Auth, String), Error>) -> ClientBuilder {
+        ClientBuilder {
+            auth,
+            transport: None,
+            limits: Limits::standard(),
+            retry: RetryPolicy::default(),
+            timeouts: None,
+            methods: &[],
+        }
+    }
+}
+
+/// Serializes a request to JSON parameters.
+pub(crate) fn to_params<M: serde::Serialize>(
+    wire: &str,
+    request: &M,
+) -> Result<serde_json::Value, Error> {
+    serde_json::to_value(request).map_err(|e| {
+        Error::Decode(Box::new(DecodeError {
+            method: wire.to_owned(),
+            part: Part::Params,
+            path: "params".into(),
+            message: format!("cannot be written as JSON: {e}"),
+            excerpt: String::new(),
+        }))
+    })
+}
+
+/// Rejects anything that is not a dotted wire name before it reaches a URL.
+pub(crate) fn check_method_name(method: &str) -> Result<(), Error> {
+    let valid = !method.is_empty()
+        && method.len() <= 200
+        && method
+            .split('.')
+            .all(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'));
+    if valid {
+        Ok(())
+    } else {
+        Err(Error::InvalidConfig(format!(
+            "{:?} is not a method wire name (dot-separated letters, digits and `_`)",
+            cut(method, 80)
+        )))
+    }
+}
+
+pub(crate) fn envelope<T: Loose>(
+    method: &str,
+    mut object: serde_json::Map<String, serde_json::Value>,
+) -> Result<Envelope<T>, Error> {
+    let take = |object: &mut serde_json::Map<String, serde_json::Value>, key: &str| {
+        object.remove(key).unwrap_or(serde_json::Value::Null)
+    };
+    let result = take(&mut object, "result");
+    let result = decode_value::<T>(method, Part::Result, &result)?;
+    let next = decode_value::<Option<i64>>(method, Part::Envelope, &take(&mut object, "next"))?;
+    let total = decode_value::<Option<i64>>(method, Part::Envelope, &take(&mut object, "total"))?;
+    let time = decode_value::<Option<Time>>(method, Part::Envelope, &take(&mut object, "time"))?;
+    Ok(Envelope {
+        result,
+        next,
+        total,
+        time,
+    })
+}

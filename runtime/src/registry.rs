@@ -1,0 +1,81 @@
+//! The types of the generated method table (`bitrix24::api::registry::METHODS`) and the
+//! helpers behind calls by wire name.
+
+use super::error::{Error, Part, decode_value};
+use super::loose::Loose;
+
+/// One row of the method table: what the spec says about a method.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MethodInfo {
+    /// The wire name, e.g. `imopenlines.crm.message.add`.
+    pub name: &'static str,
+    /// Other wire names that reach the same method.
+    pub aliases: &'static [&'static str],
+    /// The permission scope; also the name of the cargo feature that compiles the method.
+    pub scope: &'static str,
+    /// Whether the spec marks the method deprecated.
+    pub deprecated: bool,
+    /// Sustained calls per second the spec allows, on top of the portal-wide limit.
+    pub rate_limit_per_sec: f64,
+    /// How the method pages through long lists.
+    pub pagination: Pagination,
+    /// The error codes the method is documented to return (the spec's `errors`).
+    pub errors: &'static [&'static str],
+    /// Whether the method's scope feature is compiled in (when not, the table still lists
+    /// it, but it cannot be called by name).
+    pub enabled: bool,
+}
+
+impl MethodInfo {
+    /// Whether `code` is one of the error codes the method is documented to return
+    /// (ASCII case ignored, as codes arrive in mixed case).
+    pub fn documents(&self, code: &super::ErrorCode) -> bool {
+        self.errors.iter().any(|e| code.is(e))
+    }
+}
+
+/// How a method pages through long lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Pagination {
+    /// The method returns everything at once.
+    None,
+    /// Offset pagination: the request takes `start`; the answer carries `next` and `total`;
+    /// pages hold 50 items.
+    Start,
+}
+
+/// Decodes JSON parameters with a request type and serializes them back, so loose values
+/// come out in their declared form. Used by the generated `validate_params`.
+pub fn check_params<T: Loose + serde::Serialize>(
+    method: &str,
+    params: &serde_json::Value,
+) -> Result<serde_json::Value, Error> {
+    let typed: T = decode_value(method, Part::Params, params)?;
+    reencode(method, Part::Params, &typed)
+}
+
+/// Decodes a `result` value with a response type and serializes it back. Used by the
+/// generated `decode_result`.
+pub fn decode_result<T: Loose + serde::Serialize>(
+    method: &str,
+    result: &serde_json::Value,
+) -> Result<serde_json::Value, Error> {
+    let typed: T = decode_value(method, Part::Result, result)?;
+    reencode(method, Part::Result, &typed)
+}
+
+fn reencode<T: serde::Serialize>(
+    method: &str,
+    part: Part,
+    value: &T,
+) -> Result<serde_json::Value, Error> {
+    serde_json::to_value(value).map_err(|e| {
+        Error::Decode(Box::new(super::DecodeError {
+            method: method.to_owned(),
+            part,
+            path: part.to_string(),
+            message: format!("cannot be written back as JSON: {e}"),
+            excerpt: String::new(),
+        }))
+    })
+}
