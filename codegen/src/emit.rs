@@ -247,6 +247,73 @@ impl Emitter<'_> {
         let errors = (!errors.is_empty()).then(|| {
             quote! { const ERRORS: &'static [&'static str] = &[#(#errors),*]; }
         });
+        // Where a list's rows sit, from the response type: the `result` array itself, or
+        // the one array field of an object `result` (`{items: [...]}`); the rows' ID key is
+        // `ID`, or `id` when only that is declared. A wrapped list also iterates its rows.
+        let mut list_consts = TokenStream::new();
+        let mut rows = TokenStream::new();
+        // A `Vec<T>` (or `Option<Vec<T>>`): its element type, and the index of a named `T`.
+        let array = |t: &Ty| -> Option<(Ty, Option<usize>)> {
+            let t = match t {
+                Ty::Option(t) => t.as_ref(),
+                t => t,
+            };
+            match t {
+                Ty::Vec(e) => Some((
+                    e.as_ref().clone(),
+                    match e.as_ref() {
+                        Ty::Named(n) => Some(*n),
+                        _ => None,
+                    },
+                )),
+                _ => None,
+            }
+        };
+        let struct_fields = |i: usize| match m.types.get(i).map(|t| &t.body) {
+            Some(Body::Struct { fields, .. }) => Some(fields),
+            _ => None,
+        };
+        let item = match (method.spec.pagination, &m.types[method.response].body) {
+            (Pagination::Start, Body::Alias(t)) => array(t).map(|a| a.1),
+            (Pagination::Start, Body::Struct { fields, .. }) => {
+                let arrays: Vec<(&Field, (Ty, Option<usize>))> = fields
+                    .iter()
+                    .filter_map(|f| array(&f.ty).map(|a| (f, a)))
+                    .collect();
+                match arrays.as_slice() {
+                    [(f, (elem, n))] => {
+                        let key = &f.wire;
+                        let field = ident(&f.ident);
+                        let elem = self.ty(elem, m);
+                        let take = if matches!(f.ty, Ty::Option(_)) {
+                            quote!(self.#field.unwrap_or_default().into_iter())
+                        } else {
+                            quote!(self.#field.into_iter())
+                        };
+                        list_consts
+                            .extend(quote! { const ITEMS_KEY: Option<&'static str> = Some(#key); });
+                        rows = quote! {
+                            #cfg
+                            impl ::std::iter::IntoIterator for #resp {
+                                type Item = #elem;
+                                type IntoIter = ::std::vec::IntoIter<#elem>;
+                                fn into_iter(self) -> Self::IntoIter { #take }
+                            }
+                        };
+                        Some(*n)
+                    }
+                    _ => None,
+                }
+            }
+            _ => None,
+        };
+        let has =
+            |i: usize, key: &str| struct_fields(i).is_some_and(|f| f.iter().any(|f| f.wire == key));
+        if let Some(Some(i)) = item {
+            if !has(i, "ID") && has(i, "id") {
+                list_consts.extend(quote! { const ID_KEY: &'static str = "id"; });
+            }
+        }
         quote! {
             #cfg
             impl #rt::Method for #req {
@@ -254,8 +321,10 @@ impl Emitter<'_> {
                 const PAGINATION: #rt::Pagination = #pagination;
                 const RATE_LIMIT_PER_SEC: f64 = #rate;
                 #errors
+                #list_consts
                 type Response = #resp;
             }
+            #rows
         }
     }
 

@@ -85,7 +85,7 @@ impl Portal {
 
     /// `GET /oauth/token/?grant_type=refresh_token&client_id&client_secret&refresh_token`:
     /// the new tokens, or the error to answer with.
-    pub(crate) fn token(&self, query: &str) -> Result<Value, FakeError> {
+    pub(crate) fn token(&self, query: &str, host: &str) -> Result<Value, FakeError> {
         let q = php::parse_query(query);
         let get = |k: &str| q.get(k).and_then(Value::as_str).unwrap_or("");
         if get("client_id") != self.config.client_id
@@ -122,8 +122,8 @@ impl Portal {
             "expires_in": ttl,
             "scope": "app",
             "domain": "127.0.0.1",
-            "server_endpoint": format!("http://127.0.0.1/rest/"),
-            "client_endpoint": format!("http://127.0.0.1/rest/"),
+            "server_endpoint": format!("http://{host}/rest/"),
+            "client_endpoint": format!("http://{host}/rest/"),
             "member_id": "fakemember",
             "user_id": 1,
             "status": "L",

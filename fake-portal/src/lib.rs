@@ -39,6 +39,7 @@
 
 mod auth;
 mod batch;
+mod extra;
 mod faults;
 mod limits;
 mod lists;
@@ -56,6 +57,7 @@ use serde_json::Value;
 
 use methods::MethodDef;
 
+pub use extra::{crm_items, tasks};
 pub use faults::{Fault, FaultKind};
 pub use lists::deals;
 pub use php::parse_query;
@@ -153,6 +155,8 @@ struct State {
     /// `faults`: injected faults with how many matching requests each has seen.
     faults: Vec<(Fault, u64)>,
     counter: u64,
+    /// The new address of a portal that moved (see `extra.rs`).
+    moved: Option<String>,
 }
 
 /// What one call produced.
@@ -206,6 +210,7 @@ impl FakePortal {
                 operating: HashMap::new(),
                 faults: Vec::new(),
                 counter: 0,
+                moved: None,
             }),
         });
         let task = server::spawn(listener, portal.clone());

@@ -16,6 +16,8 @@ pub(crate) struct MethodDef {
     pub(crate) required: Vec<String>,
     pub(crate) handler: Option<Handler>,
     pub(crate) list: Option<Arc<Vec<(i64, Value)>>>,
+    /// The key of `result` the list's rows sit under (`items`), if not `result` itself.
+    pub(crate) wrap: Option<String>,
 }
 
 impl FakePortal {
@@ -131,7 +133,9 @@ impl Portal {
                 next: None,
             }
         } else if let Some(rows) = &def.list {
-            list(rows, params)?
+            let mut outcome = list(rows, params)?;
+            outcome.result = crate::extra::wrap(def.wrap.as_deref(), outcome.result);
+            outcome
         } else {
             Outcome {
                 result: Value::Bool(true),

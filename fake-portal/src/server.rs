@@ -37,7 +37,7 @@ pub(crate) fn spawn(
     })
 }
 
-type Body = Full<Bytes>;
+pub(crate) type Body = Full<Bytes>;
 
 fn answer(status: u16, body: Vec<u8>, content_type: &str) -> Response<Body> {
     Response::builder()
@@ -69,6 +69,15 @@ impl Portal {
     ) -> Result<Response<Body>, std::io::Error> {
         let path = req.uri().path().to_owned();
         let query = req.uri().query().unwrap_or("").to_owned();
+        if let Some(moved) = self.moved_answer(&path, &query) {
+            return Ok(moved);
+        }
+        let host = req
+            .headers()
+            .get("host")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("127.0.0.1")
+            .to_owned();
         let content_type = req
             .headers()
             .get("content-type")
@@ -80,7 +89,7 @@ impl Portal {
             Err(_) => return Ok(answer(400, b"body too large".to_vec(), "text/plain")),
         };
         if path.trim_end_matches('/') == "/oauth/token" {
-            return Ok(match self.token(&query) {
+            return Ok(match self.token(&query, &host) {
                 Ok(v) => json_answer(200, &v),
                 Err(e) => error_answer(&e),
             });

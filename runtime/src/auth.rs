@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use serde::Deserialize;
 
 use super::error::{ApiError, Error, ErrorCode, cut};
-use super::transport::{HttpMethod, HttpRequest, Transport};
+use super::transport::{BoxFuture, HttpMethod, HttpRequest, Transport};
 
 /// A pair of OAuth tokens as the authorisation server hands them out.
 ///
@@ -32,9 +32,27 @@ impl fmt::Debug for OAuthTokens {
     }
 }
 
+/// Why saving tokens failed (whatever the callback returns; never printed with a token).
+pub type SaveError = Box<dyn std::error::Error + Send + Sync>;
+
 /// Called with the new tokens after every refresh, so they can be stored; the old refresh
-/// token stops working once the new one is issued.
-pub type TokenCallback = Arc<dyn Fn(&OAuthTokens) + Send + Sync>;
+/// token stops working once the new one is issued. Build one with [`token_callback`].
+pub type TokenCallback =
+    Arc<dyn Fn(OAuthTokens) -> BoxFuture<'static, Result<(), SaveError>> + Send + Sync>;
+
+/// A [`TokenCallback`] from an async function that stores the tokens and may fail:
+/// `token_callback(|t| async move { db.save(t).await })`.
+pub fn token_callback<F, Fut, E>(save: F) -> TokenCallback
+where
+    F: Fn(OAuthTokens) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<(), E>> + Send + 'static,
+    E: Into<SaveError>,
+{
+    Arc::new(move |tokens| {
+        let fut = save(tokens);
+        Box::pin(async move { fut.await.map_err(Into::into) })
+    })
+}
 
 /// What an OAuth 2 application needs to call a portal.
 ///
@@ -73,15 +91,18 @@ impl fmt::Debug for OAuthConfig {
 pub(crate) enum Auth {
     Webhook {
         /// `https://portal/rest/<user>/<token>/`: secret.
-        base: String,
+        base: Mutex<String>,
         token: String,
     },
     OAuth(Box<OAuth>),
 }
 
 pub(crate) struct OAuth {
-    /// `https://portal/rest/`, with a trailing slash.
-    endpoint: String,
+    /// `https://portal/rest/`, with a trailing slash; replaced by the `client_endpoint` of
+    /// a refresh answer (a portal that moved).
+    endpoint: Mutex<String>,
+    /// Whether a new `client_endpoint` may be plain `http://` on a host that is not loopback.
+    allow_http: bool,
     /// `https://oauth.bitrix.info/oauth/token/`.
     token_url: String,
     client_id: String,
@@ -91,9 +112,13 @@ pub(crate) struct OAuth {
     /// one refresh instead of starting their own.
     refresh: tokio::sync::Mutex<()>,
     on_refresh: Option<TokenCallback>,
-    /// The last failed refresh and the generation it tried to replace, so tasks waiting on
+    /// The last refused refresh and the generation it tried to replace, so tasks waiting on
     /// the same expired token get its error instead of trying again one by one.
     failed: Mutex<Option<(Generation, Error)>>,
+    /// Tokens of a refresh that the callback has not saved yet (it failed or panicked).
+    unsaved: Mutex<Option<(Generation, OAuthTokens)>>,
+    /// Held while the callback runs, so that saves happen one at a time, newest last.
+    saving: tokio::sync::Mutex<()>,
 }
 
 struct TokenState {
@@ -136,7 +161,7 @@ impl Auth {
         let portal = origin(&parsed);
         Ok((
             Auth::Webhook {
-                base: format!("{portal}/rest/{user}/{token}/"),
+                base: Mutex::new(format!("{portal}/rest/{user}/{token}/")),
                 token: (*token).to_owned(),
             },
             portal,
@@ -167,7 +192,8 @@ impl Auth {
         }
         Ok((
             Auth::OAuth(Box::new(OAuth {
-                endpoint: base,
+                endpoint: Mutex::new(base),
+                allow_http: false,
                 token_url: format!("{}/oauth/token/", origin(&server)),
                 client_id: config.client_id,
                 client_secret: config.client_secret,
@@ -179,6 +205,8 @@ impl Auth {
                 refresh: tokio::sync::Mutex::new(()),
                 on_refresh: config.on_refresh,
                 failed: Mutex::new(None),
+                unsaved: Mutex::new(None),
+                saving: tokio::sync::Mutex::new(()),
             })),
             portal,
         ))
@@ -201,7 +229,7 @@ impl Auth {
             Auth::Webhook { base, .. } => Ok((
                 HttpRequest {
                     method: HttpMethod::Post,
-                    url: format!("{base}{method}.json"),
+                    url: format!("{}{method}.json", lock(base)),
                     body: to_body(method, params)?,
                 },
                 0,
@@ -211,7 +239,7 @@ impl Auth {
                     let s = lock(&o.state);
                     (s.tokens.access_token.clone(), s.generation)
                 };
-                let mut url = format!("{}{method}.json", o.endpoint);
+                let mut url = format!("{}{method}.json", lock(&o.endpoint));
                 let body = match params {
                     serde_json::Value::Object(m) => {
                         let mut m = m.clone();
@@ -250,28 +278,110 @@ impl Auth {
         let Auth::OAuth(o) = self else {
             return Ok(());
         };
-        let _guard = o.refresh.lock().await;
-        let refresh_token = {
-            let s = lock(&o.state);
-            if s.generation != seen {
-                return Ok(());
+        let result = {
+            let _guard = o.refresh.lock().await;
+            let refresh_token = {
+                let s = lock(&o.state);
+                if s.generation != seen {
+                    return Ok(());
+                }
+                s.tokens.refresh_token.clone()
+            };
+            if let Some((generation, e)) = lock(&o.failed).as_ref() {
+                if *generation == seen {
+                    return Err(e.clone());
+                }
             }
-            s.tokens.refresh_token.clone()
+            let result = self.refresh_now(o, &refresh_token, transport).await;
+            // Only the token server's own refusal is remembered (a bad refresh token stays
+            // bad); after a transport failure, a proxy's page or anything else the next
+            // call tries again.
+            if let Err(e) = &result {
+                let refusal = e.api().is_some_and(|a| {
+                    [
+                        "invalid_grant",
+                        "invalid_client",
+                        "invalid_request",
+                        "invalid_scope",
+                        "insufficient_scope",
+                        "PAYMENT_REQUIRED",
+                    ]
+                    .iter()
+                    .any(|c| a.code.is(c))
+                });
+                if refusal {
+                    *lock(&o.failed) = Some((seen, e.clone()));
+                }
+            }
+            result
         };
-        if let Some((generation, e)) = lock(&o.failed).as_ref() {
-            if *generation == seen {
-                return Err(e.clone());
-            }
-        }
-        let result = self.refresh_now(o, &refresh_token, transport).await;
-        // Only a refusal is remembered (a bad refresh token stays bad); after a transport
-        // failure the next call tries again.
-        if let Err(e) = &result {
-            if e.kind() == super::error::ErrorKind::Auth {
-                *lock(&o.failed) = Some((seen, e.clone()));
-            }
+        // The new tokens are in use already; the callback runs outside the refresh lock,
+        // and a failed save is kept for the next call (or `Client::flush_tokens`).
+        if result.is_ok() {
+            let _ = self.save_pending().await;
         }
         result
+    }
+
+    /// The token generation to refresh from when there is no access token yet (a config
+    /// with a refresh token only); `None` when there is one, or for a webhook.
+    pub(crate) fn missing_access(&self) -> Option<Generation> {
+        match self {
+            Auth::OAuth(o) => {
+                let s = lock(&o.state);
+                s.tokens.access_token.is_empty().then_some(s.generation)
+            }
+            Auth::Webhook { .. } => None,
+        }
+    }
+
+    /// Whether tokens of a refresh wait to be saved.
+    pub(crate) fn has_unsaved(&self) -> bool {
+        match self {
+            Auth::OAuth(o) => lock(&o.unsaved).is_some(),
+            Auth::Webhook { .. } => false,
+        }
+    }
+
+    /// Hands tokens that are not saved yet to the `on_refresh` callback. A callback that
+    /// fails or panics leaves them unsaved (and in use), for the next try.
+    pub(crate) async fn save_pending(&self) -> Result<(), Error> {
+        use futures_util::FutureExt;
+        let Auth::OAuth(o) = self else {
+            return Ok(());
+        };
+        let Some(callback) = &o.on_refresh else {
+            *lock(&o.unsaved) = None;
+            return Ok(());
+        };
+        let _saving = o.saving.lock().await;
+        let Some((generation, tokens)) = lock(&o.unsaved).clone() else {
+            return Ok(());
+        };
+        let outcome =
+            match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| callback(tokens))) {
+                Ok(fut) => std::panic::AssertUnwindSafe(fut).catch_unwind().await,
+                Err(panic) => Err(panic),
+            };
+        let message = match outcome {
+            Ok(Ok(())) => {
+                let mut unsaved = lock(&o.unsaved);
+                if unsaved.as_ref().is_some_and(|(g, _)| *g == generation) {
+                    *unsaved = None;
+                }
+                return Ok(());
+            }
+            Ok(Err(e)) => e.to_string(),
+            Err(panic) => {
+                let what = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| (*s).to_owned())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_default();
+                format!("the callback panicked: {what}")
+            }
+        };
+        Err(Error::TokenSave(self.scrub(&cut(&message, 300))))
     }
 
     async fn refresh_now(
@@ -307,6 +417,7 @@ impl Auth {
             expires: Option<serde_json::Value>,
             error: Option<serde_json::Value>,
             error_description: Option<String>,
+            client_endpoint: Option<String>,
         }
         let answer: Answer = serde_json::from_slice(&response.body).map_err(|_| Error::Http {
             method: WHAT.into(),
@@ -318,11 +429,15 @@ impl Auth {
             answer.refresh_token.filter(|t| !t.is_empty()),
             answer.error.as_ref().filter(|e| !e.is_null()),
         ) else {
-            let code = answer
-                .error
-                .as_ref()
-                .map(ErrorCode::from_json)
-                .unwrap_or_else(|| ErrorCode::Text("invalid_grant".into()));
+            // Neither tokens nor an error code: not the token server's refusal (a proxy, a
+            // misconfigured endpoint), so not remembered.
+            let Some(code) = answer.error.as_ref().map(ErrorCode::from_json) else {
+                return Err(Error::Http {
+                    method: WHAT.into(),
+                    status: response.status,
+                    excerpt: "the token answer holds neither tokens nor an error code".into(),
+                });
+            };
             return Err(Error::Api(Box::new(ApiError {
                 method: WHAT.into(),
                 status: response.status,
@@ -354,9 +469,22 @@ impl Auth {
                 s.old.drain(..extra);
             }
             s.generation += 1;
+            if o.on_refresh.is_some() {
+                *lock(&o.unsaved) = Some((s.generation, tokens));
+            }
         }
-        if let Some(callback) = &o.on_refresh {
-            callback(&tokens);
+        // A portal that moved names its new address: later calls go there.
+        if let Some(endpoint) = answer
+            .client_endpoint
+            .as_deref()
+            .and_then(|e| reqwest::Url::parse(e.trim()).ok())
+            .filter(|u| u.host_str().is_some() && url_allowed(u, o.allow_http))
+        {
+            let mut base = endpoint.as_str().to_owned();
+            if !base.ends_with('/') {
+                base.push('/');
+            }
+            *lock(&o.endpoint) = base;
         }
         Ok(())
     }
@@ -390,6 +518,75 @@ impl Auth {
             }
         }
         out
+    }
+}
+
+impl Auth {
+    /// Refuses `http://` URLs of hosts that are not loopback (the webhook code or the
+    /// tokens would travel in clear text) unless `allow_http`; remembers the choice for
+    /// the `client_endpoint` a refresh may bring.
+    pub(crate) fn check_scheme(&mut self, allow_http: bool) -> Result<(), Error> {
+        let (urls, what): (Vec<String>, &str) = match self {
+            Auth::Webhook { base, .. } => (vec![lock(base).clone()], "the webhook URL"),
+            Auth::OAuth(o) => {
+                o.allow_http = allow_http;
+                (
+                    vec![lock(&o.endpoint).clone(), o.token_url.clone()],
+                    "an OAuth endpoint",
+                )
+            }
+        };
+        for url in urls {
+            let ok = reqwest::Url::parse(&url).is_ok_and(|u| url_allowed(&u, allow_http));
+            if !ok {
+                return Err(Error::InvalidConfig(format!(
+                    "{what} uses http:// for a host that is not loopback, which would send secrets in clear text; use https://, or ClientBuilder::allow_http(true) to accept it"
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Auth {
+    /// A request to `from` was answered, after redirects, at `to`. When only the origin
+    /// changed (a renamed portal keeps its paths), later calls go to the new origin
+    /// directly.
+    pub(crate) fn moved(&self, from: &str, to: &str) {
+        let (Ok(from), Ok(to)) = (reqwest::Url::parse(from), reqwest::Url::parse(to)) else {
+            return;
+        };
+        if from.path() != to.path() || from.query() != to.query() || to.host_str().is_none() {
+            return;
+        }
+        let (old, new) = (origin(&from), origin(&to));
+        let base = match self {
+            Auth::Webhook { base, .. } => base,
+            Auth::OAuth(o) => &o.endpoint,
+        };
+        let mut base = lock(base);
+        if let Some(rest) = base.strip_prefix(&old) {
+            *base = format!("{new}{rest}");
+        }
+    }
+}
+
+/// Whether requests may go to `url`: `https://`, or `http://` on a loopback host
+/// (`127.0.0.0/8`, `::1`, `localhost`) or when plain http is allowed.
+pub(crate) fn url_allowed(url: &reqwest::Url, allow_http: bool) -> bool {
+    match url.scheme() {
+        "https" => true,
+        "http" => {
+            allow_http || {
+                let host = url.host_str().unwrap_or("");
+                let host = host.trim_start_matches('[').trim_end_matches(']');
+                host.eq_ignore_ascii_case("localhost")
+                    || host
+                        .parse::<std::net::IpAddr>()
+                        .is_ok_and(|ip| ip.is_loopback())
+            }
+        }
+        _ => false,
     }
 }
 

@@ -4,8 +4,9 @@ use std::fmt;
 use std::marker::PhantomData;
 
 use super::Method;
+use super::client::Time;
 use super::client::{Client, check_method_name, to_params};
-use super::error::{ApiError, Error, ErrorCode, Part, decode_value};
+use super::error::{ApiError, Error, ErrorCode, ErrorKind, Part, decode_value};
 use super::loose::Loose;
 use super::retry::is_read;
 
@@ -257,7 +258,48 @@ impl Client {
         self.batch_chunk(&chunk, halt).await
     }
 
+    /// Sends one chunk, then repeats the calls of it that the portal refused for a limit
+    /// (reads only, without `$result` references, not under `halt`), a bounded number of
+    /// times; each repeat waits for the method's budget in the limiter first.
     async fn batch_chunk(
+        &self,
+        chunk: &[Call],
+        halt: bool,
+    ) -> Result<Vec<Result<Raw, Error>>, Error> {
+        let mut outcomes = self.batch_chunk_once(chunk, halt).await?;
+        if halt {
+            return Ok(outcomes);
+        }
+        let repeatable = |c: &Call, o: &Result<Raw, Error>| {
+            matches!(o, Err(e) if matches!(e.kind(), ErrorKind::OperatingTimeLimit | ErrorKind::RateLimited))
+                && is_read(&c.method)
+                && !c.query.contains("$result")
+        };
+        // Bounded by the retry policy's count.
+        for attempt in 1..=self.retry_policy().max_retries {
+            let again: Vec<usize> = (0..chunk.len())
+                .filter(|&i| repeatable(&chunk[i], &outcomes[i]))
+                .collect();
+            if again.is_empty() {
+                break;
+            }
+            tokio::time::sleep(self.retry_delay(attempt)).await;
+            let calls: Vec<Call> = again.iter().map(|&i| chunk[i].clone()).collect();
+            let Ok(answers) = self.batch_chunk_once(&calls, false).await else {
+                break;
+            };
+            for (i, answer) in again.into_iter().zip(answers) {
+                outcomes[i] = answer;
+            }
+        }
+        Ok(outcomes)
+    }
+
+    /// Sends one `batch` request. Each nested call counts against its own method's
+    /// server-time budget (the outer `batch` is not counted by the portal): the request
+    /// waits until every nested method's budget allows a call, their `result_time` figures
+    /// are recorded, and an `OPERATION_TIME_LIMIT` of a nested call blocks its method.
+    async fn batch_chunk_once(
         &self,
         chunk: &[Call],
         halt: bool,
@@ -271,6 +313,11 @@ impl Client {
         }
         let params = serde_json::json!({ "halt": if halt { 1 } else { 0 }, "cmd": cmd });
         let read = chunk.iter().all(|c| is_read(&c.method));
+        let mut counts: std::collections::BTreeMap<String, u32> = Default::default();
+        for c in chunk {
+            *counts.entry(c.method.to_ascii_lowercase()).or_default() += 1;
+        }
+        let nested = self.limiter().acquire_nested(&counts).await?;
         let mut answer = self.execute("batch", &params, read, None).await?;
         let mut result = answer.remove("result").unwrap_or(serde_json::Value::Null);
         let mut part = |name: &str| match result.get_mut(name).map(serde_json::Value::take) {
@@ -279,6 +326,17 @@ impl Client {
         };
         let mut results = part("result");
         let errors = part("result_error");
+        let times = part("result_time");
+        for (i, c) in chunk.iter().enumerate() {
+            let time = times
+                .get(&key(i))
+                .and_then(|t| decode_value::<Option<Time>>(&c.method, Part::Envelope, t).ok())
+                .flatten();
+            if let Some(time) = time {
+                self.limiter().observe_nested(&c.method, &time);
+            }
+        }
+        drop(nested);
         Ok(chunk
             .iter()
             .enumerate()
@@ -294,12 +352,16 @@ impl Client {
                         Some(serde_json::Value::Null) | None => String::new(),
                         Some(other) => other.to_string(),
                     };
-                    return Err(Error::Api(Box::new(ApiError {
+                    let error = ApiError {
                         method: c.method.clone(),
                         status: 0,
                         code,
-                        description,
-                    })));
+                        description: self.scrub(&description),
+                    };
+                    if error.kind() == ErrorKind::OperatingTimeLimit {
+                        self.limiter().method_blocked(&c.method);
+                    }
+                    return Err(Error::Api(Box::new(error)));
                 }
                 match results.remove(&k) {
                     Some(result) => Ok(Raw { result }),

@@ -7,6 +7,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::Method;
+use super::auth::url_allowed;
 use super::auth::{Auth, OAuthConfig, OAuthTokens};
 use super::error::TransportErrorKind;
 use super::error::{ApiError, DecodeError, Error, ErrorCode, ErrorKind, Part, cut, decode_value};
@@ -14,7 +15,7 @@ use super::limiter::{Limiter, Limits};
 use super::loose::Loose;
 use super::registry::MethodInfo;
 use super::retry::{RetryPolicy, is_read};
-use super::transport::{ReqwestTransport, Transport};
+use super::transport::{HttpRequest, HttpResponse, ReqwestTransport, Transport, TransportError};
 
 /// A connection to one Bitrix24 portal.
 ///
@@ -35,7 +36,12 @@ struct Inner {
     portal: String,
     /// The method table [`Client::call_raw`] consults for spec rates.
     methods: &'static [MethodInfo],
+    /// Whether plain `http://` redirect targets on hosts that are not loopback are followed.
+    allow_http: bool,
 }
+
+/// The most redirects one request follows (a portal that moved answers one).
+const MAX_REDIRECTS: usize = 3;
 
 impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -55,6 +61,8 @@ pub struct ClientBuilder {
     retry: RetryPolicy,
     timeouts: Option<(Duration, Duration)>,
     methods: &'static [MethodInfo],
+    allow_http: bool,
+    max_response_bytes: usize,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -105,13 +113,33 @@ impl ClientBuilder {
         self
     }
 
+    /// Accepts `http://` webhook and OAuth URLs for hosts that are not loopback, which send
+    /// the webhook code or the tokens in clear text. Off by default: only `https://` and
+    /// loopback hosts (`127.0.0.0/8`, `::1`, `localhost`) are accepted.
+    pub fn allow_http(mut self, allow: bool) -> ClientBuilder {
+        self.allow_http = allow;
+        self
+    }
+
+    /// The largest answer body the default transport reads (default
+    /// [`DEFAULT_MAX_RESPONSE_BYTES`](crate::transport::DEFAULT_MAX_RESPONSE_BYTES), 64 MiB);
+    /// a larger answer fails with a transport error that says so.
+    pub fn max_response_bytes(mut self, bytes: usize) -> ClientBuilder {
+        self.max_response_bytes = bytes;
+        self
+    }
+
     /// The client, or why the credentials or transport are unusable.
     pub fn build(self) -> Result<Client, Error> {
-        let (auth, portal) = self.auth?;
+        let (mut auth, portal) = self.auth?;
+        auth.check_scheme(self.allow_http)?;
+        let max = self.max_response_bytes;
         let transport: Arc<dyn Transport> = match (self.transport, self.timeouts) {
             (Some(t), _) => t,
-            (None, Some((c, r))) => Arc::new(ReqwestTransport::with_timeouts(c, r)?),
-            (None, None) => Arc::new(ReqwestTransport::new()?),
+            (None, Some((c, r))) => {
+                Arc::new(ReqwestTransport::with_timeouts(c, r)?.with_max_response_bytes(max))
+            }
+            (None, None) => Arc::new(ReqwestTransport::new()?.with_max_response_bytes(max)),
         };
         Ok(Client {
             inner: Arc::new(Inner {
@@ -121,6 +149,7 @@ impl ClientBuilder {
                 retry: self.retry,
                 portal,
                 methods: self.methods,
+                allow_http: self.allow_http,
             }),
         })
     }
@@ -211,6 +240,80 @@ impl Client {
         self.inner.auth.tokens()
     }
 
+    /// Saves OAuth tokens whose save failed (or panicked) after a refresh, by the
+    /// `on_refresh` callback, and reports the error when it fails again. Webhook clients
+    /// and saved tokens: `Ok`.
+    pub async fn flush_tokens(&self) -> Result<(), Error> {
+        self.inner.auth.save_pending().await
+    }
+
+    pub(crate) fn limiter(&self) -> &Arc<Limiter> {
+        &self.inner.limiter
+    }
+
+    pub(crate) fn retry_policy(&self) -> &RetryPolicy {
+        &self.inner.retry
+    }
+
+    pub(crate) fn retry_delay(&self, attempt: u32) -> Duration {
+        self.inner.retry.delay(attempt)
+    }
+
+    /// Removes every secret this client knows of from `text`.
+    pub(crate) fn scrub(&self, text: &str) -> String {
+        self.inner.auth.scrub(text)
+    }
+
+    /// Sends a request; the answer of a portal that moved (301, 302, 307, 308 with a
+    /// `Location`) gets the same request, body and all, at the new address, at most
+    /// [`MAX_REDIRECTS`] times, and never to plain `http://` on a host that is not loopback
+    /// (unless allowed). `Err` for a redirect that is refused; the inner result is the
+    /// transport's.
+    async fn send(
+        &self,
+        method: &str,
+        mut request: HttpRequest,
+    ) -> Result<Result<HttpResponse, TransportError>, Error> {
+        let mut status = 0;
+        let first = request.url.clone();
+        for hop in 0..=MAX_REDIRECTS {
+            let response = match self.inner.transport.send(request.clone()).await {
+                Err(e) => return Ok(Err(e)),
+                Ok(r) => r,
+            };
+            status = response.status;
+            let redirect = matches!(status, 301 | 302 | 307 | 308);
+            let Some(location) = response.location.as_deref().filter(|_| redirect) else {
+                if hop > 0 && (200..300).contains(&status) {
+                    self.inner.auth.moved(&first, &request.url);
+                }
+                return Ok(Ok(response));
+            };
+            let target = reqwest::Url::parse(&request.url).and_then(|u| u.join(location.trim()));
+            let target = match target {
+                Ok(t) if url_allowed(&t, self.inner.allow_http) => t,
+                Ok(_) => {
+                    return Err(Error::InvalidConfig(format!(
+                        "{method}: the portal redirected to plain http:// on a host that is not loopback; not followed, since the request carries secrets (ClientBuilder::allow_http to allow it)"
+                    )));
+                }
+                Err(_) => {
+                    return Err(Error::Http {
+                        method: method.to_owned(),
+                        status,
+                        excerpt: "a redirect whose Location is not a URL".into(),
+                    });
+                }
+            };
+            request.url = target.to_string();
+        }
+        Err(Error::Http {
+            method: method.to_owned(),
+            status,
+            excerpt: format!("more than {MAX_REDIRECTS} redirects in a row (a redirect loop?)"),
+        })
+    }
+
     /// Calls a method and returns its typed `result`.
     pub async fn call<M: Method>(&self, request: &M) -> Result<M::Response, Error> {
         Ok(self.call_envelope(request).await?.result)
@@ -272,14 +375,26 @@ impl Client {
     ) -> Result<serde_json::Map<String, serde_json::Value>, Error> {
         check_method_name(method)?;
         let inner = &self.inner;
+        // Tokens of an earlier refresh that could not be saved: one more try per call.
+        if inner.auth.has_unsaved() {
+            let _ = inner.auth.save_pending().await;
+        }
+        // A config with a refresh token only: get an access token first.
+        if let Some(generation) = inner.auth.missing_access() {
+            inner
+                .auth
+                .refresh(generation, inner.transport.as_ref())
+                .await?;
+        }
         let mut refreshed = false;
         let mut attempt: u32 = 0;
+        let mut timeouts: u32 = 0;
         // Bounded: every round either returns or counts an attempt, except the single
         // round after a token refresh.
         loop {
             let permit = inner.limiter.acquire(method, spec_rate).await?;
             let (request, generation) = inner.auth.request(method, params)?;
-            let error = match inner.transport.send(request).await {
+            let error = match self.send(method, request).await? {
                 Err(e) => {
                     let message = inner.auth.scrub(&e.message);
                     if e.kind != TransportErrorKind::Connect && !read {
@@ -322,6 +437,19 @@ impl Client {
             };
             drop(permit);
             let kind = error.kind();
+            // A batch of reads that timed out may be heavy: it is sent once more at most.
+            if matches!(
+                &error,
+                Error::Transport {
+                    kind: TransportErrorKind::Timeout,
+                    ..
+                }
+            ) {
+                timeouts += 1;
+                if timeouts > 1 && method.eq_ignore_ascii_case("batch") {
+                    return Err(error);
+                }
+            }
             let expired = error.api().is_some_and(|a| a.code.is("expired_token"));
             if expired && inner.auth.is_oauth() && !refreshed {
                 refreshed = true;
@@ -341,13 +469,21 @@ impl Client {
                     true
                 }
                 ErrorKind::Transport => {
-                    read || matches!(
+                    let too_large = matches!(
                         &error,
                         Error::Transport {
-                            kind: TransportErrorKind::Connect,
+                            kind: TransportErrorKind::TooLarge,
                             ..
                         }
-                    )
+                    );
+                    !too_large && read
+                        || matches!(
+                            &error,
+                            Error::Transport {
+                                kind: TransportErrorKind::Connect,
+                                ..
+                            }
+                        )
                 }
                 // A deleted portal or a manual block does not heal by asking again.
                 ErrorKind::Server => {
@@ -419,6 +555,8 @@ impl ClientBuilder {
             retry: RetryPolicy::default(),
             timeouts: None,
             methods: &[],
+            allow_http: false,
+            max_response_bytes: super::transport::DEFAULT_MAX_RESPONSE_BYTES,
         }
     }
 }
@@ -465,9 +603,16 @@ pub(crate) fn envelope<T: Loose>(
     };
     let result = take(&mut object, "result");
     let result = decode_value::<T>(method, Part::Result, &result)?;
-    let next = decode_value::<Option<i64>>(method, Part::Envelope, &take(&mut object, "next"))?;
-    let total = decode_value::<Option<i64>>(method, Part::Envelope, &take(&mut object, "total"))?;
-    let time = decode_value::<Option<Time>>(method, Part::Envelope, &take(&mut object, "time"))?;
+    // A write has run once it has a result: odd `next`/`total`/`time` figures around it
+    // are ignored rather than turned into an error that invites a repeat.
+    let lenient = !is_read(method);
+    let tolerate = |e: Error| if lenient { Ok(None) } else { Err(e) };
+    let next = decode_value::<Option<i64>>(method, Part::Envelope, &take(&mut object, "next"))
+        .or_else(tolerate)?;
+    let total = decode_value::<Option<i64>>(method, Part::Envelope, &take(&mut object, "total"))
+        .or_else(tolerate)?;
+    let time = decode_value::<Option<Time>>(method, Part::Envelope, &take(&mut object, "time"))
+        .or_else(|e| if lenient { Ok(None) } else { Err(e) })?;
     Ok(Envelope {
         result,
         next,

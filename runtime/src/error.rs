@@ -61,6 +61,13 @@ pub enum Error {
     /// The client was given an unusable configuration (a malformed webhook URL, say).
     #[error("invalid client configuration: {0}")]
     InvalidConfig(String),
+    /// The tokens of an OAuth refresh could not be saved by the `on_refresh` callback (it
+    /// failed or panicked). The new tokens stay in use in memory, and the save is tried
+    /// again on the next call and by [`Client::flush_tokens`](crate::Client::flush_tokens).
+    #[error(
+        "the OAuth tokens of the last refresh were not saved ({0}); they stay in use, and the save is tried again"
+    )]
+    TokenSave(String),
 }
 
 /// Whether a failed request can have reached the portal.
@@ -73,6 +80,9 @@ pub enum TransportErrorKind {
     Timeout,
     /// The connection failed after the request was (perhaps) sent.
     Other,
+    /// The answer was larger than the transport reads (`max_response_bytes`); the request
+    /// reached the portal and ran.
+    TooLarge,
 }
 
 impl fmt::Display for TransportErrorKind {
@@ -81,6 +91,7 @@ impl fmt::Display for TransportErrorKind {
             TransportErrorKind::Connect => "connect",
             TransportErrorKind::Timeout => "timeout",
             TransportErrorKind::Other => "connection",
+            TransportErrorKind::TooLarge => "answer too large",
         })
     }
 }
@@ -191,31 +202,41 @@ impl Error {
             Error::Transport { .. } | Error::OutcomeUnknown { .. } => ErrorKind::Transport,
             Error::NotRun { .. } => ErrorKind::NotRun,
             Error::UnknownMethod(_) | Error::InvalidConfig(_) => ErrorKind::Config,
+            Error::TokenSave(_) => ErrorKind::Auth,
         }
     }
 
-    /// Whether sending the same request again may succeed: rate-limit answers, server
-    /// errors and transport failures. A write whose answer was lost
-    /// ([`Error::OutcomeUnknown`]) is not: repeating it may run it twice. The client already
-    /// retries what is safe to retry (see [`RetryPolicy`](crate::RetryPolicy)), so an
-    /// error that reaches you has used up its retries.
+    /// Whether sending the same request again may succeed, and may be done: limit
+    /// refusals (the portal ran nothing), and server errors and lost answers of **reads**.
+    /// A write that may have run is never retryable, since repeating it may run it twice:
+    /// a server error or a non-envelope 5xx answer of a write, a write whose answer was lost
+    /// ([`Error::OutcomeUnknown`]). The client already retries what is safe to retry (see
+    /// [`RetryPolicy`](crate::RetryPolicy)), so an error that reaches you has used up its
+    /// retries.
     pub fn is_retryable(&self) -> bool {
         match self {
-            Error::Api(e) => {
-                matches!(
-                    e.kind(),
-                    ErrorKind::RateLimited | ErrorKind::OperatingTimeLimit
-                ) || (e.kind() == ErrorKind::Server
-                    && !e.code.is("PORTAL_DELETED")
-                    && !e.code.is("OVERLOAD_LIMIT"))
+            Error::Api(e) => match e.kind() {
+                ErrorKind::RateLimited | ErrorKind::OperatingTimeLimit => true,
+                ErrorKind::Server => {
+                    crate::is_read(&e.method)
+                        && !e.code.is("PORTAL_DELETED")
+                        && !e.code.is("OVERLOAD_LIMIT")
+                }
+                _ => false,
+            },
+            Error::Http { status, method, .. } => {
+                *status == 429 || (*status >= 500 && crate::is_read(method))
             }
-            Error::Http { status, .. } => *status >= 500 || *status == 429,
-            Error::Transport { .. } => true,
+            Error::Transport { kind, method, .. } => {
+                *kind == TransportErrorKind::Connect
+                    || (*kind != TransportErrorKind::TooLarge && crate::is_read(method))
+            }
             Error::OutcomeUnknown { .. }
             | Error::NotRun { .. }
             | Error::Decode(_)
             | Error::UnknownMethod(_)
-            | Error::InvalidConfig(_) => false,
+            | Error::InvalidConfig(_)
+            | Error::TokenSave(_) => false,
         }
     }
 
@@ -237,7 +258,7 @@ impl Error {
             | Error::OutcomeUnknown { method, .. }
             | Error::NotRun { method } => Some(method),
             Error::UnknownMethod(m) => Some(m),
-            Error::InvalidConfig(_) => None,
+            Error::InvalidConfig(_) | Error::TokenSave(_) => None,
         }
     }
 }
@@ -421,5 +442,39 @@ pub(crate) fn cut(text: &str, max: usize) -> String {
     match text.char_indices().nth(max) {
         Some((i, _)) => format!("{}...", &text[..i]),
         None => text.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn api(method: &str, status: u16, code: &str) -> Error {
+        Error::Api(Box::new(ApiError {
+            method: method.into(),
+            status,
+            code: ErrorCode::Text(code.into()),
+            description: String::new(),
+        }))
+    }
+
+    /// A write that may have run is never retryable; a read, or a refusal before running,
+    /// is.
+    #[test]
+    fn server_errors_of_writes_are_not_retryable() {
+        for code in ["INTERNAL_SERVER_ERROR", "ERROR_UNEXPECTED_ANSWER"] {
+            assert!(!api("crm.deal.add", 500, code).is_retryable(), "{code}");
+            assert!(!api("crm.deal.update", 0, code).is_retryable(), "{code}");
+            assert!(api("crm.deal.list", 500, code).is_retryable(), "{code}");
+        }
+        let http = |method: &str, status| Error::Http {
+            method: method.into(),
+            status,
+            excerpt: String::new(),
+        };
+        assert!(!http("crm.deal.add", 502).is_retryable());
+        assert!(http("crm.deal.get", 502).is_retryable());
+        assert!(api("crm.deal.add", 503, "QUERY_LIMIT_EXCEEDED").is_retryable());
+        assert!(api("crm.deal.add", 429, "OPERATION_TIME_LIMIT").is_retryable());
     }
 }

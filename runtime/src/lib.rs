@@ -29,7 +29,7 @@ pub mod registry;
 mod retry;
 pub mod transport;
 
-pub use auth::{OAuthConfig, OAuthTokens, TokenCallback};
+pub use auth::{OAuthConfig, OAuthTokens, SaveError, TokenCallback, token_callback};
 pub use batch::{Batch, BatchKey, BatchResults};
 pub use client::{Client, ClientBuilder, Envelope, Time};
 pub use error::{ApiError, DecodeError, Error, ErrorCode, ErrorKind, Part, TransportErrorKind};
@@ -53,6 +53,14 @@ pub trait Method: serde::Serialize {
     /// matching: `err.api().is_some_and(|e| e.code.is(M::ERRORS[0]))`. Empty when the spec
     /// lists none; a portal may still send codes that are not listed.
     const ERRORS: &'static [&'static str] = &[];
+    /// Where the rows of a list method sit in its `result`: `None` when `result` is the
+    /// array itself (`crm.deal.list`, `user.get`), else the key of the one array member
+    /// (`items` for `crm.item.list`, `tasks` for `tasks.task.list`). From the spec's
+    /// `returns` schema.
+    const ITEMS_KEY: Option<&'static str> = None;
+    /// The ID key of a list method's rows (`ID`, or `id` for `crm.item.list`), from the
+    /// spec's `returns` schema. [`FastList`] reads row IDs by it.
+    const ID_KEY: &'static str = "ID";
     /// The type of the envelope's `result` member.
     type Response: loose::Loose;
 }

@@ -154,19 +154,34 @@ impl<I: Iterator> Iterator for Items<I> {
 
 /// A fast, complete walk through a big list, by ID ranges chained through batches.
 ///
-/// Works for list methods whose `result` is the array of items itself (`crm.deal.list`,
-/// `crm.lead.list`, `user.get`...), that accept `order` by the ID field, a `>ID` / `<=ID`
-/// filter and `start=-1`. Items come out in ascending ID order, each exactly once (for rows
-/// that do not change during the walk). The request's own `order` and `start` are replaced.
+/// Works for list methods that accept `order` by the ID field, a `>ID` / `<=ID` filter and
+/// `start=-1`, whether `result` is the array of rows itself (`crm.deal.list`, `user.get`) or
+/// an object holding it ([`Method::ITEMS_KEY`]: `crm.item.list` → `items`,
+/// `tasks.task.list` → `tasks`); row IDs are read from [`Method::ID_KEY`] (`ID` or `id`).
+/// Items come out in ascending ID order, each exactly once (for rows that do not change
+/// during the walk). The request's own `order` and `start` are replaced.
+///
+/// The walk checks what it relies on and fails loudly instead of returning a short list:
+/// every row of every page must ascend and stay in its range, the probes for the lowest and
+/// highest ID must come back ascending and descending, and every answer must hold its rows
+/// where the method's spec says. Refused pages (`OPERATION_TIME_LIMIT`,
+/// `QUERY_LIMIT_EXCEEDED`, a server error) are asked for again, a bounded number of times,
+/// from the last row received. Keep the ID of the last item you processed:
+/// [`FastList::resume_after`] continues from it after a crash.
 #[derive(Debug, Clone)]
 pub struct FastList<M> {
     request: M,
     id_field: String,
+    row_id: String,
     filter_key: String,
     order_key: String,
     parallel: usize,
     pages_per_batch: usize,
+    after: Option<i64>,
 }
+
+/// Consecutive refused batches a range (or the probe) tolerates before it gives up.
+const MAX_REFUSED: u32 = 8;
 
 impl<M> FastList<M>
 where
@@ -174,21 +189,31 @@ where
     M::Response: IntoIterator + Send + 'static,
     <M::Response as IntoIterator>::Item: Send + 'static,
 {
-    /// A walk of the list `request` asks for, with CRM-style keys: ID field `ID`, parameters
+    /// A walk of the list `request` asks for: ID field [`Method::ID_KEY`], parameters
     /// `filter` and `order`; four ranges at once; 50 pages per batch.
     pub fn new(request: M) -> FastList<M> {
         FastList {
             request,
-            id_field: "ID".into(),
+            id_field: M::ID_KEY.into(),
+            row_id: M::ID_KEY.into(),
             filter_key: "filter".into(),
             order_key: "order".into(),
             parallel: 4,
             pages_per_batch: MAX_BATCH,
+            after: None,
         }
     }
 
     /// The name of the ID field in items, filters and order (`ID`, or `id`).
     pub fn id_field(mut self, name: &str) -> Self {
+        self.id_field = name.to_owned();
+        self.row_id = name.to_owned();
+        self
+    }
+
+    /// The name of the ID field in filters and order only, when it differs from the rows'
+    /// (`tasks.task.list` rows carry `id`, its filter takes `ID`).
+    pub fn filter_id_field(mut self, name: &str) -> Self {
         self.id_field = name.to_owned();
         self
     }
@@ -198,6 +223,13 @@ where
     pub fn keys(mut self, filter: &str, order: &str) -> Self {
         self.filter_key = filter.to_owned();
         self.order_key = order.to_owned();
+        self
+    }
+
+    /// Continues a walk after the row with this ID (the last one a crashed export saw):
+    /// only rows with a higher ID are fetched.
+    pub fn resume_after(mut self, id: i64) -> Self {
+        self.after = Some(id);
         self
     }
 
@@ -213,42 +245,63 @@ where
         self
     }
 
-    /// Runs the walk on `client`; the stream yields items in ascending ID order, then ends,
-    /// or yields one error and ends. Must be polled inside a tokio runtime.
+    /// The walk on `client`; the stream yields items in ascending ID order, then ends, or
+    /// yields one error and ends. Nothing is sent before the stream is first polled; it
+    /// must be polled inside a tokio runtime (elsewhere it yields an
+    /// [`Error::InvalidConfig`] instead of panicking).
     pub fn stream(
         self,
         client: &Client,
     ) -> impl Stream<Item = Result<<M::Response as IntoIterator>::Item, Error>> + Send + 'static
     {
         let client = client.clone();
-        let (first_tx, first_rx) = tokio::sync::mpsc::channel::<Chunk<M>>(1);
-        tokio::spawn(async move {
-            let walk = Walk::<M>::new(self, client);
-            match walk {
-                Err(e) => {
-                    let _ = first_tx.send(Chunk::Error(e)).await;
-                }
-                Ok(walk) => walk.run(first_tx).await,
-            }
-        });
+        enum Stage<M: Method>
+        where
+            M::Response: IntoIterator,
+        {
+            NotStarted(FastList<M>, Client),
+            Running(tokio::sync::mpsc::Receiver<Chunk<M>>),
+            Done,
+        }
         stream::unfold(
-            (first_rx, VecDeque::new(), false),
-            |(mut rx, mut buffer, mut done)| async move {
-                // Bounded: each round either yields or receives; a closed channel ends it.
+            (Stage::NotStarted(self, client), VecDeque::new()),
+            |(mut stage, mut buffer)| async move {
+                // Bounded: each round either yields, receives, or moves the stage on.
                 loop {
                     if let Some(item) = buffer.pop_front() {
-                        return Some((Ok(item), (rx, buffer, done)));
+                        return Some((Ok(item), (stage, buffer)));
                     }
-                    if done {
-                        return None;
-                    }
-                    match rx.recv().await {
-                        Some(Chunk::Items(items)) => buffer.extend(items),
-                        Some(Chunk::Error(e)) => {
-                            done = true;
-                            return Some((Err(e), (rx, buffer, done)));
+                    match stage {
+                        Stage::Done => return None,
+                        Stage::NotStarted(config, client) => {
+                            let Ok(handle) = tokio::runtime::Handle::try_current() else {
+                                let e = Error::InvalidConfig(format!(
+                                    "{}: FastList::stream must be polled inside a tokio runtime",
+                                    M::NAME
+                                ));
+                                return Some((Err(e), (Stage::Done, buffer)));
+                            };
+                            let (tx, rx) = tokio::sync::mpsc::channel::<Chunk<M>>(1);
+                            handle.spawn(async move {
+                                match Walk::<M>::new(config, client) {
+                                    Err(e) => {
+                                        let _ = tx.send(Chunk::Error(e)).await;
+                                    }
+                                    Ok(walk) => walk.run(tx).await,
+                                }
+                            });
+                            stage = Stage::Running(rx);
                         }
-                        None => done = true,
+                        Stage::Running(mut rx) => match rx.recv().await {
+                            Some(Chunk::Items(items)) => {
+                                buffer.extend(items);
+                                stage = Stage::Running(rx);
+                            }
+                            Some(Chunk::Error(e)) => {
+                                return Some((Err(e), (Stage::Done, buffer)));
+                            }
+                            None => stage = Stage::Done,
+                        },
                     }
                 }
             },
@@ -270,6 +323,12 @@ struct Walk<M: Method> {
     client: Client,
     base: serde_json::Map<String, serde_json::Value>,
     config: FastList<M>,
+}
+
+/// Whether a refused call of a walk may be asked for again: limits, server errors and
+/// answers lost (all of them for a read), and calls the portal did not run.
+fn refused(e: &Error) -> bool {
+    matches!(e, Error::NotRun { .. }) || e.is_retryable()
 }
 
 impl<M> Walk<M>
@@ -331,18 +390,87 @@ where
 
     /// The ID of one raw item.
     fn id_of(&self, item: &serde_json::Value, path: &str) -> Result<i64, Error> {
-        let v = item.get(&self.config.id_field);
+        let v = item.get(&self.config.row_id);
         v.and_then(|v| decode_value::<Option<i64>>(M::NAME, Part::Result, v).ok())
             .flatten()
             .ok_or_else(|| {
                 Error::Decode(Box::new(DecodeError {
                     method: M::NAME.to_owned(),
                     part: Part::Result,
-                    path: format!("{path}.{}", self.config.id_field),
+                    path: format!("{path}.{}", self.config.row_id),
                     message: "a fast list needs an integer ID in every item".into(),
                     excerpt: v.map(short_json).unwrap_or_default(),
                 }))
             })
+    }
+
+    /// The rows of one answer: `result` itself, or `result[ITEMS_KEY]`. Anything else is
+    /// an error, never an empty page.
+    fn rows<'a>(&self, result: &'a serde_json::Value) -> Result<&'a [serde_json::Value], Error> {
+        let rows = match (M::ITEMS_KEY, result) {
+            (None, serde_json::Value::Array(rows)) => Some(rows.as_slice()),
+            (Some(key), serde_json::Value::Object(m)) => match m.get(key) {
+                Some(serde_json::Value::Array(rows)) => Some(rows.as_slice()),
+                _ => None,
+            },
+            // PHP writes an empty object as `[]`.
+            (Some(_), serde_json::Value::Array(rows)) if rows.is_empty() => Some(&rows[..]),
+            _ => None,
+        };
+        rows.ok_or_else(|| {
+            let (path, want) = match M::ITEMS_KEY {
+                None => ("result".to_owned(), "the array of items".to_owned()),
+                Some(k) => (
+                    format!("result.{k}"),
+                    format!("an object with the array `{k}`"),
+                ),
+            };
+            Error::Decode(Box::new(DecodeError {
+                method: M::NAME.to_owned(),
+                part: Part::Result,
+                path,
+                message: format!("a fast list needs the result to be {want}"),
+                excerpt: cut(&short_json(result), 80),
+            }))
+        })
+    }
+
+    /// The IDs of a page's rows, checked to run strictly one way (`ascending`, or
+    /// descending) and to stay in `(above, upto]`.
+    fn checked_ids(
+        &self,
+        rows: &[serde_json::Value],
+        ascending: bool,
+        above: Option<i64>,
+        upto: Option<i64>,
+        what: &str,
+    ) -> Result<Vec<i64>, Error> {
+        let mut ids = Vec::with_capacity(rows.len());
+        for (i, row) in rows.iter().enumerate() {
+            let id = self.id_of(row, &format!("result[{i}]"))?;
+            let prev = ids.last().copied();
+            let in_order = prev.is_none_or(|p| if ascending { id > p } else { id < p });
+            let in_range = above.is_none_or(|a| id > a) && upto.is_none_or(|u| id <= u);
+            if !in_order || !in_range {
+                return Err(Error::Decode(Box::new(DecodeError {
+                    method: M::NAME.to_owned(),
+                    part: Part::Result,
+                    path: format!("result[{i}].{}", self.config.row_id),
+                    message: format!(
+                        "{what}: the rows are not in {} ID order within the filter{}; does the method honour `{}` by `{}` and the `>{}`/`<={}` filter? The walk stops rather than return a short list",
+                        if ascending { "ascending" } else { "descending" },
+                        prev.map(|p| format!(" (after {p})")).unwrap_or_default(),
+                        self.config.order_key,
+                        self.config.id_field,
+                        self.config.id_field,
+                        self.config.id_field,
+                    ),
+                    excerpt: id.to_string(),
+                })));
+            }
+            ids.push(id);
+        }
+        Ok(ids)
     }
 
     async fn run(self, out: tokio::sync::mpsc::Sender<Chunk<M>>) {
@@ -351,32 +479,68 @@ where
         }
     }
 
+    /// Sends a batch, again (bounded, paced by the client's retry policy) while any of its
+    /// calls is refused; the last refusal is the error.
+    async fn probe(&self, calls: &[(String, String)]) -> Result<Vec<super::batch::Raw>, Error> {
+        let mut attempt = 0;
+        // Bounded by MAX_REFUSED.
+        loop {
+            let answers = self.client.batch_chunk_raw(calls, false).await?;
+            match answers.into_iter().collect::<Result<Vec<_>, Error>>() {
+                Ok(raws) => return Ok(raws),
+                Err(e) if refused(&e) && attempt < MAX_REFUSED => {
+                    attempt += 1;
+                    tokio::time::sleep(self.client.retry_delay(attempt)).await;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
     async fn run_inner(self, out: &tokio::sync::mpsc::Sender<Chunk<M>>) -> Result<(), Error> {
-        // The smallest and largest ID, in one batch request.
+        // The smallest and largest ID, in one batch request; both probes must answer.
+        let after = self.config.after;
         let calls = vec![
             (
                 M::NAME.to_owned(),
-                self.query(&self.params(None, None, false))?,
+                self.query(&self.params(after, None, false))?,
             ),
             (
                 M::NAME.to_owned(),
-                self.query(&self.params(None, None, true))?,
+                self.query(&self.params(after, None, true))?,
             ),
         ];
-        let mut ends = self.client.batch_chunk_raw(&calls, false).await?;
-        let high = ends.pop().and_then(Result::ok);
-        let low = ends.pop().ok_or_else(|| Error::NotRun {
-            method: M::NAME.into(),
-        })??;
-        let first = |raw: &serde_json::Value| raw.as_array().and_then(|a| a.first()).cloned();
-        let (Some(lo), Some(hi)) = (
-            first(&low.result),
-            high.as_ref().and_then(|h| first(&h.result)),
-        ) else {
-            return Ok(());
+        let ends = self.probe(&calls).await?;
+        let [low, high] = ends.as_slice() else {
+            return Err(Error::NotRun {
+                method: M::NAME.into(),
+            });
         };
-        let (lo, hi) = (self.id_of(&lo, "result[0]")?, self.id_of(&hi, "result[0]")?);
-        if hi < lo {
+        let low = self.checked_ids(
+            self.rows(&low.result)?,
+            true,
+            after,
+            None,
+            "the lowest-ID probe",
+        )?;
+        let high = self.checked_ids(
+            self.rows(&high.result)?,
+            false,
+            after,
+            None,
+            "the highest-ID probe",
+        )?;
+        let (lo, hi) = match (low.first(), high.first()) {
+            (None, None) => return Ok(()),
+            (Some(lo), Some(hi)) => (*lo, *hi),
+            _ => {
+                return Err(Error::InvalidConfig(format!(
+                    "{}: one ID probe found rows and the other none; is the ID order honoured?",
+                    M::NAME
+                )));
+            }
+        };
+        if hi < lo || high.len() > 1 && low.len() > 1 && high[0] < low[low.len() - 1] {
             return Err(Error::InvalidConfig(format!(
                 "{}: the list's highest ID {hi} is below its lowest {lo}; is the ID order honoured?",
                 M::NAME
@@ -422,7 +586,9 @@ where
         Ok(())
     }
 
-    /// Walks IDs in `(above, upto]`, sending items in batches of pages.
+    /// Walks IDs in `(above, upto]`, sending items in batches of pages. A batch whose
+    /// page `k` is refused keeps pages `0..k` (the later ones are chained to it, so their
+    /// answers mean nothing) and asks again from the last row received.
     async fn range(
         &self,
         mut above: i64,
@@ -430,23 +596,32 @@ where
         out: &tokio::sync::mpsc::Sender<Chunk<M>>,
     ) -> Result<(), Error> {
         let id = &self.config.id_field;
+        let row_id = &self.config.row_id;
         let last = PAGE_SIZE - 1;
-        // Bounded: every round moves `above` up by a full page or ends the range; the IDs
-        // are bounded by `upto`.
+        let mut refusals = 0;
+        // Bounded: every round moves `above` up by a full page, ends the range, or counts
+        // a refusal (at most MAX_REFUSED in a row); the IDs are bounded by `upto`.
         while above < upto {
+            // Nobody reads any more (the stream was dropped): stop before the next batch.
+            if out.is_closed() {
+                return Ok(());
+            }
             let mut calls = Vec::with_capacity(self.config.pages_per_batch);
             // The first page starts at a known ID; each next one at the last ID of the
             // page before it, which the portal fills in.
             let first = self.query(&self.params(Some(above), Some(upto), false))?;
             calls.push((M::NAME.to_owned(), first));
             let rest = self.query(&self.params(None, Some(upto), false))?;
+            let items_path = M::ITEMS_KEY
+                .map(|k| format!("[{}]", encode(k)))
+                .unwrap_or_default();
             for i in 1..self.config.pages_per_batch {
                 let reference = format!(
-                    "{}[{}]=$result[{}][{last}][{}]",
+                    "{}[{}]=$result[{}]{items_path}[{last}][{}]",
                     encode(&self.config.filter_key),
                     encode(&format!(">{id}")),
                     key(i - 1),
-                    id
+                    encode(row_id)
                 );
                 let query = if rest.is_empty() {
                     reference
@@ -458,32 +633,21 @@ where
             let answers = self.client.batch_chunk_raw(&calls, false).await?;
             let mut items = Vec::new();
             let mut finished = false;
-            for (i, answer) in answers.into_iter().enumerate() {
-                let raw = answer?;
-                let serde_json::Value::Array(rows) = &raw.result else {
-                    return Err(Error::Decode(Box::new(DecodeError {
-                        method: M::NAME.to_owned(),
-                        part: Part::Result,
-                        path: "result".into(),
-                        message: "a fast list needs the result to be the array of items".into(),
-                        excerpt: cut(&short_json(&raw.result), 80),
-                    })));
-                };
-                let count = rows.len();
-                if let Some(row) = rows.last() {
-                    let next = self.id_of(row, &format!("result[{}]", count - 1))?;
-                    if next <= above {
-                        return Err(Error::Decode(Box::new(DecodeError {
-                            method: M::NAME.to_owned(),
-                            part: Part::Result,
-                            path: format!("result[{}].{id}", count - 1),
-                            message: format!(
-                                "IDs do not ascend (page {i} of a batch ends at or below {above}); is the ID order honoured?"
-                            ),
-                            excerpt: next.to_string(),
-                        })));
+            let mut refusal = None;
+            for answer in answers {
+                let raw = match answer {
+                    Ok(raw) => raw,
+                    Err(e) if refused(&e) => {
+                        refusal = Some(e);
+                        break;
                     }
-                    above = next;
+                    Err(e) => return Err(e),
+                };
+                let rows = self.rows(&raw.result)?;
+                let ids = self.checked_ids(rows, true, Some(above), Some(upto), "a page")?;
+                let count = ids.len();
+                if let Some(next) = ids.last() {
+                    above = *next;
                 }
                 let page: M::Response = decode_value(M::NAME, Part::Result, &raw.result)?;
                 items.extend(page);
@@ -492,11 +656,20 @@ where
                     break;
                 }
             }
-            if !items.is_empty() && out.send(Chunk::Items(items)).await.is_err() {
+            let progressed = !items.is_empty();
+            if progressed && out.send(Chunk::Items(items)).await.is_err() {
                 return Ok(());
             }
             if finished {
                 break;
+            }
+            if let Some(e) = refusal {
+                refusals = if progressed { 1 } else { refusals + 1 };
+                if refusals > MAX_REFUSED {
+                    return Err(e);
+                }
+                // The limiter already holds a method blocked by OPERATION_TIME_LIMIT.
+                tokio::time::sleep(self.client.retry_delay(refusals)).await;
             }
         }
         Ok(())

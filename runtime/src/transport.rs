@@ -43,11 +43,32 @@ impl fmt::Debug for HttpRequest {
 
 /// The answer to an [`HttpRequest`]: status and body, whatever they are.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct HttpResponse {
     /// The HTTP status.
     pub status: u16,
     /// The raw body.
     pub body: Vec<u8>,
+    /// The `Location` header of a redirect (3xx), when there is one. A transport must not
+    /// follow redirects itself: the client re-sends the same `POST` there.
+    pub location: Option<String>,
+}
+
+impl HttpResponse {
+    /// An answer with this status and body.
+    pub fn new(status: u16, body: Vec<u8>) -> HttpResponse {
+        HttpResponse {
+            status,
+            body,
+            location: None,
+        }
+    }
+
+    /// The same answer with a `Location` header.
+    pub fn with_location(mut self, location: impl Into<String>) -> HttpResponse {
+        self.location = Some(location.into());
+        self
+    }
 }
 
 /// A request that got no answer. The message must not contain the URL.
@@ -71,11 +92,16 @@ pub trait Transport: Send + Sync + 'static {
 }
 
 /// The default transport: `reqwest` with rustls, one connection pool, connect and request
-/// timeouts.
+/// timeouts, no automatic redirects (the client re-sends the same `POST` to a moved
+/// portal itself), and a cap on the size of answers.
 #[derive(Debug, Clone)]
 pub struct ReqwestTransport {
     http: reqwest::Client,
+    max_body: usize,
 }
+
+/// The largest answer body the default transport reads: 64 MiB.
+pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 64 << 20;
 
 /// How long the default transport waits for a connection.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -98,6 +124,7 @@ impl ReqwestTransport {
             .connect_timeout(connect)
             .timeout(request)
             .pool_idle_timeout(Duration::from_secs(50))
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| {
                 super::Error::InvalidConfig(format!(
@@ -105,12 +132,27 @@ impl ReqwestTransport {
                     e.without_url()
                 ))
             })?;
-        Ok(ReqwestTransport { http })
+        Ok(ReqwestTransport {
+            http,
+            max_body: DEFAULT_MAX_RESPONSE_BYTES,
+        })
     }
 
-    /// A transport over an HTTP client of your own (proxies, custom timeouts).
+    /// A transport over an HTTP client of your own (proxies, custom timeouts). Build it
+    /// with `.redirect(reqwest::redirect::Policy::none())`: a client that follows
+    /// redirects itself turns the `POST` to a moved portal into a `GET` without its body.
     pub fn from_client(http: reqwest::Client) -> ReqwestTransport {
-        ReqwestTransport { http }
+        ReqwestTransport {
+            http,
+            max_body: DEFAULT_MAX_RESPONSE_BYTES,
+        }
+    }
+
+    /// Reads answers of at most `bytes` bytes; a larger one fails with
+    /// [`TransportErrorKind::TooLarge`].
+    pub fn with_max_response_bytes(mut self, bytes: usize) -> ReqwestTransport {
+        self.max_body = bytes;
+        self
     }
 }
 
@@ -125,7 +167,7 @@ impl Transport for ReqwestTransport {
                     .header(reqwest::header::CONTENT_TYPE, "application/json")
                     .body(request.body),
             };
-            let response = builder
+            let mut response = builder
                 .header(reqwest::header::ACCEPT, "application/json")
                 .header(
                     reqwest::header::USER_AGENT,
@@ -135,11 +177,32 @@ impl Transport for ReqwestTransport {
                 .await
                 .map_err(transport_error)?;
             let status = response.status().as_u16();
-            let body = response.bytes().await.map_err(transport_error)?;
-            Ok(HttpResponse {
-                status,
-                body: body.to_vec(),
-            })
+            let location = response
+                .headers()
+                .get(reqwest::header::LOCATION)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned);
+            let max = self.max_body;
+            let too_large = || TransportError {
+                kind: TransportErrorKind::TooLarge,
+                message: format!(
+                    "the answer is larger than {max} bytes (the client's max_response_bytes)"
+                ),
+            };
+            if response.content_length().is_some_and(|n| n > max as u64) {
+                return Err(too_large());
+            }
+            let mut body = Vec::new();
+            // Bounded: every round reads a chunk; the size cap ends it.
+            while let Some(chunk) = response.chunk().await.map_err(transport_error)? {
+                if body.len() + chunk.len() > max {
+                    return Err(too_large());
+                }
+                body.extend_from_slice(&chunk);
+            }
+            let mut answer = HttpResponse::new(status, body);
+            answer.location = location;
+            Ok(answer)
         })
     }
 }

@@ -245,3 +245,113 @@ fn id_of(deal: bitrix24_tests::api::crm::deal::ListResponseDeal) -> i64 {
         .parse()
         .expect("numeric ID")
 }
+
+// ---- Lists of every shape: rows inside `result` (`items`, `tasks`), lowercase `id` ------
+
+fn item_request() -> bitrix24_tests::api::crm::item::ListRequest {
+    use bitrix24_tests::api::crm::item::{ListRequest, ListRequestEntityTypeId};
+    ListRequest {
+        entity_type_id: ListRequestEntityTypeId::Integer(2),
+        select: None,
+        filter: None,
+        order: None,
+        use_original_uf_names: None,
+        start: None,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrapped_lists_by_next_and_by_fast_list_with_faults() {
+    use bitrix24_fake_portal::{crm_items, tasks};
+    tokio::time::timeout(LIMIT, async {
+        let portal = FakePortal::start(config()).await.unwrap();
+        portal.seed_wrapped_list("crm.item.list", "items", "id", crm_items(10_000));
+        portal.seed_wrapped_list("tasks.task.list", "tasks", "id", tasks(1_000));
+        for (every, kind) in [
+            (2, FaultKind::Unavailable),
+            (3, FaultKind::Drop),
+            (3, FaultKind::Malformed),
+            (5, FaultKind::ServerError),
+        ] {
+            portal.inject(Fault {
+                method: Some("batch".into()),
+                kind,
+                every,
+                times: 2,
+            });
+        }
+        let client = client(&portal);
+        let ids: Vec<i64> = FastList::new(item_request())
+            .parallel(4)
+            .stream(&client)
+            .map(|item| item.unwrap().id.expect("an id"))
+            .collect()
+            .await;
+        assert_exactly(&ids, 10_000);
+        assert!(portal.stats().faults >= 4, "{:?}", portal.stats());
+        // Page by page through `next`, rows from `result.tasks`.
+        inject_faults(&portal, "tasks.task.list", 3);
+        let request = bitrix24_tests::api::tasks::task::ListRequest::default();
+        let ids: Vec<i64> = client
+            .items(&request)
+            .map(|t| {
+                let t = serde_json::to_value(t.unwrap()).unwrap();
+                task_id(&t)
+            })
+            .collect()
+            .await;
+        assert_exactly(&ids, 1_000);
+        // And by FastList.
+        let ids: Vec<i64> = FastList::new(request)
+            .stream(&client)
+            .map(|t| {
+                let t = serde_json::to_value(t.unwrap()).unwrap();
+                task_id(&t)
+            })
+            .collect()
+            .await;
+        assert_exactly(&ids, 1_000);
+    })
+    .await
+    .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fast_list_resumes_after_the_last_id_seen() {
+    use bitrix24_fake_portal::crm_items;
+    tokio::time::timeout(LIMIT, async {
+        let portal = FakePortal::start(config()).await.unwrap();
+        portal.seed_wrapped_list("crm.item.list", "items", "id", crm_items(10_000));
+        inject_faults(&portal, "batch", 2);
+        let client = client(&portal);
+        // An export that "crashes" after 3,210 items, keeping the last ID it saw...
+        let mut first: Vec<i64> = FastList::new(item_request())
+            .parallel(3)
+            .stream(&client)
+            .take(3_210)
+            .map(|item| item.unwrap().id.unwrap())
+            .collect()
+            .await;
+        let cursor = *first.last().unwrap();
+        // ...continues from it, and together they are the whole list, once.
+        let rest: Vec<i64> = FastList::new(item_request())
+            .parallel(3)
+            .resume_after(cursor)
+            .stream(&client)
+            .map(|item| item.unwrap().id.unwrap())
+            .collect()
+            .await;
+        assert!(rest.iter().all(|id| *id > cursor));
+        first.extend(rest);
+        assert_exactly(&first, 10_000);
+    })
+    .await
+    .unwrap();
+}
+
+fn task_id(t: &serde_json::Value) -> i64 {
+    let id = &t["id"];
+    id.as_i64()
+        .or_else(|| id.as_str()?.parse().ok())
+        .expect("a numeric id")
+}

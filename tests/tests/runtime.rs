@@ -206,8 +206,9 @@ async fn one_token_refresh_for_20_concurrent_tasks() {
         let stored: Arc<Mutex<Vec<OAuthTokens>>> = Arc::default();
         let sink = stored.clone();
         let mut cfg = oauth_config(&portal, access.clone(), refresh.clone());
-        cfg.on_refresh = Some(Arc::new(move |t: &OAuthTokens| {
-            sink.lock().unwrap().push(t.clone())
+        cfg.on_refresh = Some(bitrix24_runtime::token_callback(move |t: OAuthTokens| {
+            sink.lock().unwrap().push(t);
+            async { Ok::<(), String>(()) }
         }));
         let client = Client::oauth(cfg)
             .limits(Limits::custom(100.0, 100.0).with_method_rates(false))
@@ -724,10 +725,7 @@ impl Transport for Script {
         };
         Box::pin(async move {
             match next {
-                Ok((status, body)) => Ok(HttpResponse {
-                    status,
-                    body: body.into_bytes(),
-                }),
+                Ok((status, body)) => Ok(HttpResponse::new(status, body.into_bytes())),
                 Err(kind) => Err(TransportError {
                     kind,
                     message: "scripted failure".into(),

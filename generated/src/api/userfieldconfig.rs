@@ -3018,7 +3018,17 @@ impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "userfieldconfig.list";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::Start;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ITEMS_KEY: Option<&'static str> = Some("fields");
+    const ID_KEY: &'static str = "id";
     type Response = ListResponse;
+}
+
+impl ::std::iter::IntoIterator for ListResponse {
+    type Item = ListResponseFieldsItem;
+    type IntoIter = ::std::vec::IntoIter<ListResponseFieldsItem>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.fields.unwrap_or_default().into_iter()
+    }
 }
 
 /// Calls `userfieldconfig.update`.

@@ -5571,7 +5571,16 @@ impl ::bitrix24_runtime::Method for ListRequest {
         "NOT_FOUND",
         "INVALID_ARG_VALUE",
     ];
+    const ITEMS_KEY: Option<&'static str> = Some("items");
     type Response = ListResponse;
+}
+
+impl ::std::iter::IntoIterator for ListResponse {
+    type Item = ::serde_json::Map<String, ::serde_json::Value>;
+    type IntoIter = ::std::vec::IntoIter<::serde_json::Map<String, ::serde_json::Value>>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.items.unwrap_or_default().into_iter()
+    }
 }
 
 /// Calls `crm.item.update`.

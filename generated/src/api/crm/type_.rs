@@ -3682,7 +3682,16 @@ impl ::bitrix24_runtime::Method for ListRequest {
         "ACCESS_DENIED",
         "INVALID_ARG_VALUE",
     ];
+    const ITEMS_KEY: Option<&'static str> = Some("types");
     type Response = ListResponse;
+}
+
+impl ::std::iter::IntoIterator for ListResponse {
+    type Item = ::serde_json::Map<String, ::serde_json::Value>;
+    type IntoIter = ::std::vec::IntoIter<::serde_json::Map<String, ::serde_json::Value>>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.types.unwrap_or_default().into_iter()
+    }
 }
 
 /// Calls `crm.type.update`.

@@ -2094,7 +2094,17 @@ impl ::bitrix24_runtime::Method for ListRequest {
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::Start;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["0"];
+    const ITEMS_KEY: Option<&'static str> = Some("numerators");
+    const ID_KEY: &'static str = "id";
     type Response = ListResponse;
+}
+
+impl ::std::iter::IntoIterator for ListResponse {
+    type Item = ListResponseNumeratorsItem;
+    type IntoIter = ::std::vec::IntoIter<ListResponseNumeratorsItem>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.numerators.unwrap_or_default().into_iter()
+    }
 }
 
 /// Calls `documentgenerator.numerator.update`.

@@ -2174,7 +2174,17 @@ impl ::bitrix24_runtime::Method for ListRequest {
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::Start;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["0", "DOCGEN_ACCESS_ERROR"];
+    const ITEMS_KEY: Option<&'static str> = Some("roles");
+    const ID_KEY: &'static str = "id";
     type Response = ListResponse;
+}
+
+impl ::std::iter::IntoIterator for ListResponse {
+    type Item = ListResponseRolesItem;
+    type IntoIter = ::std::vec::IntoIter<ListResponseRolesItem>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.roles.unwrap_or_default().into_iter()
+    }
 }
 
 /// Calls `documentgenerator.role.update`.

@@ -5738,7 +5738,17 @@ impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "im.recent.list";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::Start;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ITEMS_KEY: Option<&'static str> = Some("items");
+    const ID_KEY: &'static str = "id";
     type Response = ListResponse;
+}
+
+impl ::std::iter::IntoIterator for ListResponse {
+    type Item = ListResponseItemsItem;
+    type IntoIter = ::std::vec::IntoIter<ListResponseItemsItem>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.items.unwrap_or_default().into_iter()
+    }
 }
 
 /// Calls `im.recent.pin`.

@@ -484,5 +484,15 @@ impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "catalog.priceType.list";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::Start;
     const RATE_LIMIT_PER_SEC: f64 = 0.5;
+    const ITEMS_KEY: Option<&'static str> = Some("priceTypes");
+    const ID_KEY: &'static str = "id";
     type Response = ListResponse;
+}
+
+impl ::std::iter::IntoIterator for ListResponse {
+    type Item = ListResponsePriceTypesItem;
+    type IntoIter = ::std::vec::IntoIter<ListResponsePriceTypesItem>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.price_types.unwrap_or_default().into_iter()
+    }
 }

@@ -797,5 +797,15 @@ impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "tasks.task.list";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::Start;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ITEMS_KEY: Option<&'static str> = Some("tasks");
+    const ID_KEY: &'static str = "id";
     type Response = ListResponse;
+}
+
+impl ::std::iter::IntoIterator for ListResponse {
+    type Item = ListResponseTasksItem;
+    type IntoIter = ::std::vec::IntoIter<ListResponseTasksItem>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.tasks.unwrap_or_default().into_iter()
+    }
 }

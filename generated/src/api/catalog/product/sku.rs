@@ -4135,7 +4135,16 @@ impl ::bitrix24_runtime::Method for ListRequest {
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::Start;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["200040300010", "0"];
+    const ITEMS_KEY: Option<&'static str> = Some("units");
     type Response = ListResponse;
+}
+
+impl ::std::iter::IntoIterator for ListResponse {
+    type Item = ::serde_json::Map<String, ::serde_json::Value>;
+    type IntoIter = ::std::vec::IntoIter<::serde_json::Map<String, ::serde_json::Value>>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.units.unwrap_or_default().into_iter()
+    }
 }
 
 /// Calls `catalog.product.sku.update`.

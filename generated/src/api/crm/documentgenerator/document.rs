@@ -3453,7 +3453,17 @@ impl ::bitrix24_runtime::Method for ListRequest {
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::Start;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["100", "ACCESS_DENIED"];
+    const ITEMS_KEY: Option<&'static str> = Some("documents");
+    const ID_KEY: &'static str = "id";
     type Response = ListResponse;
+}
+
+impl ::std::iter::IntoIterator for ListResponse {
+    type Item = ListResponseDocumentsItem;
+    type IntoIter = ::std::vec::IntoIter<ListResponseDocumentsItem>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.documents.unwrap_or_default().into_iter()
+    }
 }
 
 /// Calls `crm.documentgenerator.document.update`.

@@ -2620,7 +2620,16 @@ impl ::bitrix24_runtime::Method for ListRequest {
         "100",
         "0",
     ];
+    const ITEMS_KEY: Option<&'static str> = Some("productRows");
     type Response = ListResponse;
+}
+
+impl ::std::iter::IntoIterator for ListResponse {
+    type Item = ::serde_json::Map<String, ::serde_json::Value>;
+    type IntoIter = ::std::vec::IntoIter<::serde_json::Map<String, ::serde_json::Value>>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.product_rows.unwrap_or_default().into_iter()
+    }
 }
 
 /// Calls `crm.item.productrow.set`.

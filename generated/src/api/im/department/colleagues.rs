@@ -779,5 +779,6 @@ impl ::bitrix24_runtime::Method for ListRequest {
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::Start;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["ACCESS_ERROR"];
+    const ID_KEY: &'static str = "id";
     type Response = ListResponse;
 }

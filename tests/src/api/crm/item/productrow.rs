@@ -1171,5 +1171,15 @@ impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "crm.item.productrow.list";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::Start;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ITEMS_KEY: Option<&'static str> = Some("productRows");
+    const ID_KEY: &'static str = "id";
     type Response = ListResponse;
+}
+
+impl ::std::iter::IntoIterator for ListResponse {
+    type Item = ListResponseProductRow;
+    type IntoIter = ::std::vec::IntoIter<ListResponseProductRow>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.product_rows.unwrap_or_default().into_iter()
+    }
 }
