@@ -171,10 +171,8 @@ pub struct Time {
 }
 
 impl Loose for Time {
-    fn deserialize_loose<'de, D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        super::loose::object(deserializer)
+    fn from_loose(value: &serde_json::Value) -> Result<Self, super::loose::Misfit> {
+        super::loose::via_deserialize(value)
     }
 }
 

@@ -34,6 +34,7 @@ pub use batch::{Batch, BatchKey, BatchResults};
 pub use client::{Client, ClientBuilder, Envelope, Time};
 pub use error::{ApiError, DecodeError, Error, ErrorCode, ErrorKind, Part, TransportErrorKind};
 pub use limiter::Limits;
+pub use loose::YesNo;
 pub use paginate::FastList;
 pub use registry::{MethodInfo, Pagination};
 pub use retry::{RetryPolicy, is_read};

@@ -24,6 +24,8 @@
 /// Calls `landing.block.addcard`.
 ///
 /// Scope `landing`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/block/methods/landing-block-add-card.html>.
 pub async fn addcard(
     client: &::bitrix24_runtime::Client,
     request: &AddcardRequest,
@@ -32,6 +34,8 @@ pub async fn addcard(
 }
 
 /// Parameters of `landing.block.addcard`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/block/methods/landing-block-add-card.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct AddcardRequest {
     pub block: i64,
@@ -47,134 +51,27 @@ pub struct AddcardRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for AddcardRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = AddcardRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct AddcardRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AddcardRequest, A::Error> {
-                let mut __f0: Option<i64> = None;
-                let mut __f1: Option<String> = None;
-                let mut __f2: Option<i64> = None;
-                let mut __f3: Option<Option<bool>> = None;
-                let mut __f4: Option<Option<String>> = None;
-                let mut __f5: Option<String> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "block" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("block"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "content" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("content"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        "lid" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("lid"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "preventHistory" => {
-                            if __f3.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("preventHistory"),
-                                );
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "scope" => {
-                            if __f4.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("scope"));
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "selector" => {
-                            if __f5.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("selector"));
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(AddcardRequest {
-                    block: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("block"))?,
-                    content: __f1
-                        .ok_or_else(|| ::serde::de::Error::missing_field("content"))?,
-                    lid: __f2.ok_or_else(|| ::serde::de::Error::missing_field("lid"))?,
-                    prevent_history: __f3.unwrap_or_default(),
-                    scope: __f4.unwrap_or_default(),
-                    selector: __f5
-                        .ok_or_else(|| ::serde::de::Error::missing_field("selector"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for AddcardRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        Ok(Self {
+            block: o.req("block")?,
+            content: o.req("content")?,
+            lid: o.req("lid")?,
+            prevent_history: o.opt("preventHistory")?,
+            scope: o.opt("scope")?,
+            selector: o.req("selector")?,
+            additional: o
+                .rest(
+                    &["block", "content", "lid", "preventHistory", "scope", "selector"],
+                )?,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for AddcardRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(AddcardRequest);
 
 /// The `result` of `landing.block.addcard`.
 pub type AddcardResponse = bool;
@@ -196,6 +93,8 @@ impl ::bitrix24_runtime::Method for AddcardRequest {
 /// Calls `landing.block.changeAnchor`.
 ///
 /// Scope `landing`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/block/methods/landing-block-change-anchor.html>.
 pub async fn change_anchor(
     client: &::bitrix24_runtime::Client,
     request: &ChangeAnchorRequest,
@@ -204,6 +103,8 @@ pub async fn change_anchor(
 }
 
 /// Parameters of `landing.block.changeAnchor`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/block/methods/landing-block-change-anchor.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct ChangeAnchorRequest {
     pub block: i64,
@@ -218,119 +119,23 @@ pub struct ChangeAnchorRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for ChangeAnchorRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = ChangeAnchorRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ChangeAnchorRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ChangeAnchorRequest, A::Error> {
-                let mut __f0: Option<i64> = None;
-                let mut __f1: Option<String> = None;
-                let mut __f2: Option<i64> = None;
-                let mut __f3: Option<Option<bool>> = None;
-                let mut __f4: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "block" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("block"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "data" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("data"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        "lid" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("lid"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "preventHistory" => {
-                            if __f3.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("preventHistory"),
-                                );
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "scope" => {
-                            if __f4.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("scope"));
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(ChangeAnchorRequest {
-                    block: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("block"))?,
-                    data: __f1.ok_or_else(|| ::serde::de::Error::missing_field("data"))?,
-                    lid: __f2.ok_or_else(|| ::serde::de::Error::missing_field("lid"))?,
-                    prevent_history: __f3.unwrap_or_default(),
-                    scope: __f4.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for ChangeAnchorRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        Ok(Self {
+            block: o.req("block")?,
+            data: o.req("data")?,
+            lid: o.req("lid")?,
+            prevent_history: o.opt("preventHistory")?,
+            scope: o.opt("scope")?,
+            additional: o.rest(&["block", "data", "lid", "preventHistory", "scope"])?,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for ChangeAnchorRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(ChangeAnchorRequest);
 
 /// The `result` of `landing.block.changeAnchor`.
 pub type ChangeAnchorResponse = bool;
@@ -352,6 +157,8 @@ impl ::bitrix24_runtime::Method for ChangeAnchorRequest {
 /// Calls `landing.block.changeNodeName`.
 ///
 /// Scope `landing`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/block/methods/landing-block-change-node-name.html>.
 pub async fn change_node_name(
     client: &::bitrix24_runtime::Client,
     request: &ChangeNodeNameRequest,
@@ -360,6 +167,8 @@ pub async fn change_node_name(
 }
 
 /// Parameters of `landing.block.changeNodeName`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/block/methods/landing-block-change-node-name.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct ChangeNodeNameRequest {
     pub block: i64,
@@ -374,114 +183,23 @@ pub struct ChangeNodeNameRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for ChangeNodeNameRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = ChangeNodeNameRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ChangeNodeNameRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ChangeNodeNameRequest, A::Error> {
-                let mut __f0: Option<i64> = None;
-                let mut __f1: Option<::serde_json::Value> = None;
-                let mut __f2: Option<i64> = None;
-                let mut __f3: Option<Option<bool>> = None;
-                let mut __f4: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "block" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("block"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "data" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("data"));
-                            }
-                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "lid" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("lid"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "preventHistory" => {
-                            if __f3.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("preventHistory"),
-                                );
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "scope" => {
-                            if __f4.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("scope"));
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(ChangeNodeNameRequest {
-                    block: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("block"))?,
-                    data: __f1.ok_or_else(|| ::serde::de::Error::missing_field("data"))?,
-                    lid: __f2.ok_or_else(|| ::serde::de::Error::missing_field("lid"))?,
-                    prevent_history: __f3.unwrap_or_default(),
-                    scope: __f4.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for ChangeNodeNameRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        Ok(Self {
+            block: o.req("block")?,
+            data: o.req("data")?,
+            lid: o.req("lid")?,
+            prevent_history: o.opt("preventHistory")?,
+            scope: o.opt("scope")?,
+            additional: o.rest(&["block", "data", "lid", "preventHistory", "scope"])?,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for ChangeNodeNameRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(ChangeNodeNameRequest);
 
 /// The `result` of `landing.block.changeNodeName`.
 pub type ChangeNodeNameResponse = bool;
@@ -504,6 +222,8 @@ impl ::bitrix24_runtime::Method for ChangeNodeNameRequest {
 /// Calls `landing.block.clonecard`.
 ///
 /// Scope `landing`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/block/methods/landing-block-clone-card.html>.
 pub async fn clonecard(
     client: &::bitrix24_runtime::Client,
     request: &ClonecardRequest,
@@ -512,6 +232,8 @@ pub async fn clonecard(
 }
 
 /// Parameters of `landing.block.clonecard`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/block/methods/landing-block-clone-card.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct ClonecardRequest {
     pub block: i64,
@@ -526,120 +248,23 @@ pub struct ClonecardRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for ClonecardRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = ClonecardRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ClonecardRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ClonecardRequest, A::Error> {
-                let mut __f0: Option<i64> = None;
-                let mut __f1: Option<i64> = None;
-                let mut __f2: Option<Option<bool>> = None;
-                let mut __f3: Option<Option<String>> = None;
-                let mut __f4: Option<String> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "block" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("block"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "lid" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("lid"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "preventHistory" => {
-                            if __f2.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("preventHistory"),
-                                );
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "scope" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("scope"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "selector" => {
-                            if __f4.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("selector"));
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(ClonecardRequest {
-                    block: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("block"))?,
-                    lid: __f1.ok_or_else(|| ::serde::de::Error::missing_field("lid"))?,
-                    prevent_history: __f2.unwrap_or_default(),
-                    scope: __f3.unwrap_or_default(),
-                    selector: __f4
-                        .ok_or_else(|| ::serde::de::Error::missing_field("selector"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for ClonecardRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        Ok(Self {
+            block: o.req("block")?,
+            lid: o.req("lid")?,
+            prevent_history: o.opt("preventHistory")?,
+            scope: o.opt("scope")?,
+            selector: o.req("selector")?,
+            additional: o.rest(&["block", "lid", "preventHistory", "scope", "selector"])?,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for ClonecardRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(ClonecardRequest);
 
 /// The `result` of `landing.block.clonecard`.
 pub type ClonecardResponse = bool;
@@ -661,6 +286,8 @@ impl ::bitrix24_runtime::Method for ClonecardRequest {
 /// Calls `landing.block.getContentFromRepository`.
 ///
 /// Scope `landing`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/block/methods/landing-block-get-content-from-repository.html>.
 pub async fn get_content_from_repository(
     client: &::bitrix24_runtime::Client,
     request: &GetContentFromRepositoryRequest,
@@ -669,6 +296,8 @@ pub async fn get_content_from_repository(
 }
 
 /// Parameters of `landing.block.getContentFromRepository`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/block/methods/landing-block-get-content-from-repository.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct GetContentFromRepositoryRequest {
     pub code: String,
@@ -677,64 +306,19 @@ pub struct GetContentFromRepositoryRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetContentFromRepositoryRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetContentFromRepositoryRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetContentFromRepositoryRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetContentFromRepositoryRequest, A::Error> {
-                let mut __f0: Option<String> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "code" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("code"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetContentFromRepositoryRequest {
-                    code: __f0.ok_or_else(|| ::serde::de::Error::missing_field("code"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetContentFromRepositoryRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        Ok(Self {
+            code: o.req("code")?,
+            additional: o.rest(&["code"])?,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetContentFromRepositoryRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetContentFromRepositoryRequest);
 
 /// The `result` of `landing.block.getContentFromRepository`.
 pub type GetContentFromRepositoryResponse = String;
@@ -750,6 +334,8 @@ impl ::bitrix24_runtime::Method for GetContentFromRepositoryRequest {
 /// Calls `landing.block.getbyid`.
 ///
 /// Scope `landing`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/block/methods/landing-block-get-by-id.html>.
 pub async fn getbyid(
     client: &::bitrix24_runtime::Client,
     request: &GetbyidRequest,
@@ -758,6 +344,8 @@ pub async fn getbyid(
 }
 
 /// Parameters of `landing.block.getbyid`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/block/methods/landing-block-get-by-id.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct GetbyidRequest {
     pub block: i64,
@@ -770,93 +358,21 @@ pub struct GetbyidRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetbyidRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetbyidRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetbyidRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetbyidRequest, A::Error> {
-                let mut __f0: Option<i64> = None;
-                let mut __f1: Option<Option<GetbyidRequestParams>> = None;
-                let mut __f2: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "block" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("block"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "params" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("params"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetbyidRequestParams>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "scope" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("scope"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetbyidRequest {
-                    block: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("block"))?,
-                    params: __f1.unwrap_or_default(),
-                    scope: __f2.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetbyidRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        Ok(Self {
+            block: o.req("block")?,
+            params: o.opt("params")?,
+            scope: o.opt("scope")?,
+            additional: o.rest(&["block", "params", "scope"])?,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetbyidRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetbyidRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetbyidRequestParams {
@@ -871,94 +387,21 @@ pub struct GetbyidRequestParams {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetbyidRequestParams {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetbyidRequestParams;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetbyidRequestParams")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetbyidRequestParams, A::Error> {
-                let mut __f0: Option<Option<bool>> = None;
-                let mut __f1: Option<Option<bool>> = None;
-                let mut __f2: Option<Option<bool>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "deleted" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("deleted"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "edit_mode" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("edit_mode"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "get_content" => {
-                            if __f2.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("get_content"),
-                                );
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetbyidRequestParams {
-                    deleted: __f0.unwrap_or_default(),
-                    edit_mode: __f1.unwrap_or_default(),
-                    get_content: __f2.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetbyidRequestParams {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        Ok(Self {
+            deleted: o.opt("deleted")?,
+            edit_mode: o.opt("edit_mode")?,
+            get_content: o.opt("get_content")?,
+            additional: o.rest(&["deleted", "edit_mode", "get_content"])?,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetbyidRequestParams {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetbyidRequestParams);
 
 /// The `result` of `landing.block.getbyid`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -986,174 +429,40 @@ pub struct GetbyidResponse {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetbyidResponse {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetbyidResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetbyidResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetbyidResponse, A::Error> {
-                let mut __f0: Option<Option<bool>> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __f2: Option<Option<String>> = None;
-                let mut __f3: Option<Option<Vec<String>>> = None;
-                let mut __f4: Option<Option<i64>> = None;
-                let mut __f5: Option<Option<Vec<String>>> = None;
-                let mut __f6: Option<Option<i64>> = None;
-                let mut __f7: Option<Option<GetbyidResponseMeta>> = None;
-                let mut __f8: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "active" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("active"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "code" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("code"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "content" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("content"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "css" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("css"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<String>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "id" => {
-                            if __f4.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("id"));
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "js" => {
-                            if __f5.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("js"));
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<String>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "lid" => {
-                            if __f6.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("lid"));
-                            }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "meta" => {
-                            if __f7.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("meta"));
-                            }
-                            __f7 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetbyidResponseMeta>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "name" => {
-                            if __f8.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("name"));
-                            }
-                            __f8 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetbyidResponse {
-                    active: __f0.unwrap_or_default(),
-                    code: __f1.unwrap_or_default(),
-                    content: __f2.unwrap_or_default(),
-                    css: __f3.unwrap_or_default(),
-                    id: __f4.unwrap_or_default(),
-                    js: __f5.unwrap_or_default(),
-                    lid: __f6.unwrap_or_default(),
-                    meta: __f7.unwrap_or_default(),
-                    name: __f8.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetbyidResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        Ok(Self {
+            active: o.opt("active")?,
+            code: o.opt("code")?,
+            content: o.opt("content")?,
+            css: o.opt("css")?,
+            id: o.opt("id")?,
+            js: o.opt("js")?,
+            lid: o.opt("lid")?,
+            meta: o.opt("meta")?,
+            name: o.opt("name")?,
+            additional: o
+                .rest(
+                    &[
+                        "active",
+                        "code",
+                        "content",
+                        "css",
+                        "id",
+                        "js",
+                        "lid",
+                        "meta",
+                        "name",
+                    ],
+                )?,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetbyidResponse {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetbyidResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetbyidResponseMeta {
@@ -1186,227 +495,46 @@ pub struct GetbyidResponseMeta {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetbyidResponseMeta {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetbyidResponseMeta;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetbyidResponseMeta")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetbyidResponseMeta, A::Error> {
-                let mut __f0: Option<Option<String>> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __f2: Option<Option<String>> = None;
-                let mut __f3: Option<Option<String>> = None;
-                let mut __f4: Option<Option<String>> = None;
-                let mut __f5: Option<Option<String>> = None;
-                let mut __f6: Option<Option<String>> = None;
-                let mut __f7: Option<Option<String>> = None;
-                let mut __f8: Option<Option<String>> = None;
-                let mut __f9: Option<Option<String>> = None;
-                let mut __f10: Option<Option<String>> = None;
-                let mut __f11: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "CREATED_BY_ID" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CREATED_BY_ID"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "DATE_CREATE" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("DATE_CREATE"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "DATE_MODIFY" => {
-                            if __f2.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("DATE_MODIFY"),
-                                );
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "DESIGNER_MODE" => {
-                            if __f3.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("DESIGNER_MODE"),
-                                );
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "FAVORITE_META" => {
-                            if __f4.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("FAVORITE_META"),
-                                );
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "LANDING_TITLE" => {
-                            if __f5.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("LANDING_TITLE"),
-                                );
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "LANDING_TPL_CODE" => {
-                            if __f6.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("LANDING_TPL_CODE"),
-                                );
-                            }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "LID" => {
-                            if __f7.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("LID"));
-                            }
-                            __f7 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "MODIFIED_BY_ID" => {
-                            if __f8.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("MODIFIED_BY_ID"),
-                                );
-                            }
-                            __f8 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "SITE_TPL_CODE" => {
-                            if __f9.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("SITE_TPL_CODE"),
-                                );
-                            }
-                            __f9 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "SITE_TYPE" => {
-                            if __f10.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("SITE_TYPE"),
-                                );
-                            }
-                            __f10 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "XML_ID" => {
-                            if __f11.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("XML_ID"));
-                            }
-                            __f11 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetbyidResponseMeta {
-                    created_by_id: __f0.unwrap_or_default(),
-                    date_create: __f1.unwrap_or_default(),
-                    date_modify: __f2.unwrap_or_default(),
-                    designer_mode: __f3.unwrap_or_default(),
-                    favorite_meta: __f4.unwrap_or_default(),
-                    landing_title: __f5.unwrap_or_default(),
-                    landing_tpl_code: __f6.unwrap_or_default(),
-                    lid: __f7.unwrap_or_default(),
-                    modified_by_id: __f8.unwrap_or_default(),
-                    site_tpl_code: __f9.unwrap_or_default(),
-                    site_type: __f10.unwrap_or_default(),
-                    xml_id: __f11.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetbyidResponseMeta {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        Ok(Self {
+            created_by_id: o.opt("CREATED_BY_ID")?,
+            date_create: o.opt("DATE_CREATE")?,
+            date_modify: o.opt("DATE_MODIFY")?,
+            designer_mode: o.opt("DESIGNER_MODE")?,
+            favorite_meta: o.opt("FAVORITE_META")?,
+            landing_title: o.opt("LANDING_TITLE")?,
+            landing_tpl_code: o.opt("LANDING_TPL_CODE")?,
+            lid: o.opt("LID")?,
+            modified_by_id: o.opt("MODIFIED_BY_ID")?,
+            site_tpl_code: o.opt("SITE_TPL_CODE")?,
+            site_type: o.opt("SITE_TYPE")?,
+            xml_id: o.opt("XML_ID")?,
+            additional: o
+                .rest(
+                    &[
+                        "CREATED_BY_ID",
+                        "DATE_CREATE",
+                        "DATE_MODIFY",
+                        "DESIGNER_MODE",
+                        "FAVORITE_META",
+                        "LANDING_TITLE",
+                        "LANDING_TPL_CODE",
+                        "LID",
+                        "MODIFIED_BY_ID",
+                        "SITE_TPL_CODE",
+                        "SITE_TYPE",
+                        "XML_ID",
+                    ],
+                )?,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetbyidResponseMeta {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetbyidResponseMeta);
 
 impl ::bitrix24_runtime::Method for GetbyidRequest {
     const NAME: &'static str = "landing.block.getbyid";
@@ -1425,6 +553,8 @@ impl ::bitrix24_runtime::Method for GetbyidRequest {
 /// Calls `landing.block.getcontent`.
 ///
 /// Scope `landing`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/block/methods/landing-block-get-content.html>.
 pub async fn getcontent(
     client: &::bitrix24_runtime::Client,
     request: &GetcontentRequest,
@@ -1433,6 +563,8 @@ pub async fn getcontent(
 }
 
 /// Parameters of `landing.block.getcontent`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/block/methods/landing-block-get-content.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct GetcontentRequest {
     pub block: i64,
@@ -1448,119 +580,23 @@ pub struct GetcontentRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetcontentRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetcontentRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetcontentRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetcontentRequest, A::Error> {
-                let mut __f0: Option<i64> = None;
-                let mut __f1: Option<Option<bool>> = None;
-                let mut __f2: Option<i64> = None;
-                let mut __f3: Option<Option<GetcontentRequestParams>> = None;
-                let mut __f4: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "block" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("block"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "editMode" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("editMode"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "lid" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("lid"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "params" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("params"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetcontentRequestParams>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "scope" => {
-                            if __f4.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("scope"));
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetcontentRequest {
-                    block: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("block"))?,
-                    edit_mode: __f1.unwrap_or_default(),
-                    lid: __f2.ok_or_else(|| ::serde::de::Error::missing_field("lid"))?,
-                    params: __f3.unwrap_or_default(),
-                    scope: __f4.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetcontentRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        Ok(Self {
+            block: o.req("block")?,
+            edit_mode: o.opt("editMode")?,
+            lid: o.req("lid")?,
+            params: o.opt("params")?,
+            scope: o.opt("scope")?,
+            additional: o.rest(&["block", "editMode", "lid", "params", "scope"])?,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetcontentRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetcontentRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetcontentRequestParams {
@@ -1573,81 +609,20 @@ pub struct GetcontentRequestParams {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetcontentRequestParams {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetcontentRequestParams;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetcontentRequestParams")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetcontentRequestParams, A::Error> {
-                let mut __f0: Option<Option<bool>> = None;
-                let mut __f1: Option<Option<bool>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "force_unactive" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("force_unactive"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "wrapper_show" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("wrapper_show"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetcontentRequestParams {
-                    force_unactive: __f0.unwrap_or_default(),
-                    wrapper_show: __f1.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetcontentRequestParams {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        Ok(Self {
+            force_unactive: o.opt("force_unactive")?,
+            wrapper_show: o.opt("wrapper_show")?,
+            additional: o.rest(&["force_unactive", "wrapper_show"])?,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetcontentRequestParams {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetcontentRequestParams);
 
 /// The `result` of `landing.block.getcontent`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -1700,245 +675,56 @@ pub struct GetcontentResponse {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetcontentResponse {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetcontentResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetcontentResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetcontentResponse, A::Error> {
-                let mut __f0: Option<Option<String>> = None;
-                let mut __f1: Option<Option<bool>> = None;
-                let mut __f2: Option<Option<String>> = None;
-                let mut __f3: Option<::serde_json::Value> = None;
-                let mut __f4: Option<Option<String>> = None;
-                let mut __f5: Option<Option<String>> = None;
-                let mut __f6: Option<::serde_json::Value> = None;
-                let mut __f7: Option<Option<bool>> = None;
-                let mut __f8: Option<::serde_json::Value> = None;
-                let mut __f9: Option<Option<i64>> = None;
-                let mut __f10: Option<::serde_json::Value> = None;
-                let mut __f11: Option<::serde_json::Value> = None;
-                let mut __f12: Option<::serde_json::Value> = None;
-                let mut __f13: Option<Option<bool>> = None;
-                let mut __f14: Option<Option<i64>> = None;
-                let mut __f15: Option<::serde_json::Value> = None;
-                let mut __f16: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "access" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("access"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "active" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("active"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "anchor" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("anchor"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "assetStrings" => {
-                            if __f3.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("assetStrings"),
-                                );
-                            }
-                            __f3 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "content" => {
-                            if __f4.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("content"));
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "content_ext" => {
-                            if __f5.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("content_ext"),
-                                );
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "css" => {
-                            if __f6.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("css"));
-                            }
-                            __f6 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "designed" => {
-                            if __f7.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("designed"));
-                            }
-                            __f7 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "dynamicParams" => {
-                            if __f8.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("dynamicParams"),
-                                );
-                            }
-                            __f8 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "id" => {
-                            if __f9.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("id"));
-                            }
-                            __f9 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "js" => {
-                            if __f10.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("js"));
-                            }
-                            __f10 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "lang" => {
-                            if __f11.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("lang"));
-                            }
-                            __f11 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "manifest" => {
-                            if __f12.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("manifest"));
-                            }
-                            __f12 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "php" => {
-                            if __f13.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("php"));
-                            }
-                            __f13 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "repoId" => {
-                            if __f14.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("repoId"));
-                            }
-                            __f14 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "requiredUserAction" => {
-                            if __f15.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("requiredUserAction"),
-                                );
-                            }
-                            __f15 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "sections" => {
-                            if __f16.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("sections"));
-                            }
-                            __f16 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetcontentResponse {
-                    access: __f0.unwrap_or_default(),
-                    active: __f1.unwrap_or_default(),
-                    anchor: __f2.unwrap_or_default(),
-                    asset_strings: __f3.unwrap_or_default(),
-                    content: __f4.unwrap_or_default(),
-                    content_ext: __f5.unwrap_or_default(),
-                    css: __f6.unwrap_or_default(),
-                    designed: __f7.unwrap_or_default(),
-                    dynamic_params: __f8.unwrap_or_default(),
-                    id: __f9.unwrap_or_default(),
-                    js: __f10.unwrap_or_default(),
-                    lang: __f11.unwrap_or_default(),
-                    manifest: __f12.unwrap_or_default(),
-                    php: __f13.unwrap_or_default(),
-                    repo_id: __f14.unwrap_or_default(),
-                    required_user_action: __f15.unwrap_or_default(),
-                    sections: __f16.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetcontentResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        Ok(Self {
+            access: o.opt("access")?,
+            active: o.opt("active")?,
+            anchor: o.opt("anchor")?,
+            asset_strings: o.opt("assetStrings")?,
+            content: o.opt("content")?,
+            content_ext: o.opt("content_ext")?,
+            css: o.opt("css")?,
+            designed: o.opt("designed")?,
+            dynamic_params: o.opt("dynamicParams")?,
+            id: o.opt("id")?,
+            js: o.opt("js")?,
+            lang: o.opt("lang")?,
+            manifest: o.opt("manifest")?,
+            php: o.opt("php")?,
+            repo_id: o.opt("repoId")?,
+            required_user_action: o.opt("requiredUserAction")?,
+            sections: o.opt("sections")?,
+            additional: o
+                .rest(
+                    &[
+                        "access",
+                        "active",
+                        "anchor",
+                        "assetStrings",
+                        "content",
+                        "content_ext",
+                        "css",
+                        "designed",
+                        "dynamicParams",
+                        "id",
+                        "js",
+                        "lang",
+                        "manifest",
+                        "php",
+                        "repoId",
+                        "requiredUserAction",
+                        "sections",
+                    ],
+                )?,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetcontentResponse {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetcontentResponse);
 
 impl ::bitrix24_runtime::Method for GetcontentRequest {
     const NAME: &'static str = "landing.block.getcontent";
@@ -1956,6 +742,8 @@ impl ::bitrix24_runtime::Method for GetcontentRequest {
 /// Calls `landing.block.getlist`.
 ///
 /// Scope `landing`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/block/methods/landing-block-get-list.html>.
 pub async fn getlist(
     client: &::bitrix24_runtime::Client,
     request: &GetlistRequest,
@@ -1964,6 +752,8 @@ pub async fn getlist(
 }
 
 /// Parameters of `landing.block.getlist`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/block/methods/landing-block-get-list.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct GetlistRequest {
     pub lid: i64,
@@ -1976,92 +766,21 @@ pub struct GetlistRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetlistRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetlistRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetlistRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetlistRequest, A::Error> {
-                let mut __f0: Option<i64> = None;
-                let mut __f1: Option<Option<GetlistRequestParams>> = None;
-                let mut __f2: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "lid" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("lid"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "params" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("params"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetlistRequestParams>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "scope" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("scope"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetlistRequest {
-                    lid: __f0.ok_or_else(|| ::serde::de::Error::missing_field("lid"))?,
-                    params: __f1.unwrap_or_default(),
-                    scope: __f2.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetlistRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        Ok(Self {
+            lid: o.req("lid")?,
+            params: o.opt("params")?,
+            scope: o.opt("scope")?,
+            additional: o.rest(&["lid", "params", "scope"])?,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetlistRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetlistRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetlistRequestParams {
@@ -2076,94 +795,21 @@ pub struct GetlistRequestParams {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetlistRequestParams {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetlistRequestParams;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetlistRequestParams")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetlistRequestParams, A::Error> {
-                let mut __f0: Option<Option<bool>> = None;
-                let mut __f1: Option<Option<bool>> = None;
-                let mut __f2: Option<Option<bool>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "deleted" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("deleted"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "edit_mode" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("edit_mode"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "get_content" => {
-                            if __f2.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("get_content"),
-                                );
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetlistRequestParams {
-                    deleted: __f0.unwrap_or_default(),
-                    edit_mode: __f1.unwrap_or_default(),
-                    get_content: __f2.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetlistRequestParams {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        Ok(Self {
+            deleted: o.opt("deleted")?,
+            edit_mode: o.opt("edit_mode")?,
+            get_content: o.opt("get_content")?,
+            additional: o.rest(&["deleted", "edit_mode", "get_content"])?,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetlistRequestParams {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetlistRequestParams);
 
 /// The `result` of `landing.block.getlist`.
 pub type GetlistResponse = Vec<GetlistResponseItem>;
@@ -2193,174 +839,40 @@ pub struct GetlistResponseItem {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetlistResponseItem {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetlistResponseItem;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetlistResponseItem")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetlistResponseItem, A::Error> {
-                let mut __f0: Option<Option<bool>> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __f2: Option<Option<String>> = None;
-                let mut __f3: Option<Option<Vec<String>>> = None;
-                let mut __f4: Option<Option<i64>> = None;
-                let mut __f5: Option<Option<Vec<String>>> = None;
-                let mut __f6: Option<Option<i64>> = None;
-                let mut __f7: Option<Option<GetlistResponseItemMeta>> = None;
-                let mut __f8: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "active" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("active"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "code" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("code"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "content" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("content"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "css" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("css"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<String>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "id" => {
-                            if __f4.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("id"));
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "js" => {
-                            if __f5.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("js"));
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<String>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "lid" => {
-                            if __f6.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("lid"));
-                            }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "meta" => {
-                            if __f7.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("meta"));
-                            }
-                            __f7 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetlistResponseItemMeta>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "name" => {
-                            if __f8.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("name"));
-                            }
-                            __f8 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetlistResponseItem {
-                    active: __f0.unwrap_or_default(),
-                    code: __f1.unwrap_or_default(),
-                    content: __f2.unwrap_or_default(),
-                    css: __f3.unwrap_or_default(),
-                    id: __f4.unwrap_or_default(),
-                    js: __f5.unwrap_or_default(),
-                    lid: __f6.unwrap_or_default(),
-                    meta: __f7.unwrap_or_default(),
-                    name: __f8.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetlistResponseItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        Ok(Self {
+            active: o.opt("active")?,
+            code: o.opt("code")?,
+            content: o.opt("content")?,
+            css: o.opt("css")?,
+            id: o.opt("id")?,
+            js: o.opt("js")?,
+            lid: o.opt("lid")?,
+            meta: o.opt("meta")?,
+            name: o.opt("name")?,
+            additional: o
+                .rest(
+                    &[
+                        "active",
+                        "code",
+                        "content",
+                        "css",
+                        "id",
+                        "js",
+                        "lid",
+                        "meta",
+                        "name",
+                    ],
+                )?,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetlistResponseItem {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetlistResponseItem);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetlistResponseItemMeta {
@@ -2389,197 +901,42 @@ pub struct GetlistResponseItemMeta {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetlistResponseItemMeta {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetlistResponseItemMeta;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetlistResponseItemMeta")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetlistResponseItemMeta, A::Error> {
-                let mut __f0: Option<Option<String>> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __f2: Option<Option<String>> = None;
-                let mut __f3: Option<Option<String>> = None;
-                let mut __f4: Option<Option<String>> = None;
-                let mut __f5: Option<Option<String>> = None;
-                let mut __f6: Option<Option<String>> = None;
-                let mut __f7: Option<Option<String>> = None;
-                let mut __f8: Option<Option<String>> = None;
-                let mut __f9: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "CREATED_BY_ID" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CREATED_BY_ID"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "DATE_CREATE" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("DATE_CREATE"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "DATE_MODIFY" => {
-                            if __f2.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("DATE_MODIFY"),
-                                );
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "LANDING_TITLE" => {
-                            if __f3.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("LANDING_TITLE"),
-                                );
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "LANDING_TPL_CODE" => {
-                            if __f4.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("LANDING_TPL_CODE"),
-                                );
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "LID" => {
-                            if __f5.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("LID"));
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "MODIFIED_BY_ID" => {
-                            if __f6.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("MODIFIED_BY_ID"),
-                                );
-                            }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "SITE_TPL_CODE" => {
-                            if __f7.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("SITE_TPL_CODE"),
-                                );
-                            }
-                            __f7 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "SITE_TYPE" => {
-                            if __f8.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("SITE_TYPE"),
-                                );
-                            }
-                            __f8 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "XML_ID" => {
-                            if __f9.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("XML_ID"));
-                            }
-                            __f9 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetlistResponseItemMeta {
-                    created_by_id: __f0.unwrap_or_default(),
-                    date_create: __f1.unwrap_or_default(),
-                    date_modify: __f2.unwrap_or_default(),
-                    landing_title: __f3.unwrap_or_default(),
-                    landing_tpl_code: __f4.unwrap_or_default(),
-                    lid: __f5.unwrap_or_default(),
-                    modified_by_id: __f6.unwrap_or_default(),
-                    site_tpl_code: __f7.unwrap_or_default(),
-                    site_type: __f8.unwrap_or_default(),
-                    xml_id: __f9.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetlistResponseItemMeta {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        Ok(Self {
+            created_by_id: o.opt("CREATED_BY_ID")?,
+            date_create: o.opt("DATE_CREATE")?,
+            date_modify: o.opt("DATE_MODIFY")?,
+            landing_title: o.opt("LANDING_TITLE")?,
+            landing_tpl_code: o.opt("LANDING_TPL_CODE")?,
+            lid: o.opt("LID")?,
+            modified_by_id: o.opt("MODIFIED_BY_ID")?,
+            site_tpl_code: o.opt("SITE_TPL_CODE")?,
+            site_type: o.opt("SITE_TYPE")?,
+            xml_id: o.opt("XML_ID")?,
+            additional: o
+                .rest(
+                    &[
+                        "CREATED_BY_ID",
+                        "DATE_CREATE",
+                        "DATE_MODIFY",
+                        "LANDING_TITLE",
+                        "LANDING_TPL_CODE",
+                        "LID",
+                        "MODIFIED_BY_ID",
+                        "SITE_TPL_CODE",
+                        "SITE_TYPE",
+                        "XML_ID",
+                    ],
+                )?,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetlistResponseItemMeta {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetlistResponseItemMeta);
 
 impl ::bitrix24_runtime::Method for GetlistRequest {
     const NAME: &'static str = "landing.block.getlist";
@@ -2598,6 +955,8 @@ impl ::bitrix24_runtime::Method for GetlistRequest {
 /// Calls `landing.block.getmanifest`.
 ///
 /// Scope `landing`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/block/methods/landing-block-get-manifest.html>.
 pub async fn getmanifest(
     client: &::bitrix24_runtime::Client,
     request: &GetmanifestRequest,
@@ -2606,6 +965,8 @@ pub async fn getmanifest(
 }
 
 /// Parameters of `landing.block.getmanifest`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/block/methods/landing-block-get-manifest.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct GetmanifestRequest {
     pub block: i64,
@@ -2619,106 +980,22 @@ pub struct GetmanifestRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetmanifestRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetmanifestRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetmanifestRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetmanifestRequest, A::Error> {
-                let mut __f0: Option<i64> = None;
-                let mut __f1: Option<i64> = None;
-                let mut __f2: Option<Option<GetmanifestRequestParams>> = None;
-                let mut __f3: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "block" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("block"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "lid" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("lid"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "params" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("params"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetmanifestRequestParams>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "scope" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("scope"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetmanifestRequest {
-                    block: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("block"))?,
-                    lid: __f1.ok_or_else(|| ::serde::de::Error::missing_field("lid"))?,
-                    params: __f2.unwrap_or_default(),
-                    scope: __f3.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetmanifestRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        Ok(Self {
+            block: o.req("block")?,
+            lid: o.req("lid")?,
+            params: o.opt("params")?,
+            scope: o.opt("scope")?,
+            additional: o.rest(&["block", "lid", "params", "scope"])?,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetmanifestRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetmanifestRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetmanifestRequestParams {
@@ -2729,66 +1006,19 @@ pub struct GetmanifestRequestParams {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetmanifestRequestParams {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetmanifestRequestParams;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetmanifestRequestParams")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetmanifestRequestParams, A::Error> {
-                let mut __f0: Option<Option<bool>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "edit_mode" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("edit_mode"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetmanifestRequestParams {
-                    edit_mode: __f0.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetmanifestRequestParams {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        Ok(Self {
+            edit_mode: o.opt("edit_mode")?,
+            additional: o.rest(&["edit_mode"])?,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetmanifestRequestParams {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetmanifestRequestParams);
 
 /// The `result` of `landing.block.getmanifest`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -2822,187 +1052,46 @@ pub struct GetmanifestResponse {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetmanifestResponse {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetmanifestResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetmanifestResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetmanifestResponse, A::Error> {
-                let mut __f0: Option<Option<GetmanifestResponseAssets>> = None;
-                let mut __f1: Option<::serde_json::Value> = None;
-                let mut __f2: Option<Option<GetmanifestResponseBlock>> = None;
-                let mut __f3: Option<::serde_json::Value> = None;
-                let mut __f4: Option<::serde_json::Value> = None;
-                let mut __f5: Option<Option<String>> = None;
-                let mut __f6: Option<::serde_json::Value> = None;
-                let mut __f7: Option<Option<String>> = None;
-                let mut __f8: Option<::serde_json::Value> = None;
-                let mut __f9: Option<Option<String>> = None;
-                let mut __f10: Option<::serde_json::Value> = None;
-                let mut __f11: Option<Option<i64>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "assets" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("assets"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetmanifestResponseAssets>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "attrs" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("attrs"));
-                            }
-                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "block" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("block"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetmanifestResponseBlock>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "callbacks" => {
-                            if __f3.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("callbacks"),
-                                );
-                            }
-                            __f3 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "cards" => {
-                            if __f4.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("cards"));
-                            }
-                            __f4 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "code" => {
-                            if __f5.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("code"));
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "menu" => {
-                            if __f6.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("menu"));
-                            }
-                            __f6 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "namespace" => {
-                            if __f7.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("namespace"),
-                                );
-                            }
-                            __f7 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "nodes" => {
-                            if __f8.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("nodes"));
-                            }
-                            __f8 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "preview" => {
-                            if __f9.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("preview"));
-                            }
-                            __f9 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "style" => {
-                            if __f10.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("style"));
-                            }
-                            __f10 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "timestamp" => {
-                            if __f11.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("timestamp"),
-                                );
-                            }
-                            __f11 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetmanifestResponse {
-                    assets: __f0.unwrap_or_default(),
-                    attrs: __f1.unwrap_or_default(),
-                    block: __f2.unwrap_or_default(),
-                    callbacks: __f3.unwrap_or_default(),
-                    cards: __f4.unwrap_or_default(),
-                    code: __f5.unwrap_or_default(),
-                    menu: __f6.unwrap_or_default(),
-                    namespace: __f7.unwrap_or_default(),
-                    nodes: __f8.unwrap_or_default(),
-                    preview: __f9.unwrap_or_default(),
-                    style: __f10.unwrap_or_default(),
-                    timestamp: __f11.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetmanifestResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        Ok(Self {
+            assets: o.opt("assets")?,
+            attrs: o.opt("attrs")?,
+            block: o.opt("block")?,
+            callbacks: o.opt("callbacks")?,
+            cards: o.opt("cards")?,
+            code: o.opt("code")?,
+            menu: o.opt("menu")?,
+            namespace: o.opt("namespace")?,
+            nodes: o.opt("nodes")?,
+            preview: o.opt("preview")?,
+            style: o.opt("style")?,
+            timestamp: o.opt("timestamp")?,
+            additional: o
+                .rest(
+                    &[
+                        "assets",
+                        "attrs",
+                        "block",
+                        "callbacks",
+                        "cards",
+                        "code",
+                        "menu",
+                        "namespace",
+                        "nodes",
+                        "preview",
+                        "style",
+                        "timestamp",
+                    ],
+                )?,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetmanifestResponse {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetmanifestResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetmanifestResponseAssets {
@@ -3021,121 +1110,23 @@ pub struct GetmanifestResponseAssets {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetmanifestResponseAssets {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetmanifestResponseAssets;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetmanifestResponseAssets")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetmanifestResponseAssets, A::Error> {
-                let mut __f0: Option<::serde_json::Value> = None;
-                let mut __f1: Option<Option<Vec<String>>> = None;
-                let mut __f2: Option<Option<Vec<String>>> = None;
-                let mut __f3: Option<Option<Vec<String>>> = None;
-                let mut __f4: Option<Option<Vec<String>>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "callbacks" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("callbacks"),
-                                );
-                            }
-                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "class" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("class"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<String>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "css" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("css"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<String>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "ext" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("ext"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<String>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "js" => {
-                            if __f4.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("js"));
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<String>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetmanifestResponseAssets {
-                    callbacks: __f0.unwrap_or_default(),
-                    class: __f1.unwrap_or_default(),
-                    css: __f2.unwrap_or_default(),
-                    ext: __f3.unwrap_or_default(),
-                    js: __f4.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetmanifestResponseAssets {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        Ok(Self {
+            callbacks: o.opt("callbacks")?,
+            class: o.opt("class")?,
+            css: o.opt("css")?,
+            ext: o.opt("ext")?,
+            js: o.opt("js")?,
+            additional: o.rest(&["callbacks", "class", "css", "ext", "js"])?,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetmanifestResponseAssets {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetmanifestResponseAssets);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetmanifestResponseBlock {
@@ -3152,105 +1143,22 @@ pub struct GetmanifestResponseBlock {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetmanifestResponseBlock {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetmanifestResponseBlock;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetmanifestResponseBlock")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetmanifestResponseBlock, A::Error> {
-                let mut __f0: Option<Option<bool>> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __f2: Option<Option<Vec<String>>> = None;
-                let mut __f3: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "dynamic" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("dynamic"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "name" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("name"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "section" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("section"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<String>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "subtype" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("subtype"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetmanifestResponseBlock {
-                    dynamic: __f0.unwrap_or_default(),
-                    name: __f1.unwrap_or_default(),
-                    section: __f2.unwrap_or_default(),
-                    subtype: __f3.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetmanifestResponseBlock {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        Ok(Self {
+            dynamic: o.opt("dynamic")?,
+            name: o.opt("name")?,
+            section: o.opt("section")?,
+            subtype: o.opt("subtype")?,
+            additional: o.rest(&["dynamic", "name", "section", "subtype"])?,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetmanifestResponseBlock {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetmanifestResponseBlock);
 
 impl ::bitrix24_runtime::Method for GetmanifestRequest {
     const NAME: &'static str = "landing.block.getmanifest";
@@ -3268,6 +1176,8 @@ impl ::bitrix24_runtime::Method for GetmanifestRequest {
 /// Calls `landing.block.getmanifestfile`.
 ///
 /// Scope `landing`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/block/methods/landing-block-get-manifest-file.html>.
 pub async fn getmanifestfile(
     client: &::bitrix24_runtime::Client,
     request: &GetmanifestfileRequest,
@@ -3276,6 +1186,8 @@ pub async fn getmanifestfile(
 }
 
 /// Parameters of `landing.block.getmanifestfile`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/block/methods/landing-block-get-manifest-file.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct GetmanifestfileRequest {
     pub code: String,
@@ -3284,64 +1196,19 @@ pub struct GetmanifestfileRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetmanifestfileRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetmanifestfileRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetmanifestfileRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetmanifestfileRequest, A::Error> {
-                let mut __f0: Option<String> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "code" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("code"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetmanifestfileRequest {
-                    code: __f0.ok_or_else(|| ::serde::de::Error::missing_field("code"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetmanifestfileRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        Ok(Self {
+            code: o.req("code")?,
+            additional: o.rest(&["code"])?,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetmanifestfileRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetmanifestfileRequest);
 
 /// The `result` of `landing.block.getmanifestfile`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -3365,107 +1232,26 @@ pub struct GetmanifestfileResponse {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetmanifestfileResponse {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetmanifestfileResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetmanifestfileResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetmanifestfileResponse, A::Error> {
-                let mut __f0: Option<::serde_json::Value> = None;
-                let mut __f1: Option<::serde_json::Value> = None;
-                let mut __f2: Option<::serde_json::Value> = None;
-                let mut __f3: Option<::serde_json::Value> = None;
-                let mut __f4: Option<::serde_json::Value> = None;
-                let mut __f5: Option<::serde_json::Value> = None;
-                let mut __f6: Option<::serde_json::Value> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "assets" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("assets"));
-                            }
-                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "attrs" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("attrs"));
-                            }
-                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "block" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("block"));
-                            }
-                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "cards" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("cards"));
-                            }
-                            __f3 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "menu" => {
-                            if __f4.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("menu"));
-                            }
-                            __f4 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "nodes" => {
-                            if __f5.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("nodes"));
-                            }
-                            __f5 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "style" => {
-                            if __f6.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("style"));
-                            }
-                            __f6 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetmanifestfileResponse {
-                    assets: __f0.unwrap_or_default(),
-                    attrs: __f1.unwrap_or_default(),
-                    block: __f2.unwrap_or_default(),
-                    cards: __f3.unwrap_or_default(),
-                    menu: __f4.unwrap_or_default(),
-                    nodes: __f5.unwrap_or_default(),
-                    style: __f6.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetmanifestfileResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        Ok(Self {
+            assets: o.opt("assets")?,
+            attrs: o.opt("attrs")?,
+            block: o.opt("block")?,
+            cards: o.opt("cards")?,
+            menu: o.opt("menu")?,
+            nodes: o.opt("nodes")?,
+            style: o.opt("style")?,
+            additional: o
+                .rest(&["assets", "attrs", "block", "cards", "menu", "nodes", "style"])?,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetmanifestfileResponse {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetmanifestfileResponse);
 
 impl ::bitrix24_runtime::Method for GetmanifestfileRequest {
     const NAME: &'static str = "landing.block.getmanifestfile";
@@ -3478,6 +1264,8 @@ impl ::bitrix24_runtime::Method for GetmanifestfileRequest {
 /// Calls `landing.block.getrepository`.
 ///
 /// Scope `landing`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/block/methods/landing-block-get-repository.html>.
 pub async fn getrepository(
     client: &::bitrix24_runtime::Client,
     request: &GetrepositoryRequest,
@@ -3486,6 +1274,8 @@ pub async fn getrepository(
 }
 
 /// Parameters of `landing.block.getrepository`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/block/methods/landing-block-get-repository.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetrepositoryRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -3497,77 +1287,20 @@ pub struct GetrepositoryRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetrepositoryRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetrepositoryRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetrepositoryRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetrepositoryRequest, A::Error> {
-                let mut __f0: Option<Option<String>> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "scope" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("scope"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "section" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("section"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetrepositoryRequest {
-                    scope: __f0.unwrap_or_default(),
-                    section: __f1.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetrepositoryRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        Ok(Self {
+            scope: o.opt("scope")?,
+            section: o.opt("section")?,
+            additional: o.rest(&["scope", "section"])?,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetrepositoryRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetrepositoryRequest);
 
 /// The `result` of `landing.block.getrepository`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -3586,6 +1319,7 @@ pub struct GetrepositoryResponse {
     pub separator: Option<bool>,
     #[serde(rename = "specialType", skip_serializing_if = "Option::is_none")]
     pub special_type: Option<String>,
+    /// Wire name "type".
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -3593,156 +1327,38 @@ pub struct GetrepositoryResponse {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetrepositoryResponse {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetrepositoryResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetrepositoryResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetrepositoryResponse, A::Error> {
-                let mut __f0: Option<Option<String>> = None;
-                let mut __f1: Option<Option<GetrepositoryResponseItems>> = None;
-                let mut __f2: Option<::serde_json::Value> = None;
-                let mut __f3: Option<Option<String>> = None;
-                let mut __f4: Option<Option<bool>> = None;
-                let mut __f5: Option<Option<bool>> = None;
-                let mut __f6: Option<Option<String>> = None;
-                let mut __f7: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "app_code" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("app_code"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "items" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("items"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetrepositoryResponseItems>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "meta" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("meta"));
-                            }
-                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "name" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("name"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "new" => {
-                            if __f4.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("new"));
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "separator" => {
-                            if __f5.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("separator"),
-                                );
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "specialType" => {
-                            if __f6.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("specialType"),
-                                );
-                            }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "type" => {
-                            if __f7.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("type"));
-                            }
-                            __f7 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetrepositoryResponse {
-                    app_code: __f0.unwrap_or_default(),
-                    items: __f1.unwrap_or_default(),
-                    meta: __f2.unwrap_or_default(),
-                    name: __f3.unwrap_or_default(),
-                    new: __f4.unwrap_or_default(),
-                    separator: __f5.unwrap_or_default(),
-                    special_type: __f6.unwrap_or_default(),
-                    type_: __f7.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetrepositoryResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        Ok(Self {
+            app_code: o.opt("app_code")?,
+            items: o.opt("items")?,
+            meta: o.opt("meta")?,
+            name: o.opt("name")?,
+            new: o.opt("new")?,
+            separator: o.opt("separator")?,
+            special_type: o.opt("specialType")?,
+            type_: o.opt("type")?,
+            additional: o
+                .rest(
+                    &[
+                        "app_code",
+                        "items",
+                        "meta",
+                        "name",
+                        "new",
+                        "separator",
+                        "specialType",
+                        "type",
+                    ],
+                )?,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetrepositoryResponse {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetrepositoryResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetrepositoryResponseItems {
@@ -3778,6 +1394,7 @@ pub struct GetrepositoryResponseItems {
     pub section: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub system: Option<bool>,
+    /// Wire name "type".
     #[serde(rename = "type", skip_serializing_if = "::serde_json::Value::is_null")]
     pub type_: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -3787,294 +1404,58 @@ pub struct GetrepositoryResponseItems {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetrepositoryResponseItems {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetrepositoryResponseItems;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetrepositoryResponseItems")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetrepositoryResponseItems, A::Error> {
-                let mut __f0: Option<Option<String>> = None;
-                let mut __f1: Option<Option<bool>> = None;
-                let mut __f2: Option<Option<String>> = None;
-                let mut __f3: Option<Option<bool>> = None;
-                let mut __f4: Option<Option<bool>> = None;
-                let mut __f5: Option<Option<String>> = None;
-                let mut __f6: Option<Option<String>> = None;
-                let mut __f7: Option<Option<String>> = None;
-                let mut __f8: Option<Option<bool>> = None;
-                let mut __f9: Option<Option<String>> = None;
-                let mut __f10: Option<Option<String>> = None;
-                let mut __f11: Option<Option<i64>> = None;
-                let mut __f12: Option<Option<bool>> = None;
-                let mut __f13: Option<Option<bool>> = None;
-                let mut __f14: Option<Option<String>> = None;
-                let mut __f15: Option<Option<bool>> = None;
-                let mut __f16: Option<::serde_json::Value> = None;
-                let mut __f17: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "app_code" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("app_code"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "app_expired" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("app_expired"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "description" => {
-                            if __f2.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("description"),
-                                );
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "favorite" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("favorite"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "favoriteMy" => {
-                            if __f4.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("favoriteMy"),
-                                );
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "id" => {
-                            if __f5.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("id"));
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "name" => {
-                            if __f6.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("name"));
-                            }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "namespace" => {
-                            if __f7.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("namespace"),
-                                );
-                            }
-                            __f7 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "new" => {
-                            if __f8.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("new"));
-                            }
-                            __f8 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "only_for_license" => {
-                            if __f9.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("only_for_license"),
-                                );
-                            }
-                            __f9 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "preview" => {
-                            if __f10.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("preview"));
-                            }
-                            __f10 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "repo_id" => {
-                            if __f11.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("repo_id"));
-                            }
-                            __f11 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "requires_updates" => {
-                            if __f12.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("requires_updates"),
-                                );
-                            }
-                            __f12 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "restricted" => {
-                            if __f13.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("restricted"),
-                                );
-                            }
-                            __f13 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "section" => {
-                            if __f14.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("section"));
-                            }
-                            __f14 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "system" => {
-                            if __f15.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("system"));
-                            }
-                            __f15 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "type" => {
-                            if __f16.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("type"));
-                            }
-                            __f16 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "version" => {
-                            if __f17.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("version"));
-                            }
-                            __f17 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetrepositoryResponseItems {
-                    app_code: __f0.unwrap_or_default(),
-                    app_expired: __f1.unwrap_or_default(),
-                    description: __f2.unwrap_or_default(),
-                    favorite: __f3.unwrap_or_default(),
-                    favorite_my: __f4.unwrap_or_default(),
-                    id: __f5.unwrap_or_default(),
-                    name: __f6.unwrap_or_default(),
-                    namespace: __f7.unwrap_or_default(),
-                    new: __f8.unwrap_or_default(),
-                    only_for_license: __f9.unwrap_or_default(),
-                    preview: __f10.unwrap_or_default(),
-                    repo_id: __f11.unwrap_or_default(),
-                    requires_updates: __f12.unwrap_or_default(),
-                    restricted: __f13.unwrap_or_default(),
-                    section: __f14.unwrap_or_default(),
-                    system: __f15.unwrap_or_default(),
-                    type_: __f16.unwrap_or_default(),
-                    version: __f17.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetrepositoryResponseItems {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        Ok(Self {
+            app_code: o.opt("app_code")?,
+            app_expired: o.opt("app_expired")?,
+            description: o.opt("description")?,
+            favorite: o.opt("favorite")?,
+            favorite_my: o.opt("favoriteMy")?,
+            id: o.opt("id")?,
+            name: o.opt("name")?,
+            namespace: o.opt("namespace")?,
+            new: o.opt("new")?,
+            only_for_license: o.opt("only_for_license")?,
+            preview: o.opt("preview")?,
+            repo_id: o.opt("repo_id")?,
+            requires_updates: o.opt("requires_updates")?,
+            restricted: o.opt("restricted")?,
+            section: o.opt("section")?,
+            system: o.opt("system")?,
+            type_: o.opt("type")?,
+            version: o.opt("version")?,
+            additional: o
+                .rest(
+                    &[
+                        "app_code",
+                        "app_expired",
+                        "description",
+                        "favorite",
+                        "favoriteMy",
+                        "id",
+                        "name",
+                        "namespace",
+                        "new",
+                        "only_for_license",
+                        "preview",
+                        "repo_id",
+                        "requires_updates",
+                        "restricted",
+                        "section",
+                        "system",
+                        "type",
+                        "version",
+                    ],
+                )?,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetrepositoryResponseItems {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetrepositoryResponseItems);
 
 impl ::bitrix24_runtime::Method for GetrepositoryRequest {
     const NAME: &'static str = "landing.block.getrepository";
@@ -4087,6 +1468,8 @@ impl ::bitrix24_runtime::Method for GetrepositoryRequest {
 /// Calls `landing.block.removecard`.
 ///
 /// Scope `landing`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/block/methods/landing-block-remove-card.html>.
 pub async fn removecard(
     client: &::bitrix24_runtime::Client,
     request: &RemovecardRequest,
@@ -4095,6 +1478,8 @@ pub async fn removecard(
 }
 
 /// Parameters of `landing.block.removecard`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/block/methods/landing-block-remove-card.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct RemovecardRequest {
     pub block: i64,
@@ -4109,120 +1494,23 @@ pub struct RemovecardRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for RemovecardRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = RemovecardRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct RemovecardRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<RemovecardRequest, A::Error> {
-                let mut __f0: Option<i64> = None;
-                let mut __f1: Option<i64> = None;
-                let mut __f2: Option<Option<bool>> = None;
-                let mut __f3: Option<Option<String>> = None;
-                let mut __f4: Option<String> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "block" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("block"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "lid" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("lid"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "preventHistory" => {
-                            if __f2.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("preventHistory"),
-                                );
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "scope" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("scope"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "selector" => {
-                            if __f4.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("selector"));
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(RemovecardRequest {
-                    block: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("block"))?,
-                    lid: __f1.ok_or_else(|| ::serde::de::Error::missing_field("lid"))?,
-                    prevent_history: __f2.unwrap_or_default(),
-                    scope: __f3.unwrap_or_default(),
-                    selector: __f4
-                        .ok_or_else(|| ::serde::de::Error::missing_field("selector"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for RemovecardRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        Ok(Self {
+            block: o.req("block")?,
+            lid: o.req("lid")?,
+            prevent_history: o.opt("preventHistory")?,
+            scope: o.opt("scope")?,
+            selector: o.req("selector")?,
+            additional: o.rest(&["block", "lid", "preventHistory", "scope", "selector"])?,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for RemovecardRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(RemovecardRequest);
 
 /// The `result` of `landing.block.removecard`.
 pub type RemovecardResponse = bool;
@@ -4244,6 +1532,8 @@ impl ::bitrix24_runtime::Method for RemovecardRequest {
 /// Calls `landing.block.updateCards`.
 ///
 /// Scope `landing`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/block/methods/landing-block-update-cards.html>.
 pub async fn update_cards(
     client: &::bitrix24_runtime::Client,
     request: &UpdateCardsRequest,
@@ -4252,6 +1542,8 @@ pub async fn update_cards(
 }
 
 /// Parameters of `landing.block.updateCards`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/block/methods/landing-block-update-cards.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct UpdateCardsRequest {
     pub block: i64,
@@ -4264,99 +1556,22 @@ pub struct UpdateCardsRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for UpdateCardsRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = UpdateCardsRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct UpdateCardsRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<UpdateCardsRequest, A::Error> {
-                let mut __f0: Option<i64> = None;
-                let mut __f1: Option<::serde_json::Value> = None;
-                let mut __f2: Option<i64> = None;
-                let mut __f3: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "block" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("block"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "data" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("data"));
-                            }
-                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "lid" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("lid"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "scope" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("scope"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(UpdateCardsRequest {
-                    block: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("block"))?,
-                    data: __f1.ok_or_else(|| ::serde::de::Error::missing_field("data"))?,
-                    lid: __f2.ok_or_else(|| ::serde::de::Error::missing_field("lid"))?,
-                    scope: __f3.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for UpdateCardsRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        Ok(Self {
+            block: o.req("block")?,
+            data: o.req("data")?,
+            lid: o.req("lid")?,
+            scope: o.opt("scope")?,
+            additional: o.rest(&["block", "data", "lid", "scope"])?,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for UpdateCardsRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(UpdateCardsRequest);
 
 /// The `result` of `landing.block.updateCards`.
 pub type UpdateCardsResponse = bool;
@@ -4378,6 +1593,8 @@ impl ::bitrix24_runtime::Method for UpdateCardsRequest {
 /// Calls `landing.block.updateStyles`.
 ///
 /// Scope `landing`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/block/methods/landing-block-update-styles.html>.
 pub async fn update_styles(
     client: &::bitrix24_runtime::Client,
     request: &UpdateStylesRequest,
@@ -4386,6 +1603,8 @@ pub async fn update_styles(
 }
 
 /// Parameters of `landing.block.updateStyles`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/block/methods/landing-block-update-styles.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct UpdateStylesRequest {
     pub block: i64,
@@ -4400,114 +1619,23 @@ pub struct UpdateStylesRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for UpdateStylesRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = UpdateStylesRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct UpdateStylesRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<UpdateStylesRequest, A::Error> {
-                let mut __f0: Option<i64> = None;
-                let mut __f1: Option<::serde_json::Value> = None;
-                let mut __f2: Option<i64> = None;
-                let mut __f3: Option<Option<bool>> = None;
-                let mut __f4: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "block" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("block"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "data" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("data"));
-                            }
-                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "lid" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("lid"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "preventHistory" => {
-                            if __f3.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("preventHistory"),
-                                );
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "scope" => {
-                            if __f4.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("scope"));
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(UpdateStylesRequest {
-                    block: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("block"))?,
-                    data: __f1.ok_or_else(|| ::serde::de::Error::missing_field("data"))?,
-                    lid: __f2.ok_or_else(|| ::serde::de::Error::missing_field("lid"))?,
-                    prevent_history: __f3.unwrap_or_default(),
-                    scope: __f4.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for UpdateStylesRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        Ok(Self {
+            block: o.req("block")?,
+            data: o.req("data")?,
+            lid: o.req("lid")?,
+            prevent_history: o.opt("preventHistory")?,
+            scope: o.opt("scope")?,
+            additional: o.rest(&["block", "data", "lid", "preventHistory", "scope"])?,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for UpdateStylesRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(UpdateStylesRequest);
 
 /// The `result` of `landing.block.updateStyles`.
 pub type UpdateStylesResponse = bool;
@@ -4529,6 +1657,8 @@ impl ::bitrix24_runtime::Method for UpdateStylesRequest {
 /// Calls `landing.block.updateattrs`.
 ///
 /// Scope `landing`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/block/methods/landing-block-update-attrs.html>.
 pub async fn updateattrs(
     client: &::bitrix24_runtime::Client,
     request: &UpdateattrsRequest,
@@ -4537,6 +1667,8 @@ pub async fn updateattrs(
 }
 
 /// Parameters of `landing.block.updateattrs`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/block/methods/landing-block-update-attrs.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct UpdateattrsRequest {
     pub block: i64,
@@ -4549,99 +1681,22 @@ pub struct UpdateattrsRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for UpdateattrsRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = UpdateattrsRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct UpdateattrsRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<UpdateattrsRequest, A::Error> {
-                let mut __f0: Option<i64> = None;
-                let mut __f1: Option<::serde_json::Value> = None;
-                let mut __f2: Option<i64> = None;
-                let mut __f3: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "block" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("block"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "data" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("data"));
-                            }
-                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "lid" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("lid"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "scope" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("scope"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(UpdateattrsRequest {
-                    block: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("block"))?,
-                    data: __f1.ok_or_else(|| ::serde::de::Error::missing_field("data"))?,
-                    lid: __f2.ok_or_else(|| ::serde::de::Error::missing_field("lid"))?,
-                    scope: __f3.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for UpdateattrsRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        Ok(Self {
+            block: o.req("block")?,
+            data: o.req("data")?,
+            lid: o.req("lid")?,
+            scope: o.opt("scope")?,
+            additional: o.rest(&["block", "data", "lid", "scope"])?,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for UpdateattrsRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(UpdateattrsRequest);
 
 /// The `result` of `landing.block.updateattrs`.
 pub type UpdateattrsResponse = bool;
@@ -4662,6 +1717,8 @@ impl ::bitrix24_runtime::Method for UpdateattrsRequest {
 /// Calls `landing.block.updatecontent`.
 ///
 /// Scope `landing`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/block/methods/landing-block-update-content.html>.
 pub async fn updatecontent(
     client: &::bitrix24_runtime::Client,
     request: &UpdatecontentRequest,
@@ -4670,6 +1727,8 @@ pub async fn updatecontent(
 }
 
 /// Parameters of `landing.block.updatecontent`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/block/methods/landing-block-update-content.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct UpdatecontentRequest {
     pub block: i64,
@@ -4686,133 +1745,27 @@ pub struct UpdatecontentRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for UpdatecontentRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = UpdatecontentRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct UpdatecontentRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<UpdatecontentRequest, A::Error> {
-                let mut __f0: Option<i64> = None;
-                let mut __f1: Option<String> = None;
-                let mut __f2: Option<Option<bool>> = None;
-                let mut __f3: Option<i64> = None;
-                let mut __f4: Option<Option<bool>> = None;
-                let mut __f5: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "block" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("block"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "content" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("content"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        "designed" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("designed"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "lid" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("lid"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "preventHistory" => {
-                            if __f4.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("preventHistory"),
-                                );
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "scope" => {
-                            if __f5.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("scope"));
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(UpdatecontentRequest {
-                    block: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("block"))?,
-                    content: __f1
-                        .ok_or_else(|| ::serde::de::Error::missing_field("content"))?,
-                    designed: __f2.unwrap_or_default(),
-                    lid: __f3.ok_or_else(|| ::serde::de::Error::missing_field("lid"))?,
-                    prevent_history: __f4.unwrap_or_default(),
-                    scope: __f5.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for UpdatecontentRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        Ok(Self {
+            block: o.req("block")?,
+            content: o.req("content")?,
+            designed: o.opt("designed")?,
+            lid: o.req("lid")?,
+            prevent_history: o.opt("preventHistory")?,
+            scope: o.opt("scope")?,
+            additional: o
+                .rest(
+                    &["block", "content", "designed", "lid", "preventHistory", "scope"],
+                )?,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for UpdatecontentRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(UpdatecontentRequest);
 
 /// The `result` of `landing.block.updatecontent`.
 pub type UpdatecontentResponse = bool;
@@ -4833,6 +1786,8 @@ impl ::bitrix24_runtime::Method for UpdatecontentRequest {
 /// Calls `landing.block.updatenodes`.
 ///
 /// Scope `landing`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/block/methods/landing-block-update-nodes.html>.
 pub async fn updatenodes(
     client: &::bitrix24_runtime::Client,
     request: &UpdatenodesRequest,
@@ -4841,10 +1796,13 @@ pub async fn updatenodes(
 }
 
 /// Parameters of `landing.block.updatenodes`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/block/methods/landing-block-update-nodes.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct UpdatenodesRequest {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub additional: Option<UpdatenodesRequestAdditional>,
+    /// Wire name "additional".
+    #[serde(rename = "additional", skip_serializing_if = "Option::is_none")]
+    pub additional_2: Option<UpdatenodesRequestAdditional>,
     pub block: i64,
     pub data: ::serde_json::Value,
     pub lid: i64,
@@ -4854,134 +1812,30 @@ pub struct UpdatenodesRequest {
     pub scope: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
-    pub additional_2: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl<'de> ::serde::Deserialize<'de> for UpdatenodesRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = UpdatenodesRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct UpdatenodesRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<UpdatenodesRequest, A::Error> {
-                let mut __f0: Option<Option<UpdatenodesRequestAdditional>> = None;
-                let mut __f1: Option<i64> = None;
-                let mut __f2: Option<::serde_json::Value> = None;
-                let mut __f3: Option<i64> = None;
-                let mut __f4: Option<Option<bool>> = None;
-                let mut __f5: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "additional" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("additional"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<UpdatenodesRequestAdditional>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "block" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("block"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "data" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("data"));
-                            }
-                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "lid" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("lid"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "preventHistory" => {
-                            if __f4.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("preventHistory"),
-                                );
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "scope" => {
-                            if __f5.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("scope"));
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(UpdatenodesRequest {
-                    additional: __f0.unwrap_or_default(),
-                    block: __f1
-                        .ok_or_else(|| ::serde::de::Error::missing_field("block"))?,
-                    data: __f2.ok_or_else(|| ::serde::de::Error::missing_field("data"))?,
-                    lid: __f3.ok_or_else(|| ::serde::de::Error::missing_field("lid"))?,
-                    prevent_history: __f4.unwrap_or_default(),
-                    scope: __f5.unwrap_or_default(),
-                    additional_2: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
-    }
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdatenodesRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        Ok(Self {
+            additional_2: o.opt("additional")?,
+            block: o.req("block")?,
+            data: o.req("data")?,
+            lid: o.req("lid")?,
+            prevent_history: o.opt("preventHistory")?,
+            scope: o.opt("scope")?,
+            additional: o
+                .rest(
+                    &["additional", "block", "data", "lid", "preventHistory", "scope"],
+                )?,
+        })
     }
 }
+
+::bitrix24_runtime::loose_deserialize!(UpdatenodesRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct UpdatenodesRequestAdditional {
@@ -4992,66 +1846,19 @@ pub struct UpdatenodesRequestAdditional {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for UpdatenodesRequestAdditional {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = UpdatenodesRequestAdditional;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct UpdatenodesRequestAdditional")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<UpdatenodesRequestAdditional, A::Error> {
-                let mut __f0: Option<Option<bool>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "appendMenu" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("appendMenu"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(UpdatenodesRequestAdditional {
-                    append_menu: __f0.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for UpdatenodesRequestAdditional {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        Ok(Self {
+            append_menu: o.opt("appendMenu")?,
+            additional: o.rest(&["appendMenu"])?,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for UpdatenodesRequestAdditional {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(UpdatenodesRequestAdditional);
 
 /// The `result` of `landing.block.updatenodes`.
 pub type UpdatenodesResponse = bool;
@@ -5075,6 +1882,8 @@ impl ::bitrix24_runtime::Method for UpdatenodesRequest {
 /// Calls `landing.block.uploadfile`.
 ///
 /// Scope `landing`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/block/methods/landing-block-upload-file.html>.
 pub async fn uploadfile(
     client: &::bitrix24_runtime::Client,
     request: &UploadfileRequest,
@@ -5083,6 +1892,8 @@ pub async fn uploadfile(
 }
 
 /// Parameters of `landing.block.uploadfile`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/block/methods/landing-block-upload-file.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct UploadfileRequest {
     pub block: i64,
@@ -5100,133 +1911,24 @@ pub struct UploadfileRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for UploadfileRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = UploadfileRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct UploadfileRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<UploadfileRequest, A::Error> {
-                let mut __f0: Option<i64> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __f2: Option<Option<UploadfileRequestParams>> = None;
-                let mut __f3: Option<String> = None;
-                let mut __f4: Option<Option<String>> = None;
-                let mut __f5: Option<Option<bool>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "block" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("block"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "ext" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("ext"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "params" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("params"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<UploadfileRequestParams>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "picture" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("picture"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        "scope" => {
-                            if __f4.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("scope"));
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "temp" => {
-                            if __f5.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("temp"));
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(UploadfileRequest {
-                    block: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("block"))?,
-                    ext: __f1.unwrap_or_default(),
-                    params: __f2.unwrap_or_default(),
-                    picture: __f3
-                        .ok_or_else(|| ::serde::de::Error::missing_field("picture"))?,
-                    scope: __f4.unwrap_or_default(),
-                    temp: __f5.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for UploadfileRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        Ok(Self {
+            block: o.req("block")?,
+            ext: o.opt("ext")?,
+            params: o.opt("params")?,
+            picture: o.req("picture")?,
+            scope: o.opt("scope")?,
+            temp: o.opt("temp")?,
+            additional: o.rest(&["block", "ext", "params", "picture", "scope", "temp"])?,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for UploadfileRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(UploadfileRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct UploadfileRequestParams {
@@ -5241,92 +1943,21 @@ pub struct UploadfileRequestParams {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for UploadfileRequestParams {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = UploadfileRequestParams;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct UploadfileRequestParams")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<UploadfileRequestParams, A::Error> {
-                let mut __f0: Option<Option<i64>> = None;
-                let mut __f1: Option<Option<i64>> = None;
-                let mut __f2: Option<Option<i64>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "height" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("height"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "resize_type" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("resize_type"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "width" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("width"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(UploadfileRequestParams {
-                    height: __f0.unwrap_or_default(),
-                    resize_type: __f1.unwrap_or_default(),
-                    width: __f2.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for UploadfileRequestParams {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        Ok(Self {
+            height: o.opt("height")?,
+            resize_type: o.opt("resize_type")?,
+            width: o.opt("width")?,
+            additional: o.rest(&["height", "resize_type", "width"])?,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for UploadfileRequestParams {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(UploadfileRequestParams);
 
 /// The `result` of `landing.block.uploadfile`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -5340,77 +1971,20 @@ pub struct UploadfileResponse {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for UploadfileResponse {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = UploadfileResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct UploadfileResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<UploadfileResponse, A::Error> {
-                let mut __f0: Option<Option<i64>> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "id" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("id"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "src" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("src"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(UploadfileResponse {
-                    id: __f0.unwrap_or_default(),
-                    src: __f1.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for UploadfileResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        Ok(Self {
+            id: o.opt("id")?,
+            src: o.opt("src")?,
+            additional: o.rest(&["id", "src"])?,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for UploadfileResponse {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(UploadfileResponse);
 
 impl ::bitrix24_runtime::Method for UploadfileRequest {
     const NAME: &'static str = "landing.block.uploadfile";

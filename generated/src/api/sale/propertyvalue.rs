@@ -11,6 +11,8 @@
 /// Calls `sale.propertyvalue.delete`.
 ///
 /// Scope `sale`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/property-value/sale-property-value-delete.html>.
 pub async fn delete(
     client: &::bitrix24_runtime::Client,
     request: &DeleteRequest,
@@ -19,6 +21,8 @@ pub async fn delete(
 }
 
 /// Parameters of `sale.propertyvalue.delete`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/property-value/sale-property-value-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct DeleteRequest {
     pub id: ::serde_json::Value,
@@ -27,59 +31,19 @@ pub struct DeleteRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = DeleteRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct DeleteRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<DeleteRequest, A::Error> {
-                let mut __f0: Option<::serde_json::Value> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "id" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("id"));
-                            }
-                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(DeleteRequest {
-                    id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        Ok(Self {
+            id: o.req("id")?,
+            additional: o.rest(&["id"])?,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(DeleteRequest);
 
 /// The `result` of `sale.propertyvalue.delete`.
 pub type DeleteResponse = bool;
@@ -100,6 +64,8 @@ impl ::bitrix24_runtime::Method for DeleteRequest {
 /// Calls `sale.propertyvalue.get`.
 ///
 /// Scope `sale`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/property-value/sale-property-value-get.html>.
 pub async fn get(
     client: &::bitrix24_runtime::Client,
     request: &GetRequest,
@@ -108,6 +74,8 @@ pub async fn get(
 }
 
 /// Parameters of `sale.propertyvalue.get`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/property-value/sale-property-value-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct GetRequest {
     pub id: ::serde_json::Value,
@@ -116,59 +84,19 @@ pub struct GetRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetRequest, A::Error> {
-                let mut __f0: Option<::serde_json::Value> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "id" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("id"));
-                            }
-                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetRequest {
-                    id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        Ok(Self {
+            id: o.req("id")?,
+            additional: o.rest(&["id"])?,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetRequest);
 
 /// The `result` of `sale.propertyvalue.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -180,68 +108,19 @@ pub struct GetResponse {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetResponse {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetResponse, A::Error> {
-                let mut __f0: Option<Option<GetResponsePropertyValue>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "propertyValue" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("propertyValue"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetResponsePropertyValue>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetResponse {
-                    property_value: __f0.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        Ok(Self {
+            property_value: o.opt("propertyValue")?,
+            additional: o.rest(&["propertyValue"])?,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetResponse {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetResponsePropertyValue {
@@ -260,118 +139,23 @@ pub struct GetResponsePropertyValue {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetResponsePropertyValue {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetResponsePropertyValue;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetResponsePropertyValue")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetResponsePropertyValue, A::Error> {
-                let mut __f0: Option<Option<String>> = None;
-                let mut __f1: Option<Option<i64>> = None;
-                let mut __f2: Option<Option<String>> = None;
-                let mut __f3: Option<Option<i64>> = None;
-                let mut __f4: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "code" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("code"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "id" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("id"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "name" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("name"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "orderPropsId" => {
-                            if __f3.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("orderPropsId"),
-                                );
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "value" => {
-                            if __f4.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("value"));
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetResponsePropertyValue {
-                    code: __f0.unwrap_or_default(),
-                    id: __f1.unwrap_or_default(),
-                    name: __f2.unwrap_or_default(),
-                    order_props_id: __f3.unwrap_or_default(),
-                    value: __f4.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetResponsePropertyValue {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        Ok(Self {
+            code: o.opt("code")?,
+            id: o.opt("id")?,
+            name: o.opt("name")?,
+            order_props_id: o.opt("orderPropsId")?,
+            value: o.opt("value")?,
+            additional: o.rest(&["code", "id", "name", "orderPropsId", "value"])?,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetResponsePropertyValue {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetResponsePropertyValue);
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "sale.propertyvalue.get";
@@ -389,6 +173,8 @@ impl ::bitrix24_runtime::Method for GetRequest {
 /// Calls `sale.propertyvalue.getfields`.
 ///
 /// Scope `sale`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/property-value/sale-property-value-get-fields.html>.
 pub async fn getfields(
     client: &::bitrix24_runtime::Client,
     request: &GetfieldsRequest,
@@ -397,6 +183,8 @@ pub async fn getfields(
 }
 
 /// Parameters of `sale.propertyvalue.getfields`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/property-value/sale-property-value-get-fields.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetfieldsRequest {
     /// Keys not declared in the spec, kept as received.
@@ -404,47 +192,16 @@ pub struct GetfieldsRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetfieldsRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetfieldsRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetfieldsRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetfieldsRequest, A::Error> {
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    let value = map.next_value::<::serde_json::Value>()?;
-                    __extra.insert(key, value);
-                }
-                Ok(GetfieldsRequest {
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetfieldsRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        Ok(Self { additional: o.rest(&[])? })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetfieldsRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetfieldsRequest);
 
 /// The `result` of `sale.propertyvalue.getfields`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -456,68 +213,19 @@ pub struct GetfieldsResponse {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetfieldsResponse {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetfieldsResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetfieldsResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetfieldsResponse, A::Error> {
-                let mut __f0: Option<Option<GetfieldsResponsePropertyValue>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "propertyValue" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("propertyValue"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetfieldsResponsePropertyValue>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetfieldsResponse {
-                    property_value: __f0.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetfieldsResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        Ok(Self {
+            property_value: o.opt("propertyValue")?,
+            additional: o.rest(&["propertyValue"])?,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetfieldsResponse {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetfieldsResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetfieldsResponsePropertyValue {
@@ -540,174 +248,36 @@ pub struct GetfieldsResponsePropertyValue {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetfieldsResponsePropertyValue {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetfieldsResponsePropertyValue;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetfieldsResponsePropertyValue")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetfieldsResponsePropertyValue, A::Error> {
-                let mut __f0: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f1: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f2: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f3: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f4: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f5: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f6: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "code" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("code"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "id" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("id"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "name" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("name"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "orderId" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("orderId"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "orderPropsId" => {
-                            if __f4.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("orderPropsId"),
-                                );
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "orderPropsXmlId" => {
-                            if __f5.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("orderPropsXmlId"),
-                                );
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "value" => {
-                            if __f6.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("value"));
-                            }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetfieldsResponsePropertyValue {
-                    code: __f0.unwrap_or_default(),
-                    id: __f1.unwrap_or_default(),
-                    name: __f2.unwrap_or_default(),
-                    order_id: __f3.unwrap_or_default(),
-                    order_props_id: __f4.unwrap_or_default(),
-                    order_props_xml_id: __f5.unwrap_or_default(),
-                    value: __f6.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetfieldsResponsePropertyValue {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        Ok(Self {
+            code: o.opt("code")?,
+            id: o.opt("id")?,
+            name: o.opt("name")?,
+            order_id: o.opt("orderId")?,
+            order_props_id: o.opt("orderPropsId")?,
+            order_props_xml_id: o.opt("orderPropsXmlId")?,
+            value: o.opt("value")?,
+            additional: o
+                .rest(
+                    &[
+                        "code",
+                        "id",
+                        "name",
+                        "orderId",
+                        "orderPropsId",
+                        "orderPropsXmlId",
+                        "value",
+                    ],
+                )?,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetfieldsResponsePropertyValue {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetfieldsResponsePropertyValue);
 
 impl ::bitrix24_runtime::Method for GetfieldsRequest {
     const NAME: &'static str = "sale.propertyvalue.getfields";
@@ -722,6 +292,8 @@ impl ::bitrix24_runtime::Method for GetfieldsRequest {
 /// Scope `sale`; at most 2 calls per second.
 ///
 /// Pages of 50 rows: set `start` to the offset; the envelope's `next` and `total` say what is left.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/property-value/sale-property-value-list.html>.
 pub async fn list(
     client: &::bitrix24_runtime::Client,
     request: &ListRequest,
@@ -730,6 +302,8 @@ pub async fn list(
 }
 
 /// Parameters of `sale.propertyvalue.list`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/property-value/sale-property-value-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct ListRequest {
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
@@ -745,88 +319,22 @@ pub struct ListRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for ListRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = ListRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ListRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ListRequest, A::Error> {
-                let mut __f0: Option<::serde_json::Value> = None;
-                let mut __f1: Option<::serde_json::Value> = None;
-                let mut __f2: Option<::serde_json::Value> = None;
-                let mut __f3: Option<Option<i64>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "filter" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("filter"));
-                            }
-                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "order" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("order"));
-                            }
-                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "select" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("select"));
-                            }
-                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "start" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("start"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(ListRequest {
-                    filter: __f0.unwrap_or_default(),
-                    order: __f1.unwrap_or_default(),
-                    select: __f2.unwrap_or_default(),
-                    start: __f3.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for ListRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        Ok(Self {
+            filter: o.opt("filter")?,
+            order: o.opt("order")?,
+            select: o.opt("select")?,
+            start: o.opt("start")?,
+            additional: o.rest(&["filter", "order", "select", "start"])?,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for ListRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(ListRequest);
 
 /// The `result` of `sale.propertyvalue.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -838,70 +346,19 @@ pub struct ListResponse {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for ListResponse {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = ListResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ListResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ListResponse, A::Error> {
-                let mut __f0: Option<
-                    Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
-                > = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "propertyValues" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("propertyValues"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(ListResponse {
-                    property_values: __f0.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for ListResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        Ok(Self {
+            property_values: o.opt("propertyValues")?,
+            additional: o.rest(&["propertyValues"])?,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for ListResponse {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(ListResponse);
 
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "sale.propertyvalue.list";
@@ -914,6 +371,8 @@ impl ::bitrix24_runtime::Method for ListRequest {
 /// Calls `sale.propertyvalue.modify`.
 ///
 /// Scope `sale`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/property-value/sale-property-value-modify.html>.
 pub async fn modify(
     client: &::bitrix24_runtime::Client,
     request: &ModifyRequest,
@@ -922,6 +381,8 @@ pub async fn modify(
 }
 
 /// Parameters of `sale.propertyvalue.modify`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/property-value/sale-property-value-modify.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct ModifyRequest {
     pub fields: ModifyRequestFields,
@@ -930,67 +391,19 @@ pub struct ModifyRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for ModifyRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = ModifyRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ModifyRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ModifyRequest, A::Error> {
-                let mut __f0: Option<ModifyRequestFields> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "fields" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("fields"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            ModifyRequestFields,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(ModifyRequest {
-                    fields: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("fields"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for ModifyRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        Ok(Self {
+            fields: o.req("fields")?,
+            additional: o.rest(&["fields"])?,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for ModifyRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(ModifyRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct ModifyRequestFields {
@@ -1000,67 +413,19 @@ pub struct ModifyRequestFields {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for ModifyRequestFields {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = ModifyRequestFields;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ModifyRequestFields")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ModifyRequestFields, A::Error> {
-                let mut __f0: Option<ModifyRequestFieldsOrder> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "order" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("order"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            ModifyRequestFieldsOrder,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(ModifyRequestFields {
-                    order: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("order"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for ModifyRequestFields {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        Ok(Self {
+            order: o.req("order")?,
+            additional: o.rest(&["order"])?,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for ModifyRequestFields {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(ModifyRequestFields);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct ModifyRequestFieldsOrder {
@@ -1072,79 +437,20 @@ pub struct ModifyRequestFieldsOrder {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for ModifyRequestFieldsOrder {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = ModifyRequestFieldsOrder;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ModifyRequestFieldsOrder")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ModifyRequestFieldsOrder, A::Error> {
-                let mut __f0: Option<::serde_json::Value> = None;
-                let mut __f1: Option<Vec<::serde_json::Value>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "id" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("id"));
-                            }
-                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "propertyValues" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("propertyValues"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Vec<::serde_json::Value>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(ModifyRequestFieldsOrder {
-                    id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
-                    property_values: __f1
-                        .ok_or_else(|| ::serde::de::Error::missing_field(
-                            "propertyValues",
-                        ))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for ModifyRequestFieldsOrder {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        Ok(Self {
+            id: o.req("id")?,
+            property_values: o.req("propertyValues")?,
+            additional: o.rest(&["id", "propertyValues"])?,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for ModifyRequestFieldsOrder {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(ModifyRequestFieldsOrder);
 
 /// The `result` of `sale.propertyvalue.modify`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -1156,70 +462,19 @@ pub struct ModifyResponse {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for ModifyResponse {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = ModifyResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ModifyResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ModifyResponse, A::Error> {
-                let mut __f0: Option<
-                    Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
-                > = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "propertyValues" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("propertyValues"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(ModifyResponse {
-                    property_values: __f0.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for ModifyResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        Ok(Self {
+            property_values: o.opt("propertyValues")?,
+            additional: o.rest(&["propertyValues"])?,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for ModifyResponse {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(ModifyResponse);
 
 impl ::bitrix24_runtime::Method for ModifyRequest {
     const NAME: &'static str = "sale.propertyvalue.modify";

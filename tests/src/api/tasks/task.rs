@@ -49,181 +49,24 @@ pub struct ListRequest {
     pub start: Option<i64>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for ListRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = ListRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ListRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ListRequest, A::Error> {
-                let mut __f0: Option<
-                    Option<::std::collections::BTreeMap<String, ListRequestOrderValue>>,
-                > = None;
-                let mut __f1: Option<Option<ListRequestFilter>> = None;
-                let mut __f2: Option<Option<Vec<String>>> = None;
-                let mut __f3: Option<Option<ListRequestParams>> = None;
-                let mut __f4: Option<Option<i64>> = None;
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "order" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("order"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<
-                                                ::std::collections::BTreeMap<String, ListRequestOrderValue>,
-                                            >,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "filter" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("filter"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<ListRequestFilter>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "select" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("select"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<String>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "params" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("params"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<ListRequestParams>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "start" => {
-                            if __f4.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("start"));
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(ListRequest {
-                    order: __f0.unwrap_or_default(),
-                    filter: __f1.unwrap_or_default(),
-                    select: __f2.unwrap_or_default(),
-                    params: __f3.unwrap_or_default(),
-                    start: __f4.unwrap_or_default(),
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
-    }
-}
-
 impl ::bitrix24_runtime::loose::Loose for ListRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        Ok(Self {
+            order: o.opt("order")?,
+            filter: o.opt("filter")?,
+            select: o.opt("select")?,
+            params: o.opt("params")?,
+            start: o.opt("start")?,
+        })
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum ListRequestOrderValue {
-    /// The value "asc".
-    Asc,
-    /// The value "desc".
-    Desc,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
+::bitrix24_runtime::loose_deserialize!(ListRequest);
 
-impl ListRequestOrderValue {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Asc => "asc",
-            Self::Desc => "desc",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for ListRequestOrderValue {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for ListRequestOrderValue {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for ListRequestOrderValue {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "asc" => Self::Asc,
-                "desc" => Self::Desc,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for ListRequestOrderValue {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
+pub type ListRequestOrderValue = super::super::enums::AscDescH35027119;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct ListRequestFilter {
@@ -236,174 +79,50 @@ pub struct ListRequestFilter {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for ListRequestFilter {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = ListRequestFilter;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ListRequestFilter")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ListRequestFilter, A::Error> {
-                let mut __f0: Option<Option<ListRequestFilterResponsibleId>> = None;
-                let mut __f1: Option<Option<ListRequestFilterRealStatus>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "RESPONSIBLE_ID" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("RESPONSIBLE_ID"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<ListRequestFilterResponsibleId>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "REAL_STATUS" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("REAL_STATUS"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<ListRequestFilterRealStatus>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(ListRequestFilter {
-                    responsible_id: __f0.unwrap_or_default(),
-                    real_status: __f1.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
-    }
-}
-
 impl ::bitrix24_runtime::loose::Loose for ListRequestFilter {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        Ok(Self {
+            responsible_id: o.opt("RESPONSIBLE_ID")?,
+            real_status: o.opt("REAL_STATUS")?,
+            additional: o.rest(&["RESPONSIBLE_ID", "REAL_STATUS"])?,
+        })
     }
 }
 
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+::bitrix24_runtime::loose_deserialize!(ListRequestFilter);
+
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[serde(untagged)]
 pub enum ListRequestFilterResponsibleId {
-    Integer(#[serde(deserialize_with = "::bitrix24_runtime::loose::de")] i64),
-    Array(#[serde(deserialize_with = "::bitrix24_runtime::loose::de")] Vec<i64>),
+    Integer(i64),
+    Array(Vec<i64>),
 }
 
 impl ::bitrix24_runtime::loose::Loose for ListRequestFilterResponsibleId {
     const EMPTY_ARRAY_IS_VALUE: bool = true;
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ListRequestFilterRealStatus {
-    /// The value 1.
-    V1,
-    /// The value 2.
-    V2,
-    /// The value 3.
-    V3,
-    /// The value 4.
-    V4,
-    /// The value 5.
-    V5,
-    /// The value 6.
-    V6,
-    /// The value 7.
-    V7,
-    /// A value the spec does not list, kept as received.
-    Other(i64),
-}
-
-impl ListRequestFilterRealStatus {
-    /// The value as sent on the wire.
-    pub fn value(self) -> i64 {
-        match self {
-            Self::V1 => 1,
-            Self::V2 => 2,
-            Self::V3 => 3,
-            Self::V4 => 4,
-            Self::V5 => 5,
-            Self::V6 => 6,
-            Self::V7 => 7,
-            Self::Other(value) => value,
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Ok(x) = <i64 as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Integer(x));
         }
-    }
-}
-
-impl ::serde::Serialize for ListRequestFilterRealStatus {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_i64(self.value())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for ListRequestFilterRealStatus {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: i64 = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value {
-                1 => Self::V1,
-                2 => Self::V2,
-                3 => Self::V3,
-                4 => Self::V4,
-                5 => Self::V5,
-                6 => Self::V6,
-                7 => Self::V7,
-                _ => Self::Other(value),
-            },
+        if let Ok(x) = <Vec<i64> as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Array(x));
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum ListRequestFilterResponsibleId",
+            ),
         )
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for ListRequestFilterRealStatus {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(ListRequestFilterResponsibleId);
+
+pub type ListRequestFilterRealStatus = super::super::enums::IntV1V2V3EtcHe4cf54e6;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct ListRequestParams {
@@ -413,75 +132,19 @@ pub struct ListRequestParams {
     pub with_result_info: Option<bool>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for ListRequestParams {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = ListRequestParams;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ListRequestParams")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ListRequestParams, A::Error> {
-                let mut __f0: Option<Option<bool>> = None;
-                let mut __f1: Option<Option<bool>> = None;
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "WITH_TIMER_INFO" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("WITH_TIMER_INFO"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "WITH_RESULT_INFO" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("WITH_RESULT_INFO"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(ListRequestParams {
-                    with_timer_info: __f0.unwrap_or_default(),
-                    with_result_info: __f1.unwrap_or_default(),
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for ListRequestParams {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        Ok(Self {
+            with_timer_info: o.opt("WITH_TIMER_INFO")?,
+            with_result_info: o.opt("WITH_RESULT_INFO")?,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for ListRequestParams {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(ListRequestParams);
 
 /// The `result` of `tasks.task.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -490,60 +153,16 @@ pub struct ListResponse {
     pub tasks: Option<Vec<ListResponseTasksItem>>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for ListResponse {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = ListResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ListResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ListResponse, A::Error> {
-                let mut __f0: Option<Option<Vec<ListResponseTasksItem>>> = None;
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "tasks" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("tasks"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<ListResponseTasksItem>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(ListResponse {
-                    tasks: __f0.unwrap_or_default(),
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for ListResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        Ok(Self { tasks: o.opt("tasks")? })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for ListResponse {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(ListResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct ListResponseTasksItem {
@@ -565,233 +184,54 @@ pub struct ListResponseTasksItem {
     pub time_estimate: Option<i32>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for ListResponseTasksItem {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = ListResponseTasksItem;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ListResponseTasksItem")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ListResponseTasksItem, A::Error> {
-                let mut __f0: Option<Option<ListResponseTasksItemId>> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __f2: Option<Option<ListResponseTasksItemStatus>> = None;
-                let mut __f3: Option<Option<i64>> = None;
-                let mut __f4: Option<Option<String>> = None;
-                let mut __f5: Option<Option<String>> = None;
-                let mut __f6: Option<Option<i32>> = None;
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "id" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("id"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<ListResponseTasksItemId>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "title" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("title"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "status" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("status"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<ListResponseTasksItemStatus>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "groupId" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("groupId"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "responsibleId" => {
-                            if __f4.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("responsibleId"),
-                                );
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "deadline" => {
-                            if __f5.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("deadline"));
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "timeEstimate" => {
-                            if __f6.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("timeEstimate"),
-                                );
-                            }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i32>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(ListResponseTasksItem {
-                    id: __f0.unwrap_or_default(),
-                    title: __f1.unwrap_or_default(),
-                    status: __f2.unwrap_or_default(),
-                    group_id: __f3.unwrap_or_default(),
-                    responsible_id: __f4.unwrap_or_default(),
-                    deadline: __f5.unwrap_or_default(),
-                    time_estimate: __f6.unwrap_or_default(),
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
-    }
-}
-
 impl ::bitrix24_runtime::loose::Loose for ListResponseTasksItem {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        Ok(Self {
+            id: o.opt("id")?,
+            title: o.opt("title")?,
+            status: o.opt("status")?,
+            group_id: o.opt("groupId")?,
+            responsible_id: o.opt("responsibleId")?,
+            deadline: o.opt("deadline")?,
+            time_estimate: o.opt("timeEstimate")?,
+        })
     }
 }
 
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+::bitrix24_runtime::loose_deserialize!(ListResponseTasksItem);
+
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[serde(untagged)]
 pub enum ListResponseTasksItemId {
-    Integer(#[serde(deserialize_with = "::bitrix24_runtime::loose::de")] i64),
+    Integer(i64),
     String(String),
 }
 
 impl ::bitrix24_runtime::loose::Loose for ListResponseTasksItemId {
     const EMPTY_STRING_IS_VALUE: bool = true;
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ListResponseTasksItemStatus {
-    /// The value 1.
-    V1,
-    /// The value 2.
-    V2,
-    /// The value 3.
-    V3,
-    /// The value 4.
-    V4,
-    /// The value 5.
-    V5,
-    /// The value 6.
-    V6,
-    /// The value 7.
-    V7,
-    /// A value the spec does not list, kept as received.
-    Other(i64),
-}
-
-impl ListResponseTasksItemStatus {
-    /// The value as sent on the wire.
-    pub fn value(self) -> i64 {
-        match self {
-            Self::V1 => 1,
-            Self::V2 => 2,
-            Self::V3 => 3,
-            Self::V4 => 4,
-            Self::V5 => 5,
-            Self::V6 => 6,
-            Self::V7 => 7,
-            Self::Other(value) => value,
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Ok(x) = <i64 as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Integer(x));
         }
-    }
-}
-
-impl ::serde::Serialize for ListResponseTasksItemStatus {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_i64(self.value())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for ListResponseTasksItemStatus {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: i64 = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value {
-                1 => Self::V1,
-                2 => Self::V2,
-                3 => Self::V3,
-                4 => Self::V4,
-                5 => Self::V5,
-                6 => Self::V6,
-                7 => Self::V7,
-                _ => Self::Other(value),
-            },
+        if let Some(s) = v.as_str() {
+            return Ok(Self::String(s.to_owned()));
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum ListResponseTasksItemId",
+            ),
         )
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for ListResponseTasksItemStatus {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(ListResponseTasksItemId);
+
+pub type ListResponseTasksItemStatus = super::super::enums::IntV1V2V3EtcHe4cf54e6;
 
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "tasks.task.list";

@@ -13,6 +13,8 @@
 /// Calls `tasks.task.result.add`.
 ///
 /// Scope `tasks`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/result/tasks-task-result-add.html>.
 #[cfg(feature = "tasks")]
 pub async fn add(
     client: &::bitrix24_runtime::Client,
@@ -22,6 +24,8 @@ pub async fn add(
 }
 
 /// Parameters of `tasks.task.result.add`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/result/tasks-task-result-add.html>.
 #[cfg(feature = "tasks")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct AddRequest {
@@ -32,68 +36,20 @@ pub struct AddRequest {
 }
 
 #[cfg(feature = "tasks")]
-impl<'de> ::serde::Deserialize<'de> for AddRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = AddRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct AddRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AddRequest, A::Error> {
-                let mut __f0: Option<AddRequestFields> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "fields" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("fields"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            AddRequestFields,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(AddRequest {
-                    fields: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("fields"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for AddRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        Ok(Self {
+            fields: o.req("fields")?,
+            additional: o.rest(&["fields"])?,
+        })
     }
 }
 
 #[cfg(feature = "tasks")]
-impl ::bitrix24_runtime::loose::Loose for AddRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(AddRequest);
 
 #[cfg(feature = "tasks")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
@@ -107,79 +63,21 @@ pub struct AddRequestFields {
 }
 
 #[cfg(feature = "tasks")]
-impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = AddRequestFields;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct AddRequestFields")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AddRequestFields, A::Error> {
-                let mut __f0: Option<i64> = None;
-                let mut __f1: Option<String> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "taskId" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("taskId"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "text" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("text"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(AddRequestFields {
-                    task_id: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("taskId"))?,
-                    text: __f1.ok_or_else(|| ::serde::de::Error::missing_field("text"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        Ok(Self {
+            task_id: o.req("taskId")?,
+            text: o.req("text")?,
+            additional: o.rest(&["taskId", "text"])?,
+        })
     }
 }
 
 #[cfg(feature = "tasks")]
-impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(AddRequestFields);
 
 /// The `result` of `tasks.task.result.add`.
 #[cfg(feature = "tasks")]
@@ -193,67 +91,20 @@ pub struct AddResponse {
 }
 
 #[cfg(feature = "tasks")]
-impl<'de> ::serde::Deserialize<'de> for AddResponse {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = AddResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct AddResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AddResponse, A::Error> {
-                let mut __f0: Option<Option<AddResponseItem>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "item" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("item"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<AddResponseItem>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(AddResponse {
-                    item: __f0.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for AddResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        Ok(Self {
+            item: o.opt("item")?,
+            additional: o.rest(&["item"])?,
+        })
     }
 }
 
 #[cfg(feature = "tasks")]
-impl ::bitrix24_runtime::loose::Loose for AddResponse {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(AddResponse);
 
 #[cfg(feature = "tasks")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -284,184 +135,43 @@ pub struct AddResponseItem {
 }
 
 #[cfg(feature = "tasks")]
-impl<'de> ::serde::Deserialize<'de> for AddResponseItem {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = AddResponseItem;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct AddResponseItem")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AddResponseItem, A::Error> {
-                let mut __f0: Option<Option<i64>> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __f2: Option<Option<Vec<::serde_json::Value>>> = None;
-                let mut __f3: Option<Option<i64>> = None;
-                let mut __f4: Option<::serde_json::Value> = None;
-                let mut __f5: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f6: Option<Option<String>> = None;
-                let mut __f7: Option<Option<i64>> = None;
-                let mut __f8: Option<Option<String>> = None;
-                let mut __f9: Option<::serde_json::Value> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "authorId" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("authorId"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "createdAt" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("createdAt"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "fileIds" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("fileIds"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "id" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("id"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "messageId" => {
-                            if __f4.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("messageId"),
-                                );
-                            }
-                            __f4 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "rights" => {
-                            if __f5.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("rights"));
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "status" => {
-                            if __f6.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("status"));
-                            }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "taskId" => {
-                            if __f7.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("taskId"));
-                            }
-                            __f7 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "text" => {
-                            if __f8.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("text"));
-                            }
-                            __f8 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "updatedAt" => {
-                            if __f9.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("updatedAt"),
-                                );
-                            }
-                            __f9 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(AddResponseItem {
-                    author_id: __f0.unwrap_or_default(),
-                    created_at: __f1.unwrap_or_default(),
-                    file_ids: __f2.unwrap_or_default(),
-                    id: __f3.unwrap_or_default(),
-                    message_id: __f4.unwrap_or_default(),
-                    rights: __f5.unwrap_or_default(),
-                    status: __f6.unwrap_or_default(),
-                    task_id: __f7.unwrap_or_default(),
-                    text: __f8.unwrap_or_default(),
-                    updated_at: __f9.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for AddResponseItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        Ok(Self {
+            author_id: o.opt("authorId")?,
+            created_at: o.opt("createdAt")?,
+            file_ids: o.opt("fileIds")?,
+            id: o.opt("id")?,
+            message_id: o.opt("messageId")?,
+            rights: o.opt("rights")?,
+            status: o.opt("status")?,
+            task_id: o.opt("taskId")?,
+            text: o.opt("text")?,
+            updated_at: o.opt("updatedAt")?,
+            additional: o
+                .rest(
+                    &[
+                        "authorId",
+                        "createdAt",
+                        "fileIds",
+                        "id",
+                        "messageId",
+                        "rights",
+                        "status",
+                        "taskId",
+                        "text",
+                        "updatedAt",
+                    ],
+                )?,
+        })
     }
 }
 
 #[cfg(feature = "tasks")]
-impl ::bitrix24_runtime::loose::Loose for AddResponseItem {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(AddResponseItem);
 
 #[cfg(feature = "tasks")]
 impl ::bitrix24_runtime::Method for AddRequest {
@@ -474,6 +184,8 @@ impl ::bitrix24_runtime::Method for AddRequest {
 /// Calls `tasks.task.result.addFromComment`.
 ///
 /// Scope `task`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/result/tasks-task-result-add-from-comment.html>.
 #[cfg(feature = "task")]
 pub async fn add_from_comment(
     client: &::bitrix24_runtime::Client,
@@ -483,6 +195,8 @@ pub async fn add_from_comment(
 }
 
 /// Parameters of `tasks.task.result.addFromComment`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/result/tasks-task-result-add-from-comment.html>.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct AddFromCommentRequest {
@@ -494,68 +208,20 @@ pub struct AddFromCommentRequest {
 }
 
 #[cfg(feature = "task")]
-impl<'de> ::serde::Deserialize<'de> for AddFromCommentRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = AddFromCommentRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct AddFromCommentRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AddFromCommentRequest, A::Error> {
-                let mut __f0: Option<i64> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "commentId" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("commentId"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(AddFromCommentRequest {
-                    comment_id: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("commentId"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for AddFromCommentRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        Ok(Self {
+            comment_id: o.req("commentId")?,
+            additional: o.rest(&["commentId"])?,
+        })
     }
 }
 
 #[cfg(feature = "task")]
-impl ::bitrix24_runtime::loose::Loose for AddFromCommentRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(AddFromCommentRequest);
 
 /// The `result` of `tasks.task.result.addFromComment`.
 #[cfg(feature = "task")]
@@ -587,187 +253,43 @@ pub struct AddFromCommentResponse {
 }
 
 #[cfg(feature = "task")]
-impl<'de> ::serde::Deserialize<'de> for AddFromCommentResponse {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = AddFromCommentResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct AddFromCommentResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AddFromCommentResponse, A::Error> {
-                let mut __f0: Option<Option<i64>> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __f2: Option<Option<i64>> = None;
-                let mut __f3: Option<::serde_json::Value> = None;
-                let mut __f4: Option<Option<String>> = None;
-                let mut __f5: Option<Option<i64>> = None;
-                let mut __f6: Option<Option<i64>> = None;
-                let mut __f7: Option<Option<i64>> = None;
-                let mut __f8: Option<Option<String>> = None;
-                let mut __f9: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "commentId" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("commentId"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "createdAt" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("createdAt"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "createdBy" => {
-                            if __f2.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("createdBy"),
-                                );
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "files" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("files"));
-                            }
-                            __f3 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "formattedText" => {
-                            if __f4.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("formattedText"),
-                                );
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "id" => {
-                            if __f5.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("id"));
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "status" => {
-                            if __f6.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("status"));
-                            }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "taskId" => {
-                            if __f7.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("taskId"));
-                            }
-                            __f7 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "text" => {
-                            if __f8.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("text"));
-                            }
-                            __f8 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "updatedAt" => {
-                            if __f9.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("updatedAt"),
-                                );
-                            }
-                            __f9 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(AddFromCommentResponse {
-                    comment_id: __f0.unwrap_or_default(),
-                    created_at: __f1.unwrap_or_default(),
-                    created_by: __f2.unwrap_or_default(),
-                    files: __f3.unwrap_or_default(),
-                    formatted_text: __f4.unwrap_or_default(),
-                    id: __f5.unwrap_or_default(),
-                    status: __f6.unwrap_or_default(),
-                    task_id: __f7.unwrap_or_default(),
-                    text: __f8.unwrap_or_default(),
-                    updated_at: __f9.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for AddFromCommentResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        Ok(Self {
+            comment_id: o.opt("commentId")?,
+            created_at: o.opt("createdAt")?,
+            created_by: o.opt("createdBy")?,
+            files: o.opt("files")?,
+            formatted_text: o.opt("formattedText")?,
+            id: o.opt("id")?,
+            status: o.opt("status")?,
+            task_id: o.opt("taskId")?,
+            text: o.opt("text")?,
+            updated_at: o.opt("updatedAt")?,
+            additional: o
+                .rest(
+                    &[
+                        "commentId",
+                        "createdAt",
+                        "createdBy",
+                        "files",
+                        "formattedText",
+                        "id",
+                        "status",
+                        "taskId",
+                        "text",
+                        "updatedAt",
+                    ],
+                )?,
+        })
     }
 }
 
 #[cfg(feature = "task")]
-impl ::bitrix24_runtime::loose::Loose for AddFromCommentResponse {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(AddFromCommentResponse);
 
 #[cfg(feature = "task")]
 impl ::bitrix24_runtime::Method for AddFromCommentRequest {
@@ -781,6 +303,8 @@ impl ::bitrix24_runtime::Method for AddFromCommentRequest {
 /// Calls `tasks.task.result.addfromchatmessage`.
 ///
 /// Scope `tasks`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/result/tasks-task-result-addfromchatmessage.html>.
 #[cfg(feature = "tasks")]
 pub async fn addfromchatmessage(
     client: &::bitrix24_runtime::Client,
@@ -790,6 +314,8 @@ pub async fn addfromchatmessage(
 }
 
 /// Parameters of `tasks.task.result.addfromchatmessage`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/result/tasks-task-result-addfromchatmessage.html>.
 #[cfg(feature = "tasks")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct AddfromchatmessageRequest {
@@ -800,68 +326,20 @@ pub struct AddfromchatmessageRequest {
 }
 
 #[cfg(feature = "tasks")]
-impl<'de> ::serde::Deserialize<'de> for AddfromchatmessageRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = AddfromchatmessageRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct AddfromchatmessageRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AddfromchatmessageRequest, A::Error> {
-                let mut __f0: Option<AddfromchatmessageRequestFields> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "fields" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("fields"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            AddfromchatmessageRequestFields,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(AddfromchatmessageRequest {
-                    fields: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("fields"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for AddfromchatmessageRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        Ok(Self {
+            fields: o.req("fields")?,
+            additional: o.rest(&["fields"])?,
+        })
     }
 }
 
 #[cfg(feature = "tasks")]
-impl ::bitrix24_runtime::loose::Loose for AddfromchatmessageRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(AddfromchatmessageRequest);
 
 #[cfg(feature = "tasks")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
@@ -874,68 +352,20 @@ pub struct AddfromchatmessageRequestFields {
 }
 
 #[cfg(feature = "tasks")]
-impl<'de> ::serde::Deserialize<'de> for AddfromchatmessageRequestFields {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = AddfromchatmessageRequestFields;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct AddfromchatmessageRequestFields")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AddfromchatmessageRequestFields, A::Error> {
-                let mut __f0: Option<i64> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "messageId" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("messageId"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(AddfromchatmessageRequestFields {
-                    message_id: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("messageId"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for AddfromchatmessageRequestFields {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        Ok(Self {
+            message_id: o.req("messageId")?,
+            additional: o.rest(&["messageId"])?,
+        })
     }
 }
 
 #[cfg(feature = "tasks")]
-impl ::bitrix24_runtime::loose::Loose for AddfromchatmessageRequestFields {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(AddfromchatmessageRequestFields);
 
 /// The `result` of `tasks.task.result.addfromchatmessage`.
 #[cfg(feature = "tasks")]
@@ -949,67 +379,20 @@ pub struct AddfromchatmessageResponse {
 }
 
 #[cfg(feature = "tasks")]
-impl<'de> ::serde::Deserialize<'de> for AddfromchatmessageResponse {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = AddfromchatmessageResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct AddfromchatmessageResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AddfromchatmessageResponse, A::Error> {
-                let mut __f0: Option<Option<AddfromchatmessageResponseItem>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "item" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("item"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<AddfromchatmessageResponseItem>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(AddfromchatmessageResponse {
-                    item: __f0.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for AddfromchatmessageResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        Ok(Self {
+            item: o.opt("item")?,
+            additional: o.rest(&["item"])?,
+        })
     }
 }
 
 #[cfg(feature = "tasks")]
-impl ::bitrix24_runtime::loose::Loose for AddfromchatmessageResponse {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(AddfromchatmessageResponse);
 
 #[cfg(feature = "tasks")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -1040,189 +423,43 @@ pub struct AddfromchatmessageResponseItem {
 }
 
 #[cfg(feature = "tasks")]
-impl<'de> ::serde::Deserialize<'de> for AddfromchatmessageResponseItem {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = AddfromchatmessageResponseItem;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct AddfromchatmessageResponseItem")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AddfromchatmessageResponseItem, A::Error> {
-                let mut __f0: Option<Option<i64>> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __f2: Option<Option<Vec<::serde_json::Value>>> = None;
-                let mut __f3: Option<Option<i64>> = None;
-                let mut __f4: Option<Option<i64>> = None;
-                let mut __f5: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f6: Option<Option<String>> = None;
-                let mut __f7: Option<Option<i64>> = None;
-                let mut __f8: Option<Option<String>> = None;
-                let mut __f9: Option<::serde_json::Value> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "authorId" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("authorId"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "createdAt" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("createdAt"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "fileIds" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("fileIds"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "id" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("id"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "messageId" => {
-                            if __f4.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("messageId"),
-                                );
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "rights" => {
-                            if __f5.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("rights"));
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "status" => {
-                            if __f6.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("status"));
-                            }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "taskId" => {
-                            if __f7.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("taskId"));
-                            }
-                            __f7 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "text" => {
-                            if __f8.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("text"));
-                            }
-                            __f8 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "updatedAt" => {
-                            if __f9.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("updatedAt"),
-                                );
-                            }
-                            __f9 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(AddfromchatmessageResponseItem {
-                    author_id: __f0.unwrap_or_default(),
-                    created_at: __f1.unwrap_or_default(),
-                    file_ids: __f2.unwrap_or_default(),
-                    id: __f3.unwrap_or_default(),
-                    message_id: __f4.unwrap_or_default(),
-                    rights: __f5.unwrap_or_default(),
-                    status: __f6.unwrap_or_default(),
-                    task_id: __f7.unwrap_or_default(),
-                    text: __f8.unwrap_or_default(),
-                    updated_at: __f9.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for AddfromchatmessageResponseItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        Ok(Self {
+            author_id: o.opt("authorId")?,
+            created_at: o.opt("createdAt")?,
+            file_ids: o.opt("fileIds")?,
+            id: o.opt("id")?,
+            message_id: o.opt("messageId")?,
+            rights: o.opt("rights")?,
+            status: o.opt("status")?,
+            task_id: o.opt("taskId")?,
+            text: o.opt("text")?,
+            updated_at: o.opt("updatedAt")?,
+            additional: o
+                .rest(
+                    &[
+                        "authorId",
+                        "createdAt",
+                        "fileIds",
+                        "id",
+                        "messageId",
+                        "rights",
+                        "status",
+                        "taskId",
+                        "text",
+                        "updatedAt",
+                    ],
+                )?,
+        })
     }
 }
 
 #[cfg(feature = "tasks")]
-impl ::bitrix24_runtime::loose::Loose for AddfromchatmessageResponseItem {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(AddfromchatmessageResponseItem);
 
 #[cfg(feature = "tasks")]
 impl ::bitrix24_runtime::Method for AddfromchatmessageRequest {
@@ -1235,6 +472,8 @@ impl ::bitrix24_runtime::Method for AddfromchatmessageRequest {
 /// Calls `tasks.task.result.delete`.
 ///
 /// Scope `tasks`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/result/tasks-task-result-delete.html>.
 #[cfg(feature = "tasks")]
 pub async fn delete(
     client: &::bitrix24_runtime::Client,
@@ -1244,6 +483,8 @@ pub async fn delete(
 }
 
 /// Parameters of `tasks.task.result.delete`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/result/tasks-task-result-delete.html>.
 #[cfg(feature = "tasks")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct DeleteRequest {
@@ -1254,65 +495,20 @@ pub struct DeleteRequest {
 }
 
 #[cfg(feature = "tasks")]
-impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = DeleteRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct DeleteRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<DeleteRequest, A::Error> {
-                let mut __f0: Option<i64> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "id" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("id"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(DeleteRequest {
-                    id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        Ok(Self {
+            id: o.req("id")?,
+            additional: o.rest(&["id"])?,
+        })
     }
 }
 
 #[cfg(feature = "tasks")]
-impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(DeleteRequest);
 
 /// The `result` of `tasks.task.result.delete`.
 #[cfg(feature = "tasks")]
@@ -1326,65 +522,20 @@ pub struct DeleteResponse {
 }
 
 #[cfg(feature = "tasks")]
-impl<'de> ::serde::Deserialize<'de> for DeleteResponse {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = DeleteResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct DeleteResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<DeleteResponse, A::Error> {
-                let mut __f0: Option<Option<bool>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "result" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("result"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(DeleteResponse {
-                    result: __f0.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for DeleteResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        Ok(Self {
+            result: o.opt("result")?,
+            additional: o.rest(&["result"])?,
+        })
     }
 }
 
 #[cfg(feature = "tasks")]
-impl ::bitrix24_runtime::loose::Loose for DeleteResponse {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(DeleteResponse);
 
 #[cfg(feature = "tasks")]
 impl ::bitrix24_runtime::Method for DeleteRequest {
@@ -1397,6 +548,8 @@ impl ::bitrix24_runtime::Method for DeleteRequest {
 /// Calls `tasks.task.result.deleteFromComment`.
 ///
 /// Scope `task`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/result/tasks-task-result-delete-from-comment.html>.
 #[cfg(feature = "task")]
 pub async fn delete_from_comment(
     client: &::bitrix24_runtime::Client,
@@ -1406,6 +559,8 @@ pub async fn delete_from_comment(
 }
 
 /// Parameters of `tasks.task.result.deleteFromComment`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/result/tasks-task-result-delete-from-comment.html>.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct DeleteFromCommentRequest {
@@ -1417,68 +572,20 @@ pub struct DeleteFromCommentRequest {
 }
 
 #[cfg(feature = "task")]
-impl<'de> ::serde::Deserialize<'de> for DeleteFromCommentRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = DeleteFromCommentRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct DeleteFromCommentRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<DeleteFromCommentRequest, A::Error> {
-                let mut __f0: Option<i64> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "commentId" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("commentId"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(DeleteFromCommentRequest {
-                    comment_id: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("commentId"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for DeleteFromCommentRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        Ok(Self {
+            comment_id: o.req("commentId")?,
+            additional: o.rest(&["commentId"])?,
+        })
     }
 }
 
 #[cfg(feature = "task")]
-impl ::bitrix24_runtime::loose::Loose for DeleteFromCommentRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(DeleteFromCommentRequest);
 
 /// The `result` of `tasks.task.result.deleteFromComment`.
 #[cfg(feature = "task")]
@@ -1496,6 +603,8 @@ impl ::bitrix24_runtime::Method for DeleteFromCommentRequest {
 /// Calls `tasks.task.result.list`.
 ///
 /// Scope `task`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/result/tasks-task-result-list.html>.
 #[cfg(feature = "task")]
 pub async fn list(
     client: &::bitrix24_runtime::Client,
@@ -1505,6 +614,8 @@ pub async fn list(
 }
 
 /// Parameters of `tasks.task.result.list`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/result/tasks-task-result-list.html>.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct ListRequest {
@@ -1516,66 +627,20 @@ pub struct ListRequest {
 }
 
 #[cfg(feature = "task")]
-impl<'de> ::serde::Deserialize<'de> for ListRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = ListRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ListRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ListRequest, A::Error> {
-                let mut __f0: Option<i64> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "taskId" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("taskId"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(ListRequest {
-                    task_id: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("taskId"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for ListRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        Ok(Self {
+            task_id: o.req("taskId")?,
+            additional: o.rest(&["taskId"])?,
+        })
     }
 }
 
 #[cfg(feature = "task")]
-impl ::bitrix24_runtime::loose::Loose for ListRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(ListRequest);
 
 /// The `result` of `tasks.task.result.list`.
 #[cfg(feature = "task")]
@@ -1593,6 +658,8 @@ impl ::bitrix24_runtime::Method for ListRequest {
 /// Calls `tasks.task.result.update`.
 ///
 /// Scope `tasks`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/result/tasks-task-result-update.html>.
 #[cfg(feature = "tasks")]
 pub async fn update(
     client: &::bitrix24_runtime::Client,
@@ -1602,6 +669,8 @@ pub async fn update(
 }
 
 /// Parameters of `tasks.task.result.update`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/result/tasks-task-result-update.html>.
 #[cfg(feature = "tasks")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct UpdateRequest {
@@ -1613,81 +682,21 @@ pub struct UpdateRequest {
 }
 
 #[cfg(feature = "tasks")]
-impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = UpdateRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct UpdateRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<UpdateRequest, A::Error> {
-                let mut __f0: Option<UpdateRequestFields> = None;
-                let mut __f1: Option<i64> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "fields" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("fields"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            UpdateRequestFields,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "id" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("id"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(UpdateRequest {
-                    fields: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("fields"))?,
-                    id: __f1.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        Ok(Self {
+            fields: o.req("fields")?,
+            id: o.req("id")?,
+            additional: o.rest(&["fields", "id"])?,
+        })
     }
 }
 
 #[cfg(feature = "tasks")]
-impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
 #[cfg(feature = "tasks")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
@@ -1699,65 +708,20 @@ pub struct UpdateRequestFields {
 }
 
 #[cfg(feature = "tasks")]
-impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = UpdateRequestFields;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct UpdateRequestFields")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<UpdateRequestFields, A::Error> {
-                let mut __f0: Option<String> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "text" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("text"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(UpdateRequestFields {
-                    text: __f0.ok_or_else(|| ::serde::de::Error::missing_field("text"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        Ok(Self {
+            text: o.req("text")?,
+            additional: o.rest(&["text"])?,
+        })
     }
 }
 
 #[cfg(feature = "tasks")]
-impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
 
 /// The `result` of `tasks.task.result.update`.
 #[cfg(feature = "tasks")]
@@ -1771,67 +735,20 @@ pub struct UpdateResponse {
 }
 
 #[cfg(feature = "tasks")]
-impl<'de> ::serde::Deserialize<'de> for UpdateResponse {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = UpdateResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct UpdateResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<UpdateResponse, A::Error> {
-                let mut __f0: Option<Option<UpdateResponseItem>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "item" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("item"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<UpdateResponseItem>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(UpdateResponse {
-                    item: __f0.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        Ok(Self {
+            item: o.opt("item")?,
+            additional: o.rest(&["item"])?,
+        })
     }
 }
 
 #[cfg(feature = "tasks")]
-impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(UpdateResponse);
 
 #[cfg(feature = "tasks")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -1862,189 +779,43 @@ pub struct UpdateResponseItem {
 }
 
 #[cfg(feature = "tasks")]
-impl<'de> ::serde::Deserialize<'de> for UpdateResponseItem {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = UpdateResponseItem;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct UpdateResponseItem")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<UpdateResponseItem, A::Error> {
-                let mut __f0: Option<Option<i64>> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __f2: Option<Option<Vec<::serde_json::Value>>> = None;
-                let mut __f3: Option<Option<i64>> = None;
-                let mut __f4: Option<::serde_json::Value> = None;
-                let mut __f5: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f6: Option<Option<String>> = None;
-                let mut __f7: Option<Option<i64>> = None;
-                let mut __f8: Option<Option<String>> = None;
-                let mut __f9: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "authorId" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("authorId"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "createdAt" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("createdAt"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "fileIds" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("fileIds"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "id" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("id"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "messageId" => {
-                            if __f4.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("messageId"),
-                                );
-                            }
-                            __f4 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "rights" => {
-                            if __f5.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("rights"));
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "status" => {
-                            if __f6.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("status"));
-                            }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "taskId" => {
-                            if __f7.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("taskId"));
-                            }
-                            __f7 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "text" => {
-                            if __f8.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("text"));
-                            }
-                            __f8 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "updatedAt" => {
-                            if __f9.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("updatedAt"),
-                                );
-                            }
-                            __f9 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(UpdateResponseItem {
-                    author_id: __f0.unwrap_or_default(),
-                    created_at: __f1.unwrap_or_default(),
-                    file_ids: __f2.unwrap_or_default(),
-                    id: __f3.unwrap_or_default(),
-                    message_id: __f4.unwrap_or_default(),
-                    rights: __f5.unwrap_or_default(),
-                    status: __f6.unwrap_or_default(),
-                    task_id: __f7.unwrap_or_default(),
-                    text: __f8.unwrap_or_default(),
-                    updated_at: __f9.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for UpdateResponseItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        Ok(Self {
+            author_id: o.opt("authorId")?,
+            created_at: o.opt("createdAt")?,
+            file_ids: o.opt("fileIds")?,
+            id: o.opt("id")?,
+            message_id: o.opt("messageId")?,
+            rights: o.opt("rights")?,
+            status: o.opt("status")?,
+            task_id: o.opt("taskId")?,
+            text: o.opt("text")?,
+            updated_at: o.opt("updatedAt")?,
+            additional: o
+                .rest(
+                    &[
+                        "authorId",
+                        "createdAt",
+                        "fileIds",
+                        "id",
+                        "messageId",
+                        "rights",
+                        "status",
+                        "taskId",
+                        "text",
+                        "updatedAt",
+                    ],
+                )?,
+        })
     }
 }
 
 #[cfg(feature = "tasks")]
-impl ::bitrix24_runtime::loose::Loose for UpdateResponseItem {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(UpdateResponseItem);
 
 #[cfg(feature = "tasks")]
 impl ::bitrix24_runtime::Method for UpdateRequest {
